@@ -1,0 +1,30 @@
+/* The revision chain: load every file of a folder, validate, order. */
+#ifndef SQLBUNDLE_CHAIN_H
+#define SQLBUNDLE_CHAIN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "sqlbundle/revision.h"
+
+struct sb_chain {
+	struct sb_revision	*revs;	/* apply order: parents first */
+	size_t			 n;
+};
+
+#define SB_CHAIN_INIT { NULL, 0 }
+
+/*
+ * Load revisions/ *.sql of dir, refuse duplicate ids, unknown parents,
+ * cycles, several bases, several heads (naming them and their files),
+ * header errors, ids that do not match the file name. Orders
+ * topologically, ties broken by id (byte order). Every error names the
+ * file and line. An empty folder is a valid, empty chain.
+ */
+int	sb_chain_load(struct sb_chain *chain, const char *dir,
+	    struct sb_err *err);
+/* Index of id in apply order, or -1. */
+ssize_t	sb_chain_find(const struct sb_chain *chain, const char *id);
+void	sb_chain_release(struct sb_chain *chain);
+
+#endif

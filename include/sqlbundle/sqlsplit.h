@@ -1,0 +1,27 @@
+/*
+ * Split a SQL script into top-level statements, the way the server's
+ * lexer sees them: quotes, E'' strings, "identifiers", dollar quotes,
+ * -- and nested block comments are skipped over untouched.
+ */
+#ifndef SQLBUNDLE_SQLSPLIT_H
+#define SQLBUNDLE_SQLSPLIT_H
+
+#include <stddef.h>
+
+#include "sqlbundle/err.h"
+
+struct sb_stmt {
+	size_t		off;	/* first byte of the statement's first token */
+	size_t		len;	/* up to and excluding the ';' */
+	unsigned	line;	/* 1-based line of off within the script */
+};
+
+/*
+ * Fill *out (malloc'd, caller frees) with the non-empty statements of sql.
+ * A statement that only holds comments is dropped. An unterminated quote,
+ * dollar quote or comment is an error naming its line.
+ */
+int	sb_sql_split(const char *sql, size_t len, struct sb_stmt **out,
+	    size_t *n, struct sb_err *err);
+
+#endif

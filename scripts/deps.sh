@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install the Debian packages sqlbundle needs to build, test and demo,
+# only those missing. Run by `make demo`, `make check` and `make bench`.
+set -eu
+
+pkgs="build-essential pkg-config libarchive-dev libssl-dev libpq-dev
+libcmocka-dev postgresql-15 postgresql-contrib zstd gzip tar openssl
+coreutils python3 alembic python3-psycopg2 procps time util-linux"
+
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=sudo
+	else
+		echo "sqlbundle: missing packages:$missing" >&2
+		echo "sqlbundle: run as root: apt-get install$missing" >&2
+		exit 1
+	fi
+else
+	SUDO=
+fi
+echo "Installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# The postgresql package would start a cluster of its own; we run ours.
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,62 @@
+#!/bin/sh
+# A throwaway PostgreSQL in a folder: initdb + pg_ctl on a private unix
+# socket, no TCP. As root the server runs as the unprivileged "postgres"
+# user (initdb refuses root).
+#
+#   scripts/pgserver.sh start DIR    print the environment to use it
+#   scripts/pgserver.sh stop DIR     stop it and remove DIR
+#   scripts/pgserver.sh restart DIR  immediate restart (crash simulation)
+set -eu
+
+cmd=${1:?usage: pgserver.sh start|stop|restart DIR}
+dir=${2:?usage: pgserver.sh start|stop|restart DIR}
+PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+port=${SB_PGPORT:-54329}
+
+as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+case $cmd in
+start)
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd)
+	if [ ! -f "$dir/data/PG_VERSION" ]; then
+		mkdir -p "$dir/data" "$dir/sock"
+		[ "$(id -u)" -eq 0 ] && chown postgres: "$dir" "$dir/data" "$dir/sock"
+		as_owner "$PGBIN/initdb" -D "$dir/data" -U postgres \
+		    --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+		    { cat "$dir/initdb.log" >&2; exit 1; }
+		cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$dir/sock'
+port = $port
+fsync = on
+max_connections = 40
+CONF
+	fi
+	if ! as_owner "$PGBIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+		as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
+		    -w -t 60 start >/dev/null ||
+		    { cat "$dir/server.log" >&2; exit 1; }
+	fi
+	echo "export PGHOST='$dir/sock' PGPORT=$port PGUSER=postgres PGDATABASE=postgres"
+	;;
+stop)
+	[ -d "$dir/data" ] || exit 0
+	as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+	rm -rf "$dir"
+	;;
+restart)
+	as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w -l "$dir/server.log" \
+	    restart >/dev/null
+	;;
+*)
+	echo "usage: pgserver.sh start|stop|restart DIR" >&2
+	exit 2
+	;;
+esac

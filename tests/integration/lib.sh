@@ -1,0 +1,76 @@
+# Helpers for integration tests (sourced by run.sh). Each test function
+# runs with `set -e` in its own empty folder ($T_DIR).
+SB=$SB_ROOT/bin/sqlbundle
+SBA=$SB_ROOT/bin/sqlbundle-apply
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
+# Sanitized builds: report leaks and errors, fail the program.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}
+
+fail() {
+	echo "FAILED: $*" >&2
+	exit 1
+}
+
+# expect_rc CODE CMD...: run CMD, keep stdout in $T_DIR/out and stderr in
+# $T_DIR/err, fail unless it exits with CODE.
+expect_rc() {
+	local want=$1 rc=0
+	shift
+	"$@" >"$T_DIR/out" 2>"$T_DIR/err" || rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		echo "--- stdout"; cat "$T_DIR/out"
+		echo "--- stderr"; cat "$T_DIR/err"
+		fail "'$*' exited $rc, expected $want"
+	fi
+}
+
+# expect_err CODE TEXT CMD...: exit CODE and TEXT (fixed string) in stderr.
+expect_err() {
+	local want=$1 text=$2
+	shift 2
+	expect_rc "$want" "$@"
+	grep -qF -- "$text" "$T_DIR/err" || {
+		echo "--- stderr"; cat "$T_DIR/err"
+		fail "'$*': stderr lacks \"$text\""
+	}
+}
+
+# assert_out TEXT: the last command's stdout holds TEXT.
+assert_out() {
+	grep -qF -- "$1" "$T_DIR/out" || {
+		echo "--- stdout"; cat "$T_DIR/out"
+		fail "stdout lacks \"$1\""
+	}
+}
+
+assert_eq() {
+	[ "$1" = "$2" ] || fail "expected '$2', got '$1'${3:+ ($3)}"
+}
+
+# A fresh database for this test; exported as PGDATABASE.
+new_db() {
+	local name=${1:-$T_NAME}
+	name=$(echo "$name" | tr -c 'a-z0-9_\n' '_' | cut -c1-60)
+	dropdb --if-exists "$name" >/dev/null 2>&1 || true
+	createdb "$name"
+	export PGDATABASE=$name
+}
+
+# psql returning one unaligned value.
+q() {
+	psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"
+}
+
+# Schema dump without the random \restrict lines of pg_dump 15.14+.
+schema_dump() {
+	pg_dump --schema-only --no-owner "$@" | grep -v '^\\\(un\)\?restrict '
+}
+
+# A copy of the example project (revisions, seeds, config) in $1.
+copy_example() {
+	mkdir -p "$1"
+	cp -r "$SB_ROOT/revisions" "$SB_ROOT/seeds" "$1/"
+	[ -f "$SB_ROOT/sqlbundle.conf" ] && cp "$SB_ROOT/sqlbundle.conf" "$1/"
+	mkdir -p "$1/keys" "$1/bundles"
+}
