@@ -8,6 +8,9 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 SANITIZE ?=
+# Object and program folders (separate ones let builds run side by side).
+O ?= build
+B ?= bin
 VERSION := 0.1.0
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -41,15 +44,15 @@ PACK_SRC := $(wildcard src/pack/*.c)
 APPLY_SRC := $(wildcard src/apply/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
-COMMON_OBJ := $(COMMON_SRC:%.c=build/%.o)
-PACK_OBJ := $(PACK_SRC:%.c=build/%.o)
-APPLY_OBJ := $(APPLY_SRC:%.c=build/%.o)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
+PACK_OBJ := $(PACK_SRC:%.c=$(O)/%.o)
+APPLY_OBJ := $(APPLY_SRC:%.c=$(O)/%.o)
 # Program modules without main(), for unit tests.
-PACK_LIB_OBJ := $(filter-out build/src/pack/main.o,$(PACK_OBJ))
-APPLY_LIB_OBJ := $(filter-out build/src/apply/main.o,$(APPLY_OBJ))
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+PACK_LIB_OBJ := $(filter-out $(O)/src/pack/main.o,$(PACK_OBJ))
+APPLY_LIB_OBJ := $(filter-out $(O)/src/apply/main.o,$(APPLY_OBJ))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
-PROGS := bin/sqlbundle bin/sqlbundle-apply
+PROGS := $(B)/sqlbundle $(B)/sqlbundle-apply
 
 .PHONY: all deps check unit integration demo demo-stop bench fuzz install \
 	uninstall clean
@@ -58,44 +61,44 @@ PROGS := bin/sqlbundle bin/sqlbundle-apply
 all: $(PROGS)
 
 # Rebuild everything when the flags change (SANITIZE=..., CFLAGS=...).
-build/.flags: FORCE
-	@mkdir -p build
+$(O)/.flags: FORCE
+	@mkdir -p $(O)
 	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
 		echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
 FORCE:
 
-build/src/common/archive.o build/src/pack/writer.o: EXTRA_CFLAGS = $(ARCHIVE_CFLAGS)
-build/src/common/crypto.o build/src/pack/keys.o: EXTRA_CFLAGS = $(CRYPTO_CFLAGS)
-build/src/apply/db.o: EXTRA_CFLAGS = $(PQ_CFLAGS)
-build/tests/%.o: EXTRA_CFLAGS = $(CMOCKA_CFLAGS) -Isrc
+$(O)/src/common/archive.o $(O)/src/pack/writer.o: EXTRA_CFLAGS = $(ARCHIVE_CFLAGS)
+$(O)/src/common/crypto.o $(O)/src/pack/keys.o: EXTRA_CFLAGS = $(CRYPTO_CFLAGS)
+$(O)/src/apply/db.o: EXTRA_CFLAGS = $(PQ_CFLAGS)
+$(O)/tests/%.o: EXTRA_CFLAGS = $(CMOCKA_CFLAGS) -Isrc
 
-build/%.o: %.c build/.flags
+$(O)/%.o: %.c $(O)/.flags
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
 
-bin/sqlbundle: $(PACK_OBJ) $(COMMON_OBJ)
+$(B)/sqlbundle: $(PACK_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(CRYPTO_LIBS)
 
-bin/sqlbundle-apply: $(APPLY_OBJ) $(COMMON_OBJ)
+$(B)/sqlbundle-apply: $(APPLY_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PQ_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS)
 
 # Unit tests link static archives, so only the modules they use come in.
-build/libcommon.a: $(COMMON_OBJ)
-build/libpack.a: $(PACK_LIB_OBJ)
-build/libapply.a: $(APPLY_LIB_OBJ)
-build/lib%.a:
+$(O)/libcommon.a: $(COMMON_OBJ)
+$(O)/libpack.a: $(PACK_LIB_OBJ)
+$(O)/libapply.a: $(APPLY_LIB_OBJ)
+$(O)/lib%.a:
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-build/tests/test_%: build/tests/unit/test_%.o build/libpack.a build/libapply.a build/libcommon.a
+$(O)/tests/test_%: $(O)/tests/unit/test_%.o $(O)/libpack.a $(O)/libapply.a $(O)/libcommon.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group build/libpack.a \
-		build/libapply.a build/libcommon.a -Wl,--end-group \
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(O)/libpack.a \
+		$(O)/libapply.a $(O)/libcommon.a -Wl,--end-group \
 		$(CMOCKA_LIBS) $(PQ_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS)
 
 deps:
@@ -105,14 +108,14 @@ unit: $(UNIT_BIN)
 	$(Q)scripts/run-unit.sh $(UNIT_BIN)
 
 integration: $(PROGS)
-	$(Q)tests/integration/run.sh
+	$(Q)SB_BIN=$(abspath $(B)) tests/integration/run.sh
 
 # What CI runs (.ci/run): packages, build, unit tests, integration tests.
 check:
 	$(Q)scripts/deps.sh
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN)
 	$(Q)scripts/run-unit.sh $(UNIT_BIN)
-	$(Q)tests/integration/run.sh
+	$(Q)SB_BIN=$(abspath $(B)) tests/integration/run.sh
 
 demo:
 	$(Q)scripts/deps.sh
@@ -138,6 +141,6 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man1/sqlbundle-apply.1
 
 clean:
-	rm -rf build bin
+	rm -rf $(O) $(B)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -10,11 +10,12 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 export SB_ROOT=$root
 filepat=${1:-}
 testpat=${2:-}
-work=$root/.tmp/itest
-pgdir=$root/.tmp/itest-pg
+work=${SB_WORK:-$root/.tmp/itest}
+pgdir=${SB_PGDIR:-$root/.tmp/itest-pg}
+export SB_BIN=${SB_BIN:-$root/bin}
 rm -rf "$work"
 mkdir -p "$work"
-[ "$(id -u)" -eq 0 ] && chmod 755 "$root/.tmp"
+[ "$(id -u)" -eq 0 ] && chmod 755 "$root/.tmp" "$work"
 
 export SB_PGPORT=${SB_PGPORT:-54339}
 export SB_PGDIR=$pgdir
