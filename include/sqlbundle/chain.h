@@ -25,6 +25,14 @@ int	sb_chain_load(struct sb_chain *chain, const char *dir,
 	    struct sb_err *err);
 /* Index of id in apply order, or -1. */
 ssize_t	sb_chain_find(const struct sb_chain *chain, const char *id);
+/*
+ * Resolve a --from/--to pair to the half-open slice (*first, *last] of
+ * apply order: revisions after `from` up to and including `to`. from is
+ * NULL or "base" for the start, to NULL or "head" for the end. *first is
+ * -1 for base. Errors: unknown id, to not after from.
+ */
+int	sb_chain_range(const struct sb_chain *chain, const char *from,
+	    const char *to, ssize_t *first, ssize_t *last, struct sb_err *err);
 void	sb_chain_release(struct sb_chain *chain);
 
 #endif

@@ -1,0 +1,17 @@
+/* sqlbundle.conf: project settings, "key = value" lines, # comments. */
+#ifndef SQLBUNDLE_PACK_CONF_H
+#define SQLBUNDLE_PACK_CONF_H
+
+#include "sqlbundle/err.h"
+
+struct sb_conf {
+	char	*project;	/* [A-Za-z0-9._-]{1,64} */
+};
+
+#define SB_CONF_INIT { NULL }
+
+/* Load <dir>/sqlbundle.conf; an unknown key names file and line. */
+int	sb_conf_load(struct sb_conf *conf, const char *dir, struct sb_err *err);
+void	sb_conf_release(struct sb_conf *conf);
+
+#endif
