@@ -85,4 +85,6 @@ sb_err_print(const char *prog, const struct sb_err *err)
 		fprintf(stderr, "DETAIL: %s\n", err->detail);
 	if (err->hint[0])
 		fprintf(stderr, "HINT: %s\n", err->hint);
+	if (err->sqlstate[0])
+		fprintf(stderr, "SQLSTATE: %s\n", err->sqlstate);
 }
