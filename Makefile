@@ -14,7 +14,7 @@ B ?= bin
 VERSION := 0.1.0
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
-	-Wmissing-prototypes -Wvla -Wno-format-nonliteral
+	-Wmissing-prototypes -Wvla -Wno-format-nonliteral -Wno-format-truncation
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -Iinclude \
 	-DSB_VERSION='"$(VERSION)"' -MMD -MP
