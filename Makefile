@@ -125,6 +125,10 @@ demo:
 demo-stop:
 	$(Q)scripts/pgserver.sh stop .demo/pg
 
+FUZZ_SECONDS ?= 60
+fuzz: all
+	$(Q)scripts/fuzz.sh $(FUZZ_SECONDS)
+
 bench:
 	$(Q)scripts/deps.sh
 	$(Q)$(MAKE) --no-print-directory all

@@ -1,0 +1,58 @@
+#!/bin/sh
+# `make fuzz FUZZ_SECONDS=N`: build the libFuzzer targets in fuzz/ with
+# clang (fuzzer, address and undefined sanitizers), seed their corpora from
+# the example project and from bundles packed here (good and hostile), and
+# run each for N seconds. A crash leaves its input in .tmp/fuzz/artifacts/
+# and fails the run.
+set -eu
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+FUZZ_CC=${FUZZ_CC:-clang}
+out=.tmp/fuzz
+mkdir -p "$out/bin" "$out/artifacts"
+
+flags="-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -Iinclude
+-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(pkg-config --cflags libarchive libcrypto)"
+libs="$(pkg-config --libs libarchive libcrypto)"
+for t in revision manifest bundle; do
+	# shellcheck disable=SC2086
+	$FUZZ_CC $flags -o "$out/bin/fuzz_$t" "fuzz/fuzz_$t.c" src/common/*.c $libs
+done
+
+# Seed corpora: committed seeds plus what the example project gives.
+for t in revision manifest bundle; do
+	mkdir -p "$out/corpus/$t"
+	[ -d "fuzz/seeds/$t" ] && cp fuzz/seeds/$t/* "$out/corpus/$t/" 2>/dev/null || true
+done
+cp revisions/*.sql tests/fixtures/chains/*/revisions/*.sql "$out/corpus/revision/" 2>/dev/null || true
+work=$out/work
+rm -rf "$work"
+mkdir -p "$work/keys"
+cp -r revisions seeds sqlbundle.conf "$work/"
+bin/sqlbundle -C "$work" keygen fuzz >/dev/null
+for c in zstd gzip; do
+	SOURCE_DATE_EPOCH=1700000000 bin/sqlbundle -C "$work" pack --key keys/fuzz.key \
+	    --compress $c -o "bundles/example.$c" >/dev/null
+	cp "$work/bundles/example.$c" "$out/corpus/bundle/"
+done
+SOURCE_DATE_EPOCH=1700000000 bin/sqlbundle -C "$work" pack --key keys/fuzz.key \
+    --from 853113448960 -o bundles/small.tar.gz --compress gzip >/dev/null
+cp "$work/bundles/small.tar.gz" "$out/corpus/bundle/"
+tar -xOf "$work/bundles/example.zstd" MANIFEST >"$out/corpus/manifest/example"
+tar -xOf "$work/bundles/small.tar.gz" MANIFEST >"$out/corpus/manifest/small"
+# An uncompressed tar, so mutations reach the tar headers directly.
+gzip -dc "$work/bundles/small.tar.gz" >"$out/corpus/bundle/small.tar"
+
+status=0
+for t in revision manifest bundle; do
+	echo "fuzz_$t: ${secs}s"
+	SB_FUZZ_TRUST=$work/keys/fuzz.pub "$out/bin/fuzz_$t" \
+	    -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix="$out/artifacts/fuzz_$t-" -print_final_stats=1 \
+	    "$out/corpus/$t" >"$out/fuzz_$t.log" 2>&1 || status=1
+	grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$out/fuzz_$t.log" || true
+	grep -E 'ERROR: |SUMMARY: ' "$out/fuzz_$t.log" || true
+done
+[ $status -eq 0 ] && echo "fuzz: no crash" || echo "fuzz: crash, see $out/artifacts"
+exit $status
