@@ -110,6 +110,8 @@ COMMENT ON SCHEMA acct IS 'Chart of accounts and double-entry journal';
 COMMENT ON SCHEMA inv IS 'Catalogue, price lists and stock';
 COMMENT ON SCHEMA pos IS 'Terminals, shifts, sales and payments';
 COMMENT ON TABLE core.organization IS 'A tenant: one company running stores';
+COMMENT ON TABLE core.store IS
+    'A physical store (sucursal física) with its own time zone';
 COMMENT ON TABLE acct.account IS 'Chart of accounts; parent_id builds the tree';
 COMMENT ON TABLE inv.stock_movement IS
     'Every change of stock; stock_level is the running total';
@@ -128,6 +130,7 @@ COMMENT ON TABLE pos.sale IS NULL;
 COMMENT ON TABLE inv.stock_movement IS NULL;
 COMMENT ON TABLE acct.account IS NULL;
 COMMENT ON TABLE core.organization IS NULL;
+COMMENT ON TABLE core.store IS NULL;
 COMMENT ON SCHEMA pos IS NULL;
 COMMENT ON SCHEMA inv IS NULL;
 COMMENT ON SCHEMA acct IS NULL;

@@ -37,7 +37,7 @@ step "sqlbundle-apply status"
 $SBA status
 
 step "a look at the data"
-psql -X -q -c "SELECT code, name, type FROM acct.account ORDER BY code LIMIT 8" || true
+psql -X -q -c "SELECT code, name, account_type FROM acct.account ORDER BY code LIMIT 8" || true
 
 cat <<MSG
 
