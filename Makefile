@@ -70,7 +70,7 @@ FORCE:
 $(O)/src/common/archive.o $(O)/src/pack/writer.o: EXTRA_CFLAGS = $(ARCHIVE_CFLAGS)
 $(O)/src/common/crypto.o $(O)/src/pack/keys.o: EXTRA_CFLAGS = $(CRYPTO_CFLAGS)
 $(O)/src/apply/db.o: EXTRA_CFLAGS = $(PQ_CFLAGS)
-$(O)/tests/%.o: EXTRA_CFLAGS = $(CMOCKA_CFLAGS) -Isrc
+$(O)/tests/%.o: EXTRA_CFLAGS = $(CMOCKA_CFLAGS) $(ARCHIVE_CFLAGS) $(CRYPTO_CFLAGS) -Isrc
 
 $(O)/%.o: %.c $(O)/.flags
 	@mkdir -p $(@D)

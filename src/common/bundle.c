@@ -1,0 +1,433 @@
+/*
+ * One verified streaming pass over a bundle: MANIFEST and its signature
+ * first, then every entry checked against the manifest as it streams by.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "escape.h"
+#include "sqlbundle/archive.h"
+#include "sqlbundle/bundle.h"
+#include "sqlbundle/fs.h"
+
+/* Drain buffer for entries the caller does not read itself. */
+#define DRAIN_BUF	(256 * 1024)
+
+struct sb_bundle {
+	struct sb_reader	*r;
+	char			*name;
+	char			*text;		/* MANIFEST bytes, NUL-ended */
+	size_t			 textlen;
+	struct sb_manifest	 m;
+	char			 id[SB_SHA256_HEX];
+	const struct sb_pubkey	*key;
+	struct sb_sha256	*sha;
+	unsigned char		*buf;
+	size_t			 next;		/* manifest index expected next */
+	size_t			 cur;		/* manifest index being read */
+	bool			 in_entry;	/* cur read, not yet checked */
+	bool			 at_end;
+	bool			 failed;	/* an error stopped the pass */
+	uint64_t		 cur_size, cur_done;
+	uint64_t		 declared;	/* declared sizes so far */
+};
+
+/* Read the whole current entry (size already bounded) into buf. */
+static int
+read_all(struct sb_bundle *b, void *buf, size_t size, struct sb_err *err)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while ((n = sb_reader_read(b->r, (char *)buf + done, size - done,
+	    err)) > 0)
+		done += (size_t)n;
+	if (n < 0)
+		return -1;
+	if (done != size)
+		return sb_err_set(err, SB_EINVALID, "%s: truncated archive",
+		    b->name);
+	return 0;
+}
+
+/*
+ * The Key-Id of the header, found before the manifest is parsed: nothing
+ * but the signature check runs on bytes not yet authenticated.
+ */
+static bool
+find_key_id(const char *text, size_t len, char id[SB_KEYID_HEX])
+{
+	static const char key[] = "Key-Id: ";
+	const size_t klen = sizeof(key) - 1, idlen = SB_KEYID_HEX - 1;
+	size_t off = 0, n, i;
+	const char *line, *nl;
+
+	while (off < len) {
+		line = text + off;
+		nl = memchr(line, '\n', len - off);
+		n = nl != NULL ? (size_t)(nl - line) : len - off;
+		if (n == 0)
+			break;
+		if (n == klen + idlen && memcmp(line, key, klen) == 0) {
+			for (i = 0; i < idlen; i++) {
+				char c = line[klen + i];
+
+				if (!((c >= '0' && c <= '9') ||
+				    (c >= 'a' && c <= 'f')))
+					return false;
+			}
+			memcpy(id, line + klen, idlen);
+			id[idlen] = '\0';
+			return true;
+		}
+		off += n + 1;
+	}
+	return false;
+}
+
+static int
+check_signature(struct sb_bundle *b, const struct sb_trust *trust,
+    const unsigned char sig[SB_SIG_LEN], struct sb_err *err)
+{
+	char id[SB_KEYID_HEX];
+	size_t off = 0;
+
+	if (!find_key_id(b->text, b->textlen, id)) {
+		/* The strict parser says precisely what is wrong. */
+		if (sb_manifest_parse(&b->m, b->text, b->textlen, err) == -1)
+			return sb_err_prefix(err, "%s", b->name);
+		return sb_err_set(err, SB_EINVALID, "%s: MANIFEST has no "
+		    "Key-Id", b->name);
+	}
+	if ((b->key = sb_trust_find(trust, id)) == NULL) {
+		sb_err_set(err, SB_EINVALID,
+		    "%s: bundle signed by untrusted key %s", b->name, id);
+		for (size_t i = 0; i < trust->n && off < sizeof(err->detail);
+		    i++)
+			off += (size_t)snprintf(err->detail + off,
+			    sizeof(err->detail) - off, "%s%s (%s)",
+			    i ? ", " : "trusted keys: ", trust->keys[i].id,
+			    trust->keys[i].path);
+		return -1;
+	}
+	if (sb_sig_verify(b->key, b->text, b->textlen, sig) == -1) {
+		sb_err_set(err, SB_EINVALID, "%s: bad signature", b->name);
+		sb_err_detail(err, "MANIFEST.sig does not verify under key %s "
+		    "(%s)", b->key->id, b->key->path);
+		b->key = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* MANIFEST then MANIFEST.sig, the first two entries. */
+static int
+read_head(struct sb_bundle *b, unsigned char sig[SB_SIG_LEN],
+    struct sb_err *err)
+{
+	struct sb_entry_info info;
+	char esc[SB_ESCAPED_MAX];
+	int rc;
+
+	if ((rc = sb_reader_next(b->r, &info, err)) == -1)
+		return -1;
+	if (rc == 0)
+		return sb_err_set(err, SB_EINVALID, "%s: empty archive "
+		    "(no MANIFEST)", b->name);
+	if (strcmp(info.path, "MANIFEST") != 0) {
+		sb_escape_name(info.path, esc, sizeof(esc));
+		return sb_err_set(err, SB_EINVALID, "%s: first entry is "
+		    "\"%s\", expected MANIFEST", b->name, esc);
+	}
+	if (info.size > SB_MANIFEST_MAX)
+		return sb_err_set(err, SB_EINVALID, "%s: MANIFEST is too "
+		    "large (%llu bytes, at most %d)", b->name,
+		    (unsigned long long)info.size, SB_MANIFEST_MAX);
+	b->textlen = (size_t)info.size;
+	b->text = sb_malloc(b->textlen + 1);
+	if (read_all(b, b->text, b->textlen, err) == -1)
+		return -1;
+	b->text[b->textlen] = '\0';
+
+	if ((rc = sb_reader_next(b->r, &info, err)) == -1)
+		return -1;
+	if (rc == 0)
+		return sb_err_set(err, SB_EINVALID, "%s: no MANIFEST.sig "
+		    "after MANIFEST", b->name);
+	if (strcmp(info.path, "MANIFEST.sig") != 0) {
+		sb_escape_name(info.path, esc, sizeof(esc));
+		return sb_err_set(err, SB_EINVALID, "%s: second entry is "
+		    "\"%s\", expected MANIFEST.sig", b->name, esc);
+	}
+	if (info.size != SB_SIG_LEN)
+		return sb_err_set(err, SB_EINVALID, "%s: MANIFEST.sig is "
+		    "%llu bytes, expected %d", b->name,
+		    (unsigned long long)info.size, SB_SIG_LEN);
+	return read_all(b, sig, SB_SIG_LEN, err);
+}
+
+int
+sb_bundle_open(struct sb_bundle **bp, int fd, const char *name,
+    const struct sb_trust *trust, const char *expect_id, struct sb_err *err)
+{
+	struct sb_bundle *b;
+	unsigned char sig[SB_SIG_LEN];
+	int ret = -1;
+
+	*bp = NULL;
+	b = sb_calloc(1, sizeof(*b));
+	b->name = sb_strdup(name);
+	if (sb_reader_open(&b->r, fd, name, err) == -1 ||
+	    read_head(b, sig, err) == -1)
+		goto out;
+	sb_sha256_hex(b->text, b->textlen, b->id);
+	if (expect_id != NULL && strcmp(b->id, expect_id) != 0) {
+		sb_err_set(err, SB_EINVALID,
+		    "%s: bundle changed since it was verified", b->name);
+		sb_err_detail(err, "bundle id was %s, is now %s", expect_id,
+		    b->id);
+		goto out;
+	}
+	if (trust != NULL && check_signature(b, trust, sig, err) == -1)
+		goto out;
+	if (b->m.revs == NULL &&
+	    sb_manifest_parse(&b->m, b->text, b->textlen, err) == -1) {
+		sb_err_prefix(err, "%s", b->name);
+		goto out;
+	}
+	if ((b->sha = sb_sha256_new()) == NULL) {
+		sb_err_set(err, SB_EIO, "out of memory");
+		goto out;
+	}
+	b->buf = sb_malloc(DRAIN_BUF);
+	*bp = b;
+	b = NULL;
+	ret = 0;
+out:
+	sb_bundle_close(b);
+	return ret;
+}
+
+const struct sb_manifest *
+sb_bundle_manifest(const struct sb_bundle *b)
+{
+	return &b->m;
+}
+
+const char *
+sb_bundle_id(const struct sb_bundle *b)
+{
+	return b->id;
+}
+
+const struct sb_pubkey *
+sb_bundle_key(const struct sb_bundle *b)
+{
+	return b->key;
+}
+
+const char *
+sb_bundle_manifest_text(const struct sb_bundle *b, size_t *len)
+{
+	if (len != NULL)
+		*len = b->textlen;
+	return b->text;
+}
+
+static int
+stopped(struct sb_bundle *b, struct sb_err *err)
+{
+	return sb_err_set(err, SB_EINVALID, "%s: verification stopped at an "
+	    "earlier error", b->name);
+}
+
+/* Mark the pass failed; err is already filled. */
+static int
+fail(struct sb_bundle *b)
+{
+	b->failed = true;
+	return -1;
+}
+
+int
+sb_bundle_entry_end(struct sb_bundle *b, struct sb_err *err)
+{
+	const struct sb_manifest_entry *e;
+	char hex[SB_SHA256_HEX];
+	ssize_t n;
+
+	if (b->failed)
+		return stopped(b, err);
+	if (!b->in_entry)
+		return 0;
+	e = &b->m.entries[b->cur];
+	while ((n = sb_reader_read(b->r, b->buf, DRAIN_BUF, err)) > 0) {
+		sb_sha256_update(b->sha, b->buf, (size_t)n);
+		b->cur_done += (uint64_t)n;
+	}
+	if (n < 0)
+		return fail(b);
+	b->in_entry = false;
+	sb_sha256_final_hex(b->sha, hex);
+	if (b->cur_done != b->cur_size) {
+		sb_err_set(err, SB_EINVALID, "%s: truncated archive", b->name);
+		return fail(b);
+	}
+	if (strcmp(hex, e->sha) != 0) {
+		sb_err_set(err, SB_EINVALID,
+		    "%s: tampered entry \"%s\": SHA-256 mismatch", b->name,
+		    e->path);
+		sb_err_detail(err, "MANIFEST lists %s, the archive holds %s",
+		    e->sha, hex);
+		return fail(b);
+	}
+	return 0;
+}
+
+/* Where path sits in the manifest, or -1 when it is not listed. */
+static ssize_t
+find_entry(const struct sb_manifest *m, const char *path)
+{
+	for (size_t i = 0; i < m->nentries; i++)
+		if (strcmp(m->entries[i].path, path) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* An entry that is not the one expected next: say how it is wrong. */
+static int
+wrong_entry(struct sb_bundle *b, const char *path, struct sb_err *err)
+{
+	char esc[SB_ESCAPED_MAX];
+	ssize_t j = find_entry(&b->m, path);
+
+	sb_escape_name(path, esc, sizeof(esc));
+	if (j == -1 && strcmp(path, "MANIFEST") != 0 &&
+	    strcmp(path, "MANIFEST.sig") != 0)
+		sb_err_set(err, SB_EINVALID, "%s: unlisted entry \"%s\"",
+		    b->name, esc);
+	else if (j == -1 || (size_t)j < b->next)
+		sb_err_set(err, SB_EINVALID, "%s: duplicate entry \"%s\"",
+		    b->name, esc);
+	else
+		sb_err_set(err, SB_EINVALID, "%s: entry \"%s\" out of order",
+		    b->name, esc);
+	if (b->next < b->m.nentries)
+		sb_err_detail(err, "expected \"%s\" (MANIFEST entry %zu)",
+		    b->m.entries[b->next].path, b->next + 1);
+	return fail(b);
+}
+
+int
+sb_bundle_next(struct sb_bundle *b, size_t *idx, struct sb_err *err)
+{
+	struct sb_entry_info info;
+	char esc[SB_ESCAPED_MAX];
+	int rc;
+
+	if (b->failed)
+		return stopped(b, err);
+	if (b->in_entry && sb_bundle_entry_end(b, err) == -1)
+		return -1;
+	if (b->at_end)
+		return 0;
+	if ((rc = sb_reader_next(b->r, &info, err)) == -1)
+		return fail(b);
+	if (rc == 0) {
+		if (b->next < b->m.nentries) {
+			sb_err_set(err, SB_EINVALID, "%s: missing entry "
+			    "\"%s\"", b->name, b->m.entries[b->next].path);
+			return fail(b);
+		}
+		if (b->declared != b->m.unpacked_size) {
+			sb_err_set(err, SB_EINVALID, "%s: entries hold %llu "
+			    "bytes but Unpacked-Size is %llu", b->name,
+			    (unsigned long long)b->declared,
+			    (unsigned long long)b->m.unpacked_size);
+			return fail(b);
+		}
+		b->at_end = true;
+		return 0;
+	}
+	if (b->next >= b->m.nentries ||
+	    strcmp(info.path, b->m.entries[b->next].path) != 0)
+		return wrong_entry(b, info.path, err);
+	/* From the header, before any byte of the data is read. */
+	if (info.size > b->m.unpacked_size - b->declared) {
+		sb_escape_name(info.path, esc, sizeof(esc));
+		sb_err_set(err, SB_EINVALID,
+		    "%s: entry \"%s\": size exceeds Unpacked-Size", b->name,
+		    esc);
+		sb_err_detail(err, "%llu bytes declared, %llu left of "
+		    "Unpacked-Size %llu", (unsigned long long)info.size,
+		    (unsigned long long)(b->m.unpacked_size - b->declared),
+		    (unsigned long long)b->m.unpacked_size);
+		return fail(b);
+	}
+	b->declared += info.size;
+	b->cur = b->next++;
+	b->cur_size = info.size;
+	b->cur_done = 0;
+	b->in_entry = true;
+	*idx = b->cur;
+	return 1;
+}
+
+ssize_t
+sb_bundle_read(struct sb_bundle *b, void *buf, size_t cap,
+    struct sb_err *err)
+{
+	ssize_t n;
+
+	if (b->failed)
+		return stopped(b, err);
+	if (!b->in_entry)
+		return 0;
+	if ((n = sb_reader_read(b->r, buf, cap, err)) < 0)
+		return fail(b);
+	sb_sha256_update(b->sha, buf, (size_t)n);
+	b->cur_done += (uint64_t)n;
+	return n;
+}
+
+void
+sb_bundle_close(struct sb_bundle *b)
+{
+	if (b == NULL)
+		return;
+	sb_reader_close(b->r);
+	sb_manifest_release(&b->m);
+	sb_sha256_free(b->sha);
+	free(b->buf);
+	free(b->text);
+	free(b->name);
+	free(b);
+}
+
+int
+sb_bundle_verify(int fd, const char *name, const struct sb_trust *trust,
+    char id[SB_SHA256_HEX], struct sb_err *err)
+{
+	struct sb_bundle *b = NULL;
+	size_t idx;
+	int rc, ret = -1;
+
+	if (trust == NULL)
+		return sb_err_set(err, SB_EUSAGE, "%s: no trusted keys to "
+		    "verify against", name);
+	if (sb_bundle_open(&b, fd, name, trust, NULL, err) == -1)
+		goto out;
+	while ((rc = sb_bundle_next(b, &idx, err)) == 1)
+		;
+	if (rc == -1)
+		goto out;
+	if (id != NULL)
+		memcpy(id, b->id, SB_SHA256_HEX);
+	ret = 0;
+out:
+	sb_bundle_close(b);
+	return ret;
+}
