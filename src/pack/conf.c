@@ -1,0 +1,132 @@
+/* sqlbundle.conf: the project's settings, read by the HQ commands. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlbundle/fs.h"
+#include "conf.h"
+
+#define CONF_NAME	"sqlbundle.conf"
+#define CONF_MAX	(64 * 1024)
+#define PROJECT_MAX	64
+
+static bool
+project_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	/* "." and ".." would make odd bundle names; a leading dot hides it. */
+	if (n == 0 || n > PROJECT_MAX || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+static char *
+trim(char *s, char *end)
+{
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+	    end[-1] == '\r'))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+/*
+ * One "key = value" line (already NUL-terminated, without its newline).
+ * Returns -1 with err naming path:line.
+ */
+static int
+parse_line(struct sb_conf *conf, const char *path, unsigned lineno,
+    char *line, struct sb_err *err)
+{
+	char *eq, *key, *val;
+
+	key = trim(line, line + strlen(line));
+	if (*key == '\0' || *key == '#')
+		return 0;
+	if ((eq = strchr(key, '=')) == NULL)
+		return sb_err_set(err, SB_EINVALID,
+		    "%s:%u: expected \"key = value\"", path, lineno);
+	val = trim(eq + 1, eq + 1 + strlen(eq + 1));
+	key = trim(key, eq);
+	if (strcmp(key, "project") == 0) {
+		if (conf->project != NULL)
+			return sb_err_set(err, SB_EINVALID,
+			    "%s:%u: key \"project\" is set twice", path,
+			    lineno);
+		if (!project_valid(val)) {
+			sb_err_set(err, SB_EINVALID,
+			    "%s:%u: invalid project name \"%s\"", path,
+			    lineno, val);
+			sb_err_hint(err, "use 1 to %d characters of "
+			    "[A-Za-z0-9._-], not starting with a dot",
+			    PROJECT_MAX);
+			return -1;
+		}
+		conf->project = sb_strdup(val);
+		return 0;
+	}
+	/* A typo must not be silently ignored. */
+	return sb_err_set(err, SB_EINVALID, "%s:%u: unknown key \"%s\"", path,
+	    lineno, key);
+}
+
+int
+sb_conf_load(struct sb_conf *conf, const char *dir, struct sb_err *err)
+{
+	char *path, *buf = NULL, *line, *nl;
+	size_t len;
+	unsigned lineno = 0;
+	int ret = -1;
+
+	conf->project = NULL;
+	path = strcmp(dir, ".") == 0 ? sb_strdup(CONF_NAME) :
+	    sb_printf("%s/%s", dir, CONF_NAME);
+	errno = 0;
+	if (sb_read_file(path, CONF_MAX, &buf, &len, err) == -1) {
+		if (errno == ENOENT) {
+			sb_err_set(err, SB_EINVALID,
+			    "\"%s\" not found: not a sqlbundle project", path);
+			sb_err_hint(err, "create it with a line "
+			    "\"project = NAME\", or point at the project "
+			    "with -C DIR");
+		}
+		goto out;
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		sb_err_set(err, SB_EINVALID, "%s: holds a NUL byte", path);
+		goto out;
+	}
+	for (line = buf; *line != '\0'; line = nl + 1) {
+		lineno++;
+		if ((nl = strchr(line, '\n')) == NULL)
+			nl = line + strlen(line) - 1;
+		else
+			*nl = '\0';
+		if (parse_line(conf, path, lineno, line, err) == -1)
+			goto out;
+	}
+	ret = 0;
+out:
+	if (ret == -1)
+		sb_conf_release(conf);
+	free(buf);
+	free(path);
+	return ret;
+}
+
+void
+sb_conf_release(struct sb_conf *conf)
+{
+	free(conf->project);
+	conf->project = NULL;
+}

@@ -1,0 +1,392 @@
+/*
+ * `sqlbundle verify` and `sqlbundle inspect`: check a bundle against
+ * trusted keys, or show its manifest (marked unverified without a key).
+ */
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sqlbundle/bundle.h"
+#include "sqlbundle/crypto.h"
+#include "sqlbundle/fs.h"
+#include "sqlbundle/manifest.h"
+#include "cmd.h"
+#include "opts.h"
+
+#define DEFAULT_TRUST	"/etc/sqlbundle/trusted.d"
+
+/* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned cp;
+	size_t k;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		k = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		k = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		k = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	/* C1 controls (U+0080-U+009F) can drive a terminal too. */
+	if (cp < 0xa0)
+		return 0;
+	return k;
+}
+
+/*
+ * Print text read from an archive so that it cannot drive the terminal:
+ * printable ASCII, tab (if keep_tab) and valid UTF-8 pass, backslash is
+ * doubled, any other byte is written as \xNN.
+ */
+static void
+put_safe(FILE *fp, const char *text, size_t len, bool keep_tab)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0, k;
+
+	while (i < len) {
+		if (s[i] == '\\') {
+			fputs("\\\\", fp);
+			i++;
+		} else if ((s[i] >= 0x20 && s[i] < 0x7f) ||
+		    (keep_tab && s[i] == '\t')) {
+			fputc(s[i], fp);
+			i++;
+		} else if (s[i] >= 0x80 && (k = utf8_len(s + i, len - i)) > 0) {
+			fwrite(s + i, 1, k, fp);
+			i += k;
+		} else {
+			fprintf(fp, "\\x%02x", s[i]);
+			i++;
+		}
+	}
+}
+
+static void
+puts_safe(FILE *fp, const char *s)
+{
+	put_safe(fp, s, strlen(s), false);
+}
+
+/* A JSON string; bytes that are not valid UTF-8 become U+FFFD. */
+static void
+put_json(FILE *fp, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str), i = 0, k;
+
+	fputc('"', fp);
+	while (i < n) {
+		if (s[i] == '"' || s[i] == '\\') {
+			fprintf(fp, "\\%c", s[i]);
+			i++;
+		} else if (s[i] < 0x20 || s[i] == 0x7f) {
+			fprintf(fp, "\\u%04x", s[i]);
+			i++;
+		} else if (s[i] < 0x80) {
+			fputc(s[i], fp);
+			i++;
+		} else if ((k = utf8_len(s + i, n - i)) > 0) {
+			fwrite(s + i, 1, k, fp);
+			i += k;
+		} else {
+			fputs("\\ufffd", fp);
+			i++;
+		}
+	}
+	fputc('"', fp);
+}
+
+struct view_opts {
+	const char	*bundle;
+	const char	*trust;
+	bool		 json;
+};
+
+static int
+view_parse(const char *cmd, bool allow_json, int argc, char **argv,
+    struct view_opts *o, int *help, struct sb_err *err)
+{
+	static const struct option longopts[] = {
+		{ "trust", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	*help = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			o->trust = optarg;
+			break;
+		case 'j':
+			if (!allow_json)
+				return sb_err_set(err, SB_EUSAGE, "%s: unknown "
+				    "option \"--json\"", cmd);
+			o->json = true;
+			break;
+		case 'h':
+			*help = 1;
+			return 0;
+		default:
+			return sb_opt_error(cmd, c, argv, err);
+		}
+	}
+	if (argc - optind != 1)
+		return sb_err_set(err, SB_EUSAGE, "%s: %s", cmd,
+		    argc - optind == 0 ? "missing BUNDLE" :
+		    "too many arguments");
+	o->bundle = argv[optind];
+	return 0;
+}
+
+/* --trust PATH, else $SQLBUNDLE_TRUST, else the system folder. */
+static char *
+trust_path(struct sb_ctx *ctx, const char *opt)
+{
+	const char *env = getenv("SQLBUNDLE_TRUST");
+
+	if (opt != NULL)
+		return sb_ctx_path(ctx, opt);
+	if (env != NULL && env[0] != '\0')
+		return sb_strdup(env);
+	return sb_strdup(DEFAULT_TRUST);
+}
+
+static int
+open_bundle(const char *path, int *fd, struct sb_err *err)
+{
+	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return sb_err_sys(err, "could not open bundle \"%s\"", path);
+	return 0;
+}
+
+/*
+ * A full verifying pass, then a second open of the same descriptor,
+ * bound to the id of the first, for the manifest and the key.
+ */
+static int
+verify_bundle(int fd, const char *path, const struct sb_trust *trust,
+    struct sb_bundle **b, struct sb_err *err)
+{
+	char id[SB_SHA256_HEX];
+
+	if (sb_bundle_verify(fd, path, trust, id, err) == -1)
+		return -1;
+	return sb_bundle_open(b, fd, path, trust, id, err);
+}
+
+static void
+verify_usage(FILE *fp)
+{
+	fputs("Usage: sqlbundle verify BUNDLE [--trust KEY.pub|DIR] [--json]\n"
+	    "\n"
+	    "Check a bundle without unpacking it: the signature of MANIFEST "
+	    "under a\n"
+	    "trusted key, then every entry against the manifest (SHA-256, "
+	    "order, size,\n"
+	    "plain regular files with safe paths). Nothing is written to "
+	    "disk.\n"
+	    "\n"
+	    "Options:\n"
+	    "      --trust PATH   a public key (.pub) or a folder of them "
+	    "(default:\n"
+	    "                     $SQLBUNDLE_TRUST, else " DEFAULT_TRUST ")\n"
+	    "      --json         print the result as one JSON object\n"
+	    "  -h, --help         show this help and exit\n"
+	    "\n"
+	    "Exit status: 0 the bundle is good, 1 it was refused, 2 usage, "
+	    "4 I/O error.\n", fp);
+}
+
+static void
+verify_json(FILE *fp, const char *path, struct sb_bundle *b,
+    const struct sb_err *err)
+{
+	const struct sb_manifest *m;
+	const struct sb_pubkey *k;
+
+	fputs("{\"bundle\":", fp);
+	put_json(fp, path);
+	if (b == NULL) {
+		fputs(",\"ok\":false,\"error\":", fp);
+		put_json(fp, err->msg);
+		fprintf(fp, ",\"code\":%d}\n", err->code);
+		return;
+	}
+	m = sb_bundle_manifest(b);
+	k = sb_bundle_key(b);
+	fprintf(fp, ",\"ok\":true,\"id\":\"%s\",\"key_id\":\"%s\",\"key\":",
+	    sb_bundle_id(b), m->key_id);
+	put_json(fp, k != NULL && k->path != NULL ? k->path : "");
+	fputs(",\"project\":", fp);
+	put_json(fp, m->project);
+	fputs(",\"created\":", fp);
+	put_json(fp, m->created);
+	fputs(",\"from\":", fp);
+	put_json(fp, m->from);
+	fputs(",\"to\":", fp);
+	put_json(fp, m->to);
+	fprintf(fp, ",\"revisions\":%zu,\"entries\":%zu}\n", m->nrevs,
+	    m->nentries);
+}
+
+int
+sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
+{
+	struct sb_trust trust = SB_TRUST_INIT;
+	struct sb_bundle *b = NULL;
+	struct view_opts o;
+	const struct sb_manifest *m;
+	const struct sb_pubkey *k;
+	char *path = NULL, *tpath = NULL;
+	int fd = -1, help, ret = -1;
+
+	if (view_parse("verify", true, argc, argv, &o, &help, err) == -1)
+		return -1;
+	if (help) {
+		verify_usage(stdout);
+		return 0;
+	}
+	path = sb_ctx_path(ctx, o.bundle);
+	tpath = trust_path(ctx, o.trust);
+	if (sb_trust_load(&trust, tpath, err) == -1 ||
+	    open_bundle(path, &fd, err) == -1 ||
+	    verify_bundle(fd, path, &trust, &b, err) == -1) {
+		if (o.json)
+			verify_json(stdout, path, NULL, err);
+		goto out;
+	}
+	if (o.json) {
+		verify_json(stdout, path, b, err);
+	} else {
+		m = sb_bundle_manifest(b);
+		k = sb_bundle_key(b);
+		fputs("bundle OK: ", stdout);
+		puts_safe(stdout, path);
+		printf("\n  id        %s\n", sb_bundle_id(b));
+		printf("  signed by key %s (", m->key_id);
+		puts_safe(stdout, k != NULL && k->path ? k->path : "?");
+		fputs(")\n  project   ", stdout);
+		puts_safe(stdout, m->project);
+		fputs("\n  from      ", stdout);
+		puts_safe(stdout, m->from);
+		fputs("\n  to        ", stdout);
+		puts_safe(stdout, m->to);
+		printf("\n  revisions %zu\n  entries   %zu\n", m->nrevs,
+		    m->nentries);
+	}
+	ret = 0;
+out:
+	sb_bundle_close(b);
+	if (fd != -1)
+		close(fd);
+	sb_trust_release(&trust);
+	free(path);
+	free(tpath);
+	return ret;
+}
+
+static void
+inspect_usage(FILE *fp)
+{
+	fputs("Usage: sqlbundle inspect BUNDLE [--trust KEY.pub|DIR]\n"
+	    "\n"
+	    "Print a bundle's manifest: its header, revisions and entries. "
+	    "Without\n"
+	    "--trust only MANIFEST and MANIFEST.sig are read and the output "
+	    "is marked\n"
+	    "UNVERIFIED; with --trust the whole bundle is verified first, as "
+	    "by\n"
+	    "\"sqlbundle verify\".\n"
+	    "\n"
+	    "Options:\n"
+	    "      --trust PATH   a public key (.pub) or a folder of them\n"
+	    "  -h, --help         show this help and exit\n", fp);
+}
+
+int
+sb_cmd_inspect(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
+{
+	struct sb_trust trust = SB_TRUST_INIT;
+	struct sb_bundle *b = NULL;
+	struct view_opts o;
+	const struct sb_manifest *m;
+	const struct sb_pubkey *k;
+	const char *text;
+	char *path = NULL, *tpath = NULL;
+	size_t len;
+	int fd = -1, help, ret = -1;
+
+	if (view_parse("inspect", false, argc, argv, &o, &help, err) == -1)
+		return -1;
+	if (help) {
+		inspect_usage(stdout);
+		return 0;
+	}
+	path = sb_ctx_path(ctx, o.bundle);
+	if (open_bundle(path, &fd, err) == -1)
+		goto out;
+	if (o.trust != NULL) {
+		tpath = trust_path(ctx, o.trust);
+		if (sb_trust_load(&trust, tpath, err) == -1 ||
+		    verify_bundle(fd, path, &trust, &b, err) == -1)
+			goto out;
+	} else if (sb_bundle_open(&b, fd, path, NULL, NULL, err) == -1) {
+		goto out;
+	}
+	m = sb_bundle_manifest(b);
+	k = sb_bundle_key(b);
+	if (o.trust == NULL) {
+		printf("UNVERIFIED: no --trust given; the signature and the "
+		    "entries were not checked\n");
+	} else {
+		printf("verified: signed by key %s (", m->key_id);
+		puts_safe(stdout, k != NULL && k->path ? k->path : "?");
+		fputs("), every entry matches\n", stdout);
+	}
+	fputs("bundle: ", stdout);
+	puts_safe(stdout, path);
+	printf("\nid:     %s\n\n", sb_bundle_id(b));
+	/* The signed text itself, so what is shown is what was signed. */
+	text = sb_bundle_manifest_text(b, &len);
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t n = nl != NULL ? (size_t)(nl - (text + i)) : len - i;
+
+		put_safe(stdout, text + i, n, true);
+		fputc('\n', stdout);
+		i += n + 1;
+	}
+	ret = 0;
+out:
+	sb_bundle_close(b);
+	if (fd != -1)
+		close(fd);
+	sb_trust_release(&trust);
+	free(path);
+	free(tpath);
+	return ret;
+}
