@@ -1,0 +1,456 @@
+/*
+ * The revision chain: load revisions/ *.sql, refuse broken graphs, order
+ * topologically (Kahn's algorithm, ready set kept as a heap by id).
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "sqlbundle/chain.h"
+#include "sqlbundle/fs.h"
+#include "sqlbundle/revision.h"
+#include "revision_priv.h"
+
+/* Message lists of revisions stop after this many. */
+#define LIST_MAX	20
+
+struct id_ref {
+	const char	*id;
+	size_t		 i;
+};
+
+/*
+ * struct sb_chain has no room for an index, so sb_chain_find() keeps one
+ * for the last chain it searched: positions sorted by id. Each hit is
+ * checked against the chain itself and a miss falls back to a scan, so a
+ * stale index can cost time, never a wrong answer.
+ */
+static struct {
+	const struct sb_revision *revs;
+	size_t		 n;
+	size_t		*pos;
+} find_index;
+
+static int
+cmp_ref(const void *a, const void *b)
+{
+	return strcmp(((const struct id_ref *)a)->id,
+	    ((const struct id_ref *)b)->id);
+}
+
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Sorted (id, index) pairs of revs. */
+static struct id_ref *
+sort_ids(const struct sb_revision *revs, size_t n)
+{
+	struct id_ref *refs = sb_calloc(n, sizeof(*refs));
+
+	for (size_t i = 0; i < n; i++) {
+		refs[i].id = revs[i].id;
+		refs[i].i = i;
+	}
+	qsort(refs, n, sizeof(*refs), cmp_ref);
+	return refs;
+}
+
+static ssize_t
+lookup(const struct id_ref *refs, size_t n, const char *id)
+{
+	struct id_ref key = { id, 0 }, *hit;
+
+	hit = bsearch(&key, refs, n, sizeof(*refs), cmp_ref);
+	return hit ? (ssize_t)(hit - refs) : -1;
+}
+
+/* Min-heap of ranks (positions in id order): the ready set of Kahn. */
+struct heap {
+	size_t	*v;
+	size_t	 n;
+};
+
+static void
+heap_push(struct heap *h, size_t x)
+{
+	size_t i = h->n++;
+
+	while (i > 0 && h->v[(i - 1) / 2] > x) {
+		h->v[i] = h->v[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h->v[i] = x;
+}
+
+static size_t
+heap_pop(struct heap *h)
+{
+	size_t top = h->v[0], x = h->v[--h->n], i = 0, c;
+
+	while ((c = 2 * i + 1) < h->n) {
+		if (c + 1 < h->n && h->v[c + 1] < h->v[c])
+			c++;
+		if (h->v[c] >= x)
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	if (h->n > 0)
+		h->v[i] = x;
+	return top;
+}
+
+/* Append "id (path:line)" items to buf, at most LIST_MAX of them. */
+static void
+list_add(char *buf, size_t cap, size_t k, const struct sb_revision *r)
+{
+	size_t len = strlen(buf);
+
+	if (k == LIST_MAX)
+		snprintf(buf + len, cap - len, ", ...");
+	else if (k < LIST_MAX)
+		snprintf(buf + len, cap - len, "%s%s (%s:%u)", k ? ", " : "",
+		    r->id, r->path, r->header_line);
+}
+
+/* Load every revisions/ *.sql file of dir, in name order. */
+static int
+load_files(const char *dir, struct sb_revision **revsp, unsigned **downp,
+    size_t *np, struct sb_err *err)
+{
+	char *revdir = NULL, **names = NULL, *path = NULL;
+	struct sb_revision *revs = NULL;
+	unsigned *down = NULL;
+	size_t nnames = 0, n = 0, i;
+	struct stat st;
+	int ret = -1;
+
+	revdir = strcmp(dir, ".") == 0 ? sb_strdup("revisions") :
+	    sb_printf("%s/revisions", dir);
+	if (sb_list_dir(revdir, 0, &names, &nnames, err) == -1)
+		goto out;
+	revs = sb_calloc(nnames, sizeof(*revs));
+	down = sb_calloc(nnames, sizeof(*down));
+	for (i = 0; i < nnames; i++) {
+		if (!has_suffix(names[i], ".sql"))
+			continue;	/* CHECKSUMS, README, ... */
+		free(path);
+		path = sb_printf("%s/%s", revdir, names[i]);
+		if (lstat(path, &st) == -1) {
+			sb_err_sys(err, "could not stat \"%s\"", path);
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			sb_err_set(err, SB_EINVALID, "%s: not a regular file "
+			    "(revisions must be plain files, not %s)", path,
+			    S_ISDIR(st.st_mode) ? "folders" :
+			    S_ISLNK(st.st_mode) ? "links" : "special files");
+			goto out;
+		}
+		if (sb_revision_load_at(&revs[n], path, &down[n], err) == -1)
+			goto out;
+		n++;
+	}
+	*revsp = revs;
+	*downp = down;
+	*np = n;
+	revs = NULL;
+	down = NULL;
+	ret = 0;
+out:
+	if (revs != NULL) {
+		for (i = 0; i < n; i++)
+			sb_revision_release(&revs[i]);
+		free(revs);
+	}
+	free(down);
+	free(path);
+	sb_names_free(names, nnames);
+	free(revdir);
+	return ret;
+}
+
+/*
+ * Kahn stopped early: every revision left has a parent left. Walk up
+ * such parents until one repeats; the walk from there is a cycle.
+ */
+static int
+report_cycle(const struct sb_revision *revs, const unsigned *down, size_t n,
+    const size_t *pstart, const size_t *pidx, const size_t *indeg,
+    struct sb_err *err)
+{
+	size_t *seen = sb_calloc(n, sizeof(*seen));	/* walk step + 1 */
+	size_t *walk = sb_calloc(n, sizeof(*walk));
+	size_t u = 0, steps = 0, from, k;
+	char list[768] = "";
+
+	while (indeg[u] == 0)
+		u++;
+	while (seen[u] == 0) {
+		seen[u] = ++steps;
+		walk[steps - 1] = u;
+		for (k = pstart[u]; k < pstart[u + 1]; k++)
+			if (indeg[pidx[k]] > 0)
+				break;
+		u = pidx[k];
+	}
+	/*
+	 * walk[from..steps) is the cycle, child to parent, walk[from] == u:
+	 * print it parent to child, from u round to u
+	 */
+	from = seen[u] - 1;
+	snprintf(list, sizeof(list), "%s", revs[u].id);
+	for (k = steps; k > from; k--) {
+		size_t len = strlen(list);
+
+		snprintf(list + len, sizeof(list) - len, " -> %s",
+		    revs[walk[k - 1]].id);
+	}
+	sb_err_set(err, SB_EINVALID, "%s:%u: revision \"%s\" is in a cycle: %s",
+	    revs[u].path, down[u], revs[u].id, list);
+	list[0] = '\0';
+	for (k = from; k < steps; k++)
+		list_add(list, sizeof(list), k - from, &revs[walk[k]]);
+	sb_err_detail(err, "revisions in the cycle: %s", list);
+	free(seen);
+	free(walk);
+	return -1;
+}
+
+int
+sb_chain_load(struct sb_chain *chain, const char *dir, struct sb_err *err)
+{
+	struct sb_revision *revs = NULL, *ordered = NULL;
+	unsigned *down = NULL;
+	struct id_ref *refs = NULL;
+	size_t *rank = NULL, *pstart = NULL, *pidx = NULL, *kstart = NULL;
+	size_t *kids = NULL, *kfill = NULL, *indeg = NULL, *order = NULL;
+	struct heap ready = { NULL, 0 };
+	size_t n = 0, i, j, k, np = 0, norder = 0, nbases = 0, nheads = 0;
+	char list[768];
+	int ret = -1;
+
+	chain->revs = NULL;
+	chain->n = 0;
+	if (load_files(dir, &revs, &down, &n, err) == -1)
+		return -1;
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
+
+	/* ids sorted: duplicates are neighbours; rank = place in id order */
+	refs = sort_ids(revs, n);
+	rank = sb_calloc(n, sizeof(*rank));
+	for (i = 0; i < n; i++) {
+		rank[refs[i].i] = i;
+		if (i > 0 && strcmp(refs[i - 1].id, refs[i].id) == 0) {
+			const struct sb_revision *a = &revs[refs[i - 1].i];
+			const struct sb_revision *b = &revs[refs[i].i];
+
+			sb_err_set(err, SB_EINVALID, "duplicate revision id "
+			    "\"%s\": %s:%u and %s:%u", a->id, a->path,
+			    a->header_line, b->path, b->header_line);
+			goto out;
+		}
+	}
+
+	/* parents as indices (CSR), and children the other way */
+	pstart = sb_calloc(n + 1, sizeof(*pstart));
+	for (i = 0; i < n; i++)
+		pstart[i + 1] = pstart[i] + revs[i].nparents;
+	np = pstart[n];
+	pidx = sb_calloc(np, sizeof(*pidx));
+	kstart = sb_calloc(n + 1, sizeof(*kstart));
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < revs[i].nparents; j++) {
+			ssize_t r = lookup(refs, n, revs[i].parents[j]);
+
+			if (r == -1) {
+				sb_err_set(err, SB_EINVALID, "%s:%u: "
+				    "down_revision names unknown revision "
+				    "\"%s\"", revs[i].path, down[i],
+				    revs[i].parents[j]);
+				goto out;
+			}
+			pidx[pstart[i] + j] = refs[r].i;
+			kstart[refs[r].i + 1]++;
+		}
+	}
+	for (i = 0; i < n; i++)
+		kstart[i + 1] += kstart[i];
+	kids = sb_calloc(np, sizeof(*kids));
+	kfill = sb_calloc(n, sizeof(*kfill));
+	for (i = 0; i < n; i++)
+		for (k = pstart[i]; k < pstart[i + 1]; k++)
+			kids[kstart[pidx[k]] + kfill[pidx[k]]++] = i;
+
+	/* Kahn: always take the ready revision with the smallest id */
+	indeg = sb_calloc(n, sizeof(*indeg));
+	order = sb_calloc(n, sizeof(*order));
+	ready.v = sb_calloc(n, sizeof(*ready.v));
+	for (i = 0; i < n; i++) {
+		indeg[i] = revs[i].nparents;
+		if (indeg[i] == 0)
+			heap_push(&ready, rank[i]);
+	}
+	while (ready.n > 0) {
+		size_t u = refs[heap_pop(&ready)].i;
+
+		order[norder++] = u;
+		for (k = kstart[u]; k < kstart[u + 1]; k++)
+			if (--indeg[kids[k]] == 0)
+				heap_push(&ready, rank[kids[k]]);
+	}
+	if (norder < n) {
+		report_cycle(revs, down, n, pstart, pidx, indeg, err);
+		goto out;
+	}
+
+	list[0] = '\0';
+	for (k = 0; k < n; k++) {
+		const struct sb_revision *r = &revs[order[k]];
+
+		if (r->nparents == 0)
+			list_add(list, sizeof(list), nbases++, r);
+	}
+	if (nbases > 1) {
+		sb_err_set(err, SB_EINVALID, "more than one base revision "
+		    "(down_revision: none): %s", list);
+		goto out;
+	}
+	list[0] = '\0';
+	for (k = 0; k < n; k++) {
+		size_t u = order[k];
+
+		if (kstart[u] == kstart[u + 1])
+			list_add(list, sizeof(list), nheads++, &revs[u]);
+	}
+	if (nheads > 1) {
+		sb_err_set(err, SB_EINVALID, "multiple head revisions are "
+		    "present: %s", list);
+		sb_err_hint(err, "write a merge revision whose down_revision "
+		    "lists every head");
+		goto out;
+	}
+
+	ordered = sb_calloc(n, sizeof(*ordered));
+	for (k = 0; k < n; k++)
+		ordered[k] = revs[order[k]];
+	free(revs);
+	revs = NULL;
+	chain->revs = ordered;
+	chain->n = n;
+	ret = 0;
+out:
+	if (revs != NULL) {
+		for (i = 0; i < n; i++)
+			sb_revision_release(&revs[i]);
+		free(revs);
+	}
+	free(ready.v);
+	free(order);
+	free(indeg);
+	free(kfill);
+	free(kids);
+	free(kstart);
+	free(pidx);
+	free(pstart);
+	free(rank);
+	free(refs);
+	free(down);
+	return ret;
+}
+
+static void
+drop_index(void)
+{
+	free(find_index.pos);
+	find_index.pos = NULL;
+	find_index.revs = NULL;
+	find_index.n = 0;
+}
+
+ssize_t
+sb_chain_find(const struct sb_chain *chain, const char *id)
+{
+	const struct sb_revision *revs = chain->revs;
+	size_t lo = 0, hi = chain->n;
+
+	if (chain->n == 0)
+		return -1;
+	if (find_index.revs != revs || find_index.n != chain->n) {
+		struct id_ref *refs = sort_ids(revs, chain->n);
+
+		drop_index();
+		find_index.pos = sb_calloc(chain->n, sizeof(size_t));
+		for (size_t i = 0; i < chain->n; i++)
+			find_index.pos[i] = refs[i].i;
+		find_index.revs = revs;
+		find_index.n = chain->n;
+		free(refs);
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2, p = find_index.pos[mid];
+		int c = strcmp(id, revs[p].id);
+
+		if (c == 0)
+			return (ssize_t)p;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	/* not found, or the chain changed in place since it was indexed */
+	for (size_t i = 0; i < chain->n; i++)
+		if (strcmp(revs[i].id, id) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+int
+sb_chain_range(const struct sb_chain *chain, const char *from, const char *to,
+    ssize_t *first, ssize_t *last, struct sb_err *err)
+{
+	ssize_t f = -1, t = (ssize_t)chain->n - 1;
+
+	if (from != NULL && strcmp(from, "base") != 0 &&
+	    (f = sb_chain_find(chain, from)) == -1)
+		return sb_err_set(err, SB_EINVALID,
+		    "unknown revision \"%s\" (--from)", from);
+	if (to != NULL && strcmp(to, "head") != 0 &&
+	    (t = sb_chain_find(chain, to)) == -1)
+		return sb_err_set(err, SB_EINVALID,
+		    "unknown revision \"%s\" (--to)", to);
+	if (chain->n == 0)
+		return sb_err_set(err, SB_EINVALID, "the chain has no revision");
+	if (t <= f) {
+		sb_err_set(err, SB_EINVALID, "revision \"%s\" is not after "
+		    "\"%s\" in apply order", t >= 0 ? chain->revs[t].id : "base",
+		    f >= 0 ? chain->revs[f].id : "base");
+		return -1;
+	}
+	*first = f;
+	*last = t;
+	return 0;
+}
+
+void
+sb_chain_release(struct sb_chain *chain)
+{
+	if (chain->revs != NULL && find_index.revs == chain->revs)
+		drop_index();
+	for (size_t i = 0; i < chain->n; i++)
+		sb_revision_release(&chain->revs[i]);
+	free(chain->revs);
+	chain->revs = NULL;
+	chain->n = 0;
+}

@@ -1,0 +1,479 @@
+/*
+ * sqlbundle check: validate chain, seeds and CHECKSUMS; warn about statements
+ * that break a step's transaction or are unsafe to run twice.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+
+#include "sqlbundle/chain.h"
+#include "sqlbundle/fs.h"
+#include "sqlbundle/sqlsplit.h"
+#include "checksums.h"
+#include "cmd.h"
+#include "opts.h"
+#include "seedcsv.h"
+#include "seeds.h"
+
+/* SQL seed files are read whole to be split; larger ones are refused. */
+#define SQL_SEED_MAX	((size_t)256 * 1024 * 1024)
+/* Words of a statement looked at for its kind. */
+#define NWORDS		8
+
+/*
+ * Just enough of PostgreSQL's lexer to see the words of a statement that
+ * sb_sql_split() already delimited: quoted text is skipped, never a word.
+ */
+struct lexer {
+	const char	*s;
+	size_t		 len, i;
+};
+
+static bool
+word_start(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	    c >= 0x80;
+}
+
+static bool
+word_cont(unsigned char c)
+{
+	return word_start(c) || (c >= '0' && c <= '9') || c == '$';
+}
+
+static void
+skip_quoted(struct lexer *lx, char q, bool backslash)
+{
+	while (lx->i < lx->len) {
+		char c = lx->s[lx->i++];
+
+		if (backslash && c == '\\')
+			lx->i++;
+		else if (c == q && lx->i < lx->len && lx->s[lx->i] == q)
+			lx->i++;
+		else if (c == q)
+			return;
+	}
+}
+
+/* At '$': skip a dollar-quoted string if one starts here. */
+static bool
+skip_dollar(struct lexer *lx)
+{
+	size_t i = lx->i + 1, taglen;
+
+	if (i < lx->len && word_start((unsigned char)lx->s[i]))
+		while (i < lx->len && word_cont((unsigned char)lx->s[i]) &&
+		    lx->s[i] != '$')
+			i++;
+	if (i >= lx->len || lx->s[i] != '$')
+		return false;
+	taglen = i + 1 - lx->i;
+	for (i++; i + taglen <= lx->len; i++) {
+		if (memcmp(lx->s + i, lx->s + lx->i, taglen) == 0) {
+			lx->i = i + taglen;
+			return true;
+		}
+	}
+	lx->i = lx->len;
+	return true;
+}
+
+/* Next word of the statement: true with *w, *n; false at its end. */
+static bool
+next_word(struct lexer *lx, const char **w, size_t *n)
+{
+	while (lx->i < lx->len) {
+		const char *s = lx->s;
+		unsigned char c = (unsigned char)s[lx->i];
+
+		if (c == '-' && lx->i + 1 < lx->len && s[lx->i + 1] == '-') {
+			while (lx->i < lx->len && s[lx->i] != '\n')
+				lx->i++;
+		} else if (c == '/' && lx->i + 1 < lx->len &&
+		    s[lx->i + 1] == '*') {
+			int depth = 1;
+
+			for (lx->i += 2; lx->i < lx->len && depth > 0; lx->i++) {
+				if (s[lx->i] == '/' && lx->i + 1 < lx->len &&
+				    s[lx->i + 1] == '*')
+					depth++, lx->i++;
+				else if (s[lx->i] == '*' && lx->i + 1 < lx->len &&
+				    s[lx->i + 1] == '/')
+					depth--, lx->i++;
+			}
+		} else if (c == '\'') {
+			lx->i++;
+			skip_quoted(lx, '\'', false);
+		} else if (c == '"') {
+			lx->i++;
+			skip_quoted(lx, '"', false);
+		} else if (c == '$' && skip_dollar(lx)) {
+			continue;
+		} else if (word_start(c)) {
+			size_t start = lx->i;
+
+			while (lx->i < lx->len &&
+			    word_cont((unsigned char)s[lx->i]))
+				lx->i++;
+			if (lx->i - start == 1 && (c == 'e' || c == 'E') &&
+			    lx->i < lx->len && s[lx->i] == '\'') {
+				lx->i++;
+				skip_quoted(lx, '\'', true);
+				continue;
+			}
+			*w = s + start;
+			*n = lx->i - start;
+			return true;
+		} else if (c >= '0' && c <= '9') {
+			while (lx->i < lx->len && (word_cont(
+			    (unsigned char)s[lx->i]) || s[lx->i] == '.'))
+				lx->i++;
+		} else {
+			lx->i++;
+		}
+	}
+	return false;
+}
+
+/* The first words of a statement, upper-cased ("" past its end). */
+struct words {
+	char	w[NWORDS][24];
+	size_t	n;
+};
+
+static void
+read_words(struct lexer *lx, struct words *ws)
+{
+	const char *w;
+	size_t n;
+
+	memset(ws, 0, sizeof(*ws));
+	while (ws->n < NWORDS && next_word(lx, &w, &n)) {
+		char *d = ws->w[ws->n++];
+
+		if (n >= sizeof(ws->w[0]))
+			continue;	/* too long for a keyword: "" */
+		for (size_t i = 0; i < n; i++)
+			d[i] = (char)(w[i] >= 'a' && w[i] <= 'z' ?
+			    w[i] - 'a' + 'A' : w[i]);
+	}
+}
+
+static bool
+is(const struct words *ws, size_t i, const char *kw)
+{
+	return i < NWORDS && strcmp(ws->w[i], kw) == 0;
+}
+
+/* Words 0..last joined by spaces, into buf. */
+static const char *
+join(const struct words *ws, size_t last, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i <= last && i < NWORDS; i++) {
+		snprintf(buf + len, cap - len, "%s%s", i ? " " : "", ws->w[i]);
+		len = strlen(buf);
+	}
+	return buf;
+}
+
+/* Words i.. are IF [NOT] EXISTS. */
+static bool
+if_exists(const struct words *ws, size_t i, bool not)
+{
+	if (!is(ws, i, "IF"))
+		return false;
+	if (not)
+		return is(ws, i + 1, "NOT") && is(ws, i + 2, "EXISTS");
+	return is(ws, i + 1, "EXISTS");
+}
+
+/* INSERT: does ON CONFLICT appear anywhere in it? */
+static bool
+has_on_conflict(struct lexer *lx)
+{
+	const char *w;
+	size_t n;
+	bool on = false;
+
+	while (next_word(lx, &w, &n)) {
+		if (on && n == 8 && strncasecmp(w, "CONFLICT", 8) == 0)
+			return true;
+		on = n == 2 && strncasecmp(w, "ON", 2) == 0;
+	}
+	return false;
+}
+
+/*
+ * A statement of a transactional: false revision: is it safe to run a
+ * second time (the one in flight at a crash does)? Writes a warning.
+ */
+static bool
+idempotent(const struct words *ws, struct lexer *rest, char *msg, size_t cap)
+{
+	static const char *const lead[] = {
+		"UNIQUE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL"
+	};
+	char kind[NWORDS * 25];
+	size_t i = 1, k;
+
+	if (is(ws, 0, "CREATE")) {
+		if (is(ws, 1, "OR") && is(ws, 2, "REPLACE"))
+			return true;
+		snprintf(kind, sizeof(kind), "CREATE");
+		for (;;) {
+			for (k = 0; k < sizeof(lead) / sizeof(lead[0]); k++)
+				if (is(ws, i, lead[k]))
+					break;
+			if (k == sizeof(lead) / sizeof(lead[0]))
+				break;
+			i++;
+		}
+		if (is(ws, i, "MATERIALIZED") && is(ws, i + 1, "VIEW")) {
+			i += 2;
+			snprintf(kind, sizeof(kind), "CREATE MATERIALIZED VIEW");
+		} else if (is(ws, i, "TABLE") || is(ws, i, "SCHEMA") ||
+		    is(ws, i, "SEQUENCE") || is(ws, i, "EXTENSION") ||
+		    is(ws, i, "INDEX")) {
+			snprintf(kind, sizeof(kind), "CREATE %s%s", ws->w[i],
+			    is(ws, i, "INDEX") && is(ws, i + 1, "CONCURRENTLY") ?
+			    " CONCURRENTLY" : "");
+			if (is(ws, i, "INDEX") && is(ws, i + 1, "CONCURRENTLY"))
+				i++;
+			i++;
+		} else if (is(ws, i, "VIEW") || is(ws, i, "FUNCTION") ||
+		    is(ws, i, "PROCEDURE") || is(ws, i, "TRIGGER")) {
+			snprintf(msg, cap, "CREATE %s without OR REPLACE is not "
+			    "idempotent: in a transactional: false revision, "
+			    "the statement running at a crash runs again",
+			    ws->w[i]);
+			return false;
+		} else {
+			return true;
+		}
+		if (if_exists(ws, i, true))
+			return true;
+		snprintf(msg, cap, "%s without IF NOT EXISTS is not idempotent: "
+		    "in a transactional: false revision, the statement "
+		    "running at a crash runs again", kind);
+		return false;
+	}
+	if (is(ws, 0, "DROP")) {
+		if (is(ws, 1, "OWNED"))
+			return true;
+		for (i = 1; i < NWORDS - 1; i++)
+			if (if_exists(ws, i, false))
+				return true;
+		/* two-word kinds: MATERIALIZED VIEW, FOREIGN TABLE, ... */
+		i = is(ws, 1, "MATERIALIZED") || is(ws, 1, "FOREIGN") ||
+		    is(ws, 1, "EVENT") || is(ws, 1, "ACCESS") ? 2 : 1;
+		if (is(ws, i + 1, "CONCURRENTLY"))
+			i++;
+		snprintf(msg, cap, "%s without IF EXISTS is not idempotent: "
+		    "in a transactional: false revision, the statement "
+		    "running at a crash runs again", join(ws, i, kind,
+		    sizeof(kind)));
+		return false;
+	}
+	if (is(ws, 0, "INSERT")) {
+		rest->i = 0;
+		if (has_on_conflict(rest))
+			return true;
+		snprintf(msg, cap, "INSERT without ON CONFLICT is not "
+		    "idempotent: in a transactional: false revision, the "
+		    "statement running at a crash runs again");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A statement of a transactional revision (or of its SQL seeds): it must
+ * neither end the step's transaction nor need to run outside one.
+ */
+static bool
+fits_transaction(const struct words *ws, char *msg, size_t cap)
+{
+	char kind[NWORDS * 25];
+	size_t i;
+
+	if (is(ws, 0, "BEGIN") || is(ws, 0, "COMMIT") || is(ws, 0, "END") ||
+	    is(ws, 0, "ABORT") || (is(ws, 0, "START") &&
+	    is(ws, 1, "TRANSACTION")) || (is(ws, 0, "ROLLBACK") &&
+	    !is(ws, 1, "TO") && !is(ws, 2, "TO"))) {
+		snprintf(msg, cap, "%s%s in a transactional revision: each "
+		    "step runs in one transaction, which this would break",
+		    ws->w[0], is(ws, 0, "START") ? " TRANSACTION" : "");
+		return false;
+	}
+	for (i = 0; i < NWORDS; i++)
+		if (is(ws, i, "CONCURRENTLY"))
+			break;
+	if ((i < NWORDS && (is(ws, 0, "CREATE") || is(ws, 0, "DROP") ||
+	    is(ws, 0, "REINDEX"))) || is(ws, 0, "VACUUM") ||
+	    (is(ws, 0, "ALTER") && is(ws, 1, "SYSTEM")) ||
+	    ((is(ws, 0, "CREATE") || is(ws, 0, "DROP")) &&
+	    (is(ws, 1, "DATABASE") || is(ws, 1, "TABLESPACE")))) {
+		snprintf(msg, cap, "%s cannot run inside a transaction block: "
+		    "set \"transactional: false\" for this revision",
+		    join(ws, i < NWORDS ? i : 1, kind, sizeof(kind)));
+		return false;
+	}
+	return true;
+}
+
+/* Warn about the statements of one script; returns the warning count. */
+static unsigned
+check_script(const char *path, const char *sql, size_t len,
+    unsigned first_line, bool transactional)
+{
+	struct sb_err err = SB_ERR_INIT;
+	struct sb_stmt *st = NULL;
+	size_t n = 0;
+	unsigned warnings = 0;
+	char msg[512];
+
+	if (sb_sql_split(sql, len, &st, &n, &err) == -1)
+		return 0;	/* the chain loader has refused it already */
+	for (size_t i = 0; i < n; i++) {
+		struct lexer lx = { sql + st[i].off, st[i].len, 0 };
+		struct words ws;
+		bool ok;
+
+		read_words(&lx, &ws);
+		if (transactional)
+			ok = fits_transaction(&ws, msg, sizeof(msg));
+		else
+			ok = idempotent(&ws, &lx, msg, sizeof(msg));
+		if (!ok) {
+			fprintf(stderr, "sqlbundle: warning: %s:%u: %s\n", path,
+			    first_line + st[i].line - 1, msg);
+			warnings++;
+		}
+	}
+	free(st);
+	return warnings;
+}
+
+/* CSV seeds need a header; SQL seeds must split into statements. */
+static int
+check_seed(const struct sb_seed_file *f, bool transactional,
+    unsigned *warnings, struct sb_err *err)
+{
+	char **cols = NULL, *buf = NULL;
+	size_t ncols = 0, hlen, len, n;
+	struct sb_stmt *st = NULL;
+	int ret = -1;
+
+	if (f->kind == SB_ENTRY_SEED_CSV) {
+		if (sb_seed_csv_header(f->path, &cols, &ncols, &hlen, err) == -1)
+			return -1;
+		sb_names_free(cols, ncols);
+		return 0;
+	}
+	if (sb_read_file(f->path, SQL_SEED_MAX, &buf, &len, err) == -1)
+		return -1;
+	if (sb_sql_split(buf, len, &st, &n, err) == -1) {
+		sb_err_prefix(err, "%s", f->path);
+		goto out;
+	}
+	if (transactional)
+		*warnings += check_script(f->path, buf, len, 1, true);
+	ret = 0;
+out:
+	free(st);
+	free(buf);
+	return ret;
+}
+
+static void
+usage(void)
+{
+	fputs("Usage: sqlbundle check [-q]\n"
+	    "\n"
+	    "Validate revisions/ (headers, ids, the chain: one base, one head, "
+	    "no cycle),\n"
+	    "seeds/ and revisions/CHECKSUMS; warn about statements that break "
+	    "a step's\n"
+	    "transaction, or that are not idempotent in a transactional: false "
+	    "revision.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -q, --quiet  print no summary, only warnings and errors\n"
+	    "  -h, --help   show this help and exit\n"
+	    "\n"
+	    "Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage "
+	    "error, 4 I/O error.\n", stdout);
+}
+
+int
+sb_cmd_check(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
+{
+	static const struct option longopts[] = {
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sb_chain chain = SB_CHAIN_INIT;
+	struct sb_seeds seeds = SB_SEEDS_INIT;
+	unsigned warnings = 0;
+	bool quiet = false;
+	int c, ret = -1;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			return sb_opt_error("check", c, argv, err);
+		}
+	}
+	if (optind < argc)
+		return sb_err_set(err, SB_EUSAGE, "check: unexpected argument "
+		    "\"%s\"", argv[optind]);
+
+	if (sb_chain_load(&chain, ctx->dir, err) == -1 ||
+	    sb_seeds_load(&seeds, ctx->dir, &chain, err) == -1 ||
+	    sb_checksums_verify(ctx->dir, &chain, err) == -1)
+		goto out;
+	for (size_t i = 0; i < chain.n; i++) {
+		const struct sb_revision *r = &chain.revs[i];
+
+		for (size_t j = 0; j < seeds.nfiles[i]; j++)
+			if (check_seed(&seeds.files[i][j], r->transactional,
+			    &warnings, err) == -1)
+				goto out;
+		warnings += check_script(r->path, r->upgrade, r->upgrade_len,
+		    r->upgrade_line, r->transactional);
+		if (r->downgrade != NULL)
+			warnings += check_script(r->path, r->downgrade,
+			    r->downgrade_len, r->downgrade_line,
+			    r->transactional);
+	}
+	if (!quiet) {
+		if (chain.n == 0)
+			printf("0 revisions\n");
+		else
+			printf("%zu revision%s, base %s, head %s\n", chain.n,
+			    chain.n == 1 ? "" : "s", chain.revs[0].id,
+			    chain.revs[chain.n - 1].id);
+	}
+	ret = 0;
+out:
+	sb_seeds_release(&seeds);
+	sb_chain_release(&chain);
+	return ret;
+}

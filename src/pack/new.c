@@ -1,0 +1,262 @@
+/*
+ * sqlbundle new: write revisions/<id>_<slug>.sql after the current head,
+ * with a random id unless one is given; never overwrites.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "sqlbundle/chain.h"
+#include "sqlbundle/crypto.h"
+#include "sqlbundle/fs.h"
+#include "sqlbundle/revision.h"
+#include "cmd.h"
+#include "opts.h"
+
+#define SLUG_MAX	40
+#define ID_BYTES	6	/* 12 hex digits, as Alembic's ids */
+
+static void
+usage(void)
+{
+	fputs("Usage: sqlbundle new -m MESSAGE [--id ID]\n"
+	    "\n"
+	    "Write revisions/<id>_<slug>.sql with down_revision set to the "
+	    "current head,\n"
+	    "empty -- +upgrade and -- +downgrade sections, and print its "
+	    "path.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -m, --message MESSAGE  what the revision does (one line)\n"
+	    "      --id ID            revision id, 1-32 of [0-9A-Za-z_] "
+	    "(default: 12 random\n"
+	    "                         hex digits)\n"
+	    "  -h, --help             show this help and exit\n", stdout);
+}
+
+/* 12 lowercase hex digits from the kernel's random source. */
+static int
+random_id(char id[SB_ID_MAX + 1], struct sb_err *err)
+{
+	unsigned char raw[ID_BYTES];
+	size_t got = 0;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) == -1)
+		return sb_err_sys(err, "could not open \"/dev/urandom\"");
+	while (got < sizeof(raw)) {
+		if ((r = read(fd, raw + got, sizeof(raw) - got)) <= 0) {
+			if (r == -1 && errno == EINTR)
+				continue;
+			if (r == 0)
+				errno = EIO;
+			close(fd);
+			return sb_err_sys(err, "could not read "
+			    "\"/dev/urandom\"");
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	sb_hex(raw, sizeof(raw), id);
+	return 0;
+}
+
+/* Lower-case letters and digits of the message, other runs as '_'. */
+static void
+slugify(const char *msg, char slug[SLUG_MAX + 1])
+{
+	size_t n = 0;
+	bool gap = false;
+
+	for (const char *p = msg; *p != '\0' && n < SLUG_MAX; p++) {
+		char c = *p;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+			if (gap && n > 0) {
+				if (n + 2 > SLUG_MAX)
+					break;	/* no room for "_x" */
+				slug[n++] = '_';
+			}
+			slug[n++] = c;
+			gap = false;
+		} else {
+			gap = true;
+		}
+	}
+	slug[n] = '\0';
+}
+
+/* A message is one header line: UTF-8, no control characters. */
+static bool
+message_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		size_t len = *p < 0x80 ? 1 : *p >= 0xC2 && *p <= 0xDF ? 2 :
+		    *p >= 0xE0 && *p <= 0xEF ? 3 : *p >= 0xF0 && *p <= 0xF4 ?
+		    4 : 0;
+
+		if (len == 0 || *p < 0x20 || *p == 0x7f)
+			return false;
+		for (size_t i = 1; i < len; i++)
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+		/* overlong, surrogate and out-of-range forms */
+		if ((p[0] == 0xE0 && p[1] < 0xA0) ||
+		    (p[0] == 0xED && p[1] > 0x9F) ||
+		    (p[0] == 0xF0 && p[1] < 0x90) ||
+		    (p[0] == 0xF4 && p[1] > 0x8F))
+			return false;
+		p += len;
+	}
+	return true;
+}
+
+/* Write the whole file, refusing to replace an existing one. */
+static int
+create_file(const char *path, const char *text, struct sb_err *err)
+{
+	size_t len = strlen(text), off = 0;
+	ssize_t w;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		if (errno == EEXIST)
+			return sb_err_set(err, SB_EINVALID, "\"%s\" already "
+			    "exists", path);
+		return sb_err_sys(err, "could not create \"%s\"", path);
+	}
+	while (off < len) {
+		if ((w = write(fd, text + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			sb_err_sys(err, "could not write \"%s\"", path);
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) == -1) {
+		sb_err_sys(err, "could not fsync \"%s\"", path);
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		sb_err_sys(err, "could not write \"%s\"", path);
+		goto fail;
+	}
+	return sb_fsync_parent(path, err);
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(path);
+	return -1;
+}
+
+int
+sb_cmd_new(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
+{
+	enum { OPT_ID = 256 };
+	static const struct option longopts[] = {
+		{ "message", required_argument, NULL, 'm' },
+		{ "id", required_argument, NULL, OPT_ID },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sb_chain chain = SB_CHAIN_INIT;
+	const char *message = NULL, *want_id = NULL;
+	char id[SB_ID_MAX + 1], slug[SLUG_MAX + 1];
+	char *revdir = NULL, *path = NULL, *text = NULL;
+	struct stat st;
+	int c, ret = -1;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			message = optarg;
+			break;
+		case OPT_ID:
+			want_id = optarg;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			return sb_opt_error("new", c, argv, err);
+		}
+	}
+	if (optind < argc)
+		return sb_err_set(err, SB_EUSAGE, "new: unexpected argument "
+		    "\"%s\"", argv[optind]);
+	if (message == NULL || message[0] == '\0')
+		return sb_err_set(err, SB_EUSAGE, "new: a message is required "
+		    "(-m MESSAGE)");
+	if (!message_ok(message))
+		return sb_err_set(err, SB_EUSAGE, "new: the message must be "
+		    "one line of UTF-8 without control characters");
+	if (want_id != NULL && !sb_revision_id_valid(want_id))
+		return sb_err_set(err, SB_EUSAGE, "new: invalid revision id "
+		    "\"%s\" (1-32 characters of [0-9A-Za-z_])", want_id);
+
+	/* a fresh project gets its revisions/ folder */
+	revdir = sb_ctx_path(ctx, "revisions");
+	if (stat(revdir, &st) == -1) {
+		if (errno != ENOENT || mkdir(revdir, 0755) == -1) {
+			sb_err_sys(err, "could not create \"%s\"", revdir);
+			goto out;
+		}
+	}
+	if (sb_chain_load(&chain, ctx->dir, err) == -1) {
+		sb_err_hint(err, "fix the chain before adding a revision");
+		goto out;
+	}
+	if (want_id != NULL) {
+		if (sb_chain_find(&chain, want_id) != -1) {
+			sb_err_set(err, SB_EINVALID, "revision \"%s\" already "
+			    "exists (%s)", want_id,
+			    chain.revs[sb_chain_find(&chain, want_id)].path);
+			goto out;
+		}
+		snprintf(id, sizeof(id), "%s", want_id);
+	} else {
+		do {
+			if (random_id(id, err) == -1)
+				goto out;
+		} while (sb_chain_find(&chain, id) != -1);
+	}
+	slugify(message, slug);
+	path = slug[0] ? sb_printf("%s/%s_%s.sql", revdir, id, slug) :
+	    sb_printf("%s/%s.sql", revdir, id);
+	text = sb_printf("-- revision: %s\n"
+	    "-- down_revision: %s\n"
+	    "-- message: %s\n"
+	    "-- transactional: true\n"
+	    "\n"
+	    "-- +upgrade\n"
+	    "\n"
+	    "\n"
+	    "-- +downgrade\n"
+	    "\n", id, chain.n ? chain.revs[chain.n - 1].id : "none", message);
+	if (create_file(path, text, err) == -1)
+		goto out;
+	printf("%s\n", path);
+	ret = 0;
+out:
+	free(text);
+	free(path);
+	free(revdir);
+	sb_chain_release(&chain);
+	return ret;
+}
