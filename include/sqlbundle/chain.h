@@ -10,9 +10,11 @@
 struct sb_chain {
 	struct sb_revision	*revs;	/* apply order: parents first */
 	size_t			 n;
+	size_t			*by_id;	/* positions sorted by id, for lookups;
+					   NULL: sb_chain_find scans */
 };
 
-#define SB_CHAIN_INIT { NULL, 0 }
+#define SB_CHAIN_INIT { NULL, 0, NULL }
 
 /*
  * Load revisions/ *.sql of dir, refuse duplicate ids, unknown parents,

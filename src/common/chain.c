@@ -22,17 +22,6 @@ struct id_ref {
 	size_t		 i;
 };
 
-/*
- * struct sb_chain has no room for an index, so sb_chain_find() keeps one
- * for the last chain it searched: positions sorted by id. Each hit is
- * checked against the chain itself and a miss falls back to a scan, so a
- * stale index can cost time, never a wrong answer.
- */
-static struct {
-	const struct sb_revision *revs;
-	size_t		 n;
-	size_t		*pos;
-} find_index;
 
 static int
 cmp_ref(const void *a, const void *b)
@@ -239,6 +228,7 @@ sb_chain_load(struct sb_chain *chain, const char *dir, struct sb_err *err)
 	int ret = -1;
 
 	chain->revs = NULL;
+	chain->by_id = NULL;
 	chain->n = 0;
 	if (load_files(dir, &revs, &down, &n, err) == -1)
 		return -1;
@@ -349,6 +339,11 @@ sb_chain_load(struct sb_chain *chain, const char *dir, struct sb_err *err)
 	revs = NULL;
 	chain->revs = ordered;
 	chain->n = n;
+	free(refs);
+	refs = sort_ids(ordered, n);
+	chain->by_id = sb_calloc(n, sizeof(size_t));
+	for (k = 0; k < n; k++)
+		chain->by_id[k] = refs[k].i;
 	ret = 0;
 out:
 	if (revs != NULL) {
@@ -370,36 +365,20 @@ out:
 	return ret;
 }
 
-static void
-drop_index(void)
-{
-	free(find_index.pos);
-	find_index.pos = NULL;
-	find_index.revs = NULL;
-	find_index.n = 0;
-}
-
 ssize_t
 sb_chain_find(const struct sb_chain *chain, const char *id)
 {
 	const struct sb_revision *revs = chain->revs;
 	size_t lo = 0, hi = chain->n;
 
-	if (chain->n == 0)
-		return -1;
-	if (find_index.revs != revs || find_index.n != chain->n) {
-		struct id_ref *refs = sort_ids(revs, chain->n);
-
-		drop_index();
-		find_index.pos = sb_calloc(chain->n, sizeof(size_t));
+	if (chain->by_id == NULL) {
 		for (size_t i = 0; i < chain->n; i++)
-			find_index.pos[i] = refs[i].i;
-		find_index.revs = revs;
-		find_index.n = chain->n;
-		free(refs);
+			if (strcmp(revs[i].id, id) == 0)
+				return (ssize_t)i;
+		return -1;
 	}
 	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2, p = find_index.pos[mid];
+		size_t mid = lo + (hi - lo) / 2, p = chain->by_id[mid];
 		int c = strcmp(id, revs[p].id);
 
 		if (c == 0)
@@ -409,10 +388,6 @@ sb_chain_find(const struct sb_chain *chain, const char *id)
 		else
 			lo = mid + 1;
 	}
-	/* not found, or the chain changed in place since it was indexed */
-	for (size_t i = 0; i < chain->n; i++)
-		if (strcmp(revs[i].id, id) == 0)
-			return (ssize_t)i;
 	return -1;
 }
 
@@ -446,11 +421,11 @@ sb_chain_range(const struct sb_chain *chain, const char *from, const char *to,
 void
 sb_chain_release(struct sb_chain *chain)
 {
-	if (chain->revs != NULL && find_index.revs == chain->revs)
-		drop_index();
 	for (size_t i = 0; i < chain->n; i++)
 		sb_revision_release(&chain->revs[i]);
 	free(chain->revs);
+	free(chain->by_id);
 	chain->revs = NULL;
+	chain->by_id = NULL;
 	chain->n = 0;
 }

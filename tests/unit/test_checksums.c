@@ -23,7 +23,7 @@
 
 static char tmpdir[64];
 static struct sb_revision revs[3];
-static struct sb_chain chain = { revs, 3 };
+static struct sb_chain chain = { revs, 3, NULL };
 
 static void
 set_rev(struct sb_revision *r, const char *file, const char *sha)
@@ -163,7 +163,7 @@ static void
 test_removed_revision_is_named(void **state)
 {
 	struct sb_err err = SB_ERR_INIT;
-	struct sb_chain two = { revs, 2 };
+	struct sb_chain two = { revs, 2, NULL };
 	char *want;
 
 	(void)state;
@@ -181,7 +181,7 @@ static void
 test_record_merges(void **state)
 {
 	struct sb_err err = SB_ERR_INIT;
-	struct sb_chain first = { revs, 1 }, rest = { revs + 1, 2 };
+	struct sb_chain first = { revs, 1, NULL }, rest = { revs + 1, 2, NULL };
 	char *text;
 
 	(void)state;
