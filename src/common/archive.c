@@ -14,7 +14,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "escape.h"
+#include "sqlbundle/text.h"
 #include "sqlbundle/archive.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/manifest.h"
@@ -32,40 +32,6 @@ struct sb_reader {
 	bool			 in_entry;
 	unsigned long		 nentries;
 };
-
-void
-sb_escape_name(const char *name, char *out, size_t cap)
-{
-	static const char digits[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)name;
-	size_t o = 0;
-
-	if (cap == 0)
-		return;
-	for (; *s != '\0'; s++) {
-		/* Worst case a 4-byte escape, then "..." and the NUL. */
-		if (o + 4 + 4 > cap) {
-			if (cap >= 4) {
-				o = o > cap - 4 ? cap - 4 : o;
-				memcpy(out + o, "...", 3);
-				o += 3;
-			}
-			break;
-		}
-		if (*s == '\\' || *s == '"') {
-			out[o++] = '\\';
-			out[o++] = (char)*s;
-		} else if (*s >= 0x20 && *s < 0x7f) {
-			out[o++] = (char)*s;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = digits[*s >> 4];
-			out[o++] = digits[*s & 0xf];
-		}
-	}
-	out[o] = '\0';
-}
 
 /* How libarchive's readers and filters word a stream that ends early. */
 static bool

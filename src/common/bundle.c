@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "escape.h"
+#include "sqlbundle/text.h"
 #include "sqlbundle/archive.h"
 #include "sqlbundle/bundle.h"
 #include "sqlbundle/fs.h"

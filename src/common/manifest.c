@@ -12,6 +12,7 @@
 
 #include "sqlbundle/fs.h"
 #include "sqlbundle/manifest.h"
+#include "sqlbundle/text.h"
 
 #define PROJECT_MAX	64
 
@@ -175,36 +176,6 @@ bad:
 	    "nor \"*.sql\"", name);
 }
 
-/* Length of a valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t k;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		k = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		k = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		k = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (k > n)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return k;
-}
-
 /*
  * Whole-text checks first, so field parsers see clean lines: UTF-8, no
  * NUL, no CR, no control character but tab, a final newline.
@@ -228,7 +199,7 @@ check_bytes(struct parser *p)
 			return perr(p, "carriage return (lines end with LF only)");
 		if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
 			return perr(p, "control character 0x%02x", s[i]);
-		if ((k = utf8_len(s + i, p->len - i)) == 0)
+		if ((k = sb_utf8_len(s + i, p->len - i, NULL)) == 0)
 			return perr(p, "invalid UTF-8");
 		i += k;
 	}

@@ -10,6 +10,7 @@
 #include "sqlbundle/crypto.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/revision.h"
+#include "sqlbundle/text.h"
 #include "sqlbundle/sqlsplit.h"
 #include "revision_priv.h"
 #include "sqlsplit_priv.h"
@@ -62,39 +63,6 @@ quote_len(size_t n)
 	return n > QUOTE_MAX ? QUOTE_MAX : (int)n;
 }
 
-/* Length of the valid UTF-8 sequence at p (n > 0 bytes left), 0 if none. */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		if (c == 0xE0)
-			lo = 0xA0;		/* overlong */
-		else if (c == 0xED)
-			hi = 0x9F;		/* surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		if (c == 0xF0)
-			lo = 0x90;		/* overlong */
-		else if (c == 0xF4)
-			hi = 0x8F;		/* above U+10FFFF */
-	} else
-		return 0;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return len;
-}
-
 /* Files are UTF-8 text: no NUL byte, no invalid sequence. */
 static int
 check_text(const char *path, const char *buf, size_t len, struct sb_err *err)
@@ -113,7 +81,7 @@ check_text(const char *path, const char *buf, size_t len, struct sb_err *err)
 		} else if (c == 0) {
 			return sb_err_set(err, SB_EINVALID,
 			    "%s:%u: NUL byte in revision file", path, line);
-		} else if ((k = utf8_seq(p + i, len - i)) == 0) {
+		} else if ((k = sb_utf8_len(p + i, len - i, NULL)) == 0) {
 			return sb_err_set(err, SB_EINVALID,
 			    "%s:%u: invalid UTF-8", path, line);
 		} else {

@@ -13,106 +13,16 @@
 #include "sqlbundle/crypto.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/manifest.h"
+#include "sqlbundle/text.h"
 #include "cmd.h"
 #include "opts.h"
 
 #define DEFAULT_TRUST	"/etc/sqlbundle/trusted.d"
 
-/* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned cp;
-	size_t k;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		k = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		k = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		k = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (k > n)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	/* C1 controls (U+0080-U+009F) can drive a terminal too. */
-	if (cp < 0xa0)
-		return 0;
-	return k;
-}
-
-/*
- * Print text read from an archive so that it cannot drive the terminal:
- * printable ASCII, tab (if keep_tab) and valid UTF-8 pass, backslash is
- * doubled, any other byte is written as \xNN.
- */
-static void
-put_safe(FILE *fp, const char *text, size_t len, bool keep_tab)
-{
-	const unsigned char *s = (const unsigned char *)text;
-	size_t i = 0, k;
-
-	while (i < len) {
-		if (s[i] == '\\') {
-			fputs("\\\\", fp);
-			i++;
-		} else if ((s[i] >= 0x20 && s[i] < 0x7f) ||
-		    (keep_tab && s[i] == '\t')) {
-			fputc(s[i], fp);
-			i++;
-		} else if (s[i] >= 0x80 && (k = utf8_len(s + i, len - i)) > 0) {
-			fwrite(s + i, 1, k, fp);
-			i += k;
-		} else {
-			fprintf(fp, "\\x%02x", s[i]);
-			i++;
-		}
-	}
-}
-
 static void
 puts_safe(FILE *fp, const char *s)
 {
-	put_safe(fp, s, strlen(s), false);
-}
-
-/* A JSON string; bytes that are not valid UTF-8 become U+FFFD. */
-static void
-put_json(FILE *fp, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), i = 0, k;
-
-	fputc('"', fp);
-	while (i < n) {
-		if (s[i] == '"' || s[i] == '\\') {
-			fprintf(fp, "\\%c", s[i]);
-			i++;
-		} else if (s[i] < 0x20 || s[i] == 0x7f) {
-			fprintf(fp, "\\u%04x", s[i]);
-			i++;
-		} else if (s[i] < 0x80) {
-			fputc(s[i], fp);
-			i++;
-		} else if ((k = utf8_len(s + i, n - i)) > 0) {
-			fwrite(s + i, 1, k, fp);
-			i += k;
-		} else {
-			fputs("\\ufffd", fp);
-			i++;
-		}
-	}
-	fputc('"', fp);
+	sb_put_safe(fp, s, strlen(s), false);
 }
 
 struct view_opts {
@@ -229,10 +139,10 @@ verify_json(FILE *fp, const char *path, struct sb_bundle *b,
 	const struct sb_pubkey *k;
 
 	fputs("{\"bundle\":", fp);
-	put_json(fp, path);
+	sb_put_json(fp, path);
 	if (b == NULL) {
 		fputs(",\"ok\":false,\"error\":", fp);
-		put_json(fp, err->msg);
+		sb_put_json(fp, err->msg);
 		fprintf(fp, ",\"code\":%d}\n", err->code);
 		return;
 	}
@@ -240,15 +150,15 @@ verify_json(FILE *fp, const char *path, struct sb_bundle *b,
 	k = sb_bundle_key(b);
 	fprintf(fp, ",\"ok\":true,\"id\":\"%s\",\"key_id\":\"%s\",\"key\":",
 	    sb_bundle_id(b), m->key_id);
-	put_json(fp, k != NULL && k->path != NULL ? k->path : "");
+	sb_put_json(fp, k != NULL && k->path != NULL ? k->path : "");
 	fputs(",\"project\":", fp);
-	put_json(fp, m->project);
+	sb_put_json(fp, m->project);
 	fputs(",\"created\":", fp);
-	put_json(fp, m->created);
+	sb_put_json(fp, m->created);
 	fputs(",\"from\":", fp);
-	put_json(fp, m->from);
+	sb_put_json(fp, m->from);
 	fputs(",\"to\":", fp);
-	put_json(fp, m->to);
+	sb_put_json(fp, m->to);
 	fprintf(fp, ",\"revisions\":%zu,\"entries\":%zu}\n", m->nrevs,
 	    m->nentries);
 }
@@ -376,7 +286,7 @@ sb_cmd_inspect(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t n = nl != NULL ? (size_t)(nl - (text + i)) : len - i;
 
-		put_safe(stdout, text + i, n, true);
+		sb_put_safe(stdout, text + i, n, true);
 		fputc('\n', stdout);
 		i += n + 1;
 	}

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/escape.h"
+#include "sqlbundle/text.h"
 #include "sqlbundle/archive.h"
 #include "sqlbundle/err.h"
 #include "sqlbundle/fs.h"
