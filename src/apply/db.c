@@ -1,0 +1,480 @@
+/*
+ * Everything sqlbundle-apply says to PostgreSQL goes through here: the
+ * only user of libpq, where its errors become struct sb_err.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "sqlbundle/fs.h"
+
+#include "db.h"
+
+struct sb_db {
+	PGconn		*conn;
+	sb_notice_fn	 fn;
+	void		*arg;
+};
+
+static void
+notice_cb(void *arg, const char *message)
+{
+	struct sb_db *db = arg;
+
+	if (db->fn != NULL)
+		db->fn(db->arg, message);
+}
+
+/* Copy the first line of s into buf; the other lines into rest. */
+static void
+split_lines(const char *s, char *buf, size_t cap, char *rest, size_t rcap)
+{
+	size_t n = strcspn(s, "\n");
+	const char *r;
+	size_t rl;
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (rest == NULL)
+		return;
+	rest[0] = '\0';
+	r = s + strcspn(s, "\n");
+	while (*r == '\n' || *r == '\t' || *r == ' ')
+		r++;
+	snprintf(rest, rcap, "%s", r);
+	rl = strlen(rest);
+	while (rl > 0 && (rest[rl - 1] == '\n' || rest[rl - 1] == ' '))
+		rest[--rl] = '\0';
+	/* Continuation lines of libpq messages start with a tab. */
+	for (char *p = rest; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+}
+
+/* Fill err (and diag) from a failed result, or from the connection. */
+static int
+fail(struct sb_db *db, const PGresult *res, struct sb_db_diag *diag,
+    struct sb_err *err)
+{
+	const char *primary = NULL, *f;
+	char line[1024];
+	bool lost;
+
+	if (res != NULL)
+		primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	f = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	lost = PQstatus(db->conn) == CONNECTION_BAD ||
+	    (f != NULL && (strncmp(f, "57P", 3) == 0 ||
+	    strncmp(f, "08", 2) == 0));
+	if (diag != NULL) {
+		memset(diag, 0, sizeof(*diag));
+		diag->lost = lost;
+	}
+	if (primary == NULL) {
+		const char *m = res != NULL ? PQresultErrorMessage(res) : "";
+
+		if (m == NULL || *m == '\0')
+			m = PQerrorMessage(db->conn);
+		split_lines(m, line, sizeof(line), NULL, 0);
+		if (line[0] == '\0')
+			snprintf(line, sizeof(line), "unknown error");
+		if (lost)
+			sb_err_set(err, SB_EDB,
+			    "connection to the database lost: %s", line);
+		else
+			sb_err_set(err, SB_EDB, "%s", line);
+		return -1;
+	}
+	if (lost)
+		sb_err_set(err, SB_EDB, "connection to the database lost: %s",
+		    primary);
+	else
+		sb_err_set(err, SB_EDB, "%s", primary);
+	if ((f = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL)) != NULL)
+		sb_err_detail(err, "%s", f);
+	if ((f = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT)) != NULL)
+		sb_err_hint(err, "%s", f);
+	if ((f = PQresultErrorField(res, PG_DIAG_SQLSTATE)) != NULL)
+		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", f);
+	if (diag != NULL) {
+		if ((f = PQresultErrorField(res,
+		    PG_DIAG_STATEMENT_POSITION)) != NULL)
+			diag->position = atoi(f);
+		if ((f = PQresultErrorField(res, PG_DIAG_CONTEXT)) != NULL)
+			snprintf(diag->context, sizeof(diag->context), "%s", f);
+	}
+	return -1;
+}
+
+int
+sb_db_connect(struct sb_db **dbp, const char *conninfo, sb_notice_fn fn,
+    void *arg, struct sb_err *err)
+{
+	const char *keys[4], *vals[4];
+	struct sb_db *db;
+	char line[1024], rest[1024];
+	int n = 0;
+
+	*dbp = NULL;
+	/* dbname first: the keys after it override what it expands to. */
+	if (conninfo != NULL) {
+		keys[n] = "dbname";
+		vals[n++] = conninfo;
+	}
+	keys[n] = "fallback_application_name";
+	vals[n++] = "sqlbundle-apply";
+	keys[n] = "client_encoding";
+	vals[n++] = "UTF8";
+	keys[n] = NULL;
+	vals[n] = NULL;
+	db = sb_calloc(1, sizeof(*db));
+	db->fn = fn;
+	db->arg = arg;
+	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (db->conn == NULL) {
+		free(db);
+		return sb_err_set(err, SB_EDB,
+		    "could not connect to the database: out of memory");
+	}
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		split_lines(PQerrorMessage(db->conn), line, sizeof(line), rest,
+		    sizeof(rest));
+		sb_err_set(err, SB_EDB, "could not connect to the database: %s",
+		    line);
+		if (rest[0])
+			sb_err_detail(err, "%s", rest);
+		sb_db_close(db);
+		return -1;
+	}
+	PQsetNoticeProcessor(db->conn, notice_cb, db);
+	*dbp = db;
+	return 0;
+}
+
+void
+sb_db_close(struct sb_db *db)
+{
+	if (db == NULL)
+		return;
+	PQfinish(db->conn);
+	free(db);
+}
+
+const char *
+sb_db_name(const struct sb_db *db)
+{
+	return PQdb(db->conn);
+}
+
+const char *
+sb_rows_get(const struct sb_rows *rows, size_t r, size_t c)
+{
+	if (r >= rows->nrows || c >= rows->ncols)
+		return NULL;
+	return rows->cells[r * rows->ncols + c];
+}
+
+void
+sb_rows_release(struct sb_rows *rows)
+{
+	for (size_t i = 0; i < rows->nrows * rows->ncols; i++)
+		free(rows->cells[i]);
+	free(rows->cells);
+	rows->cells = NULL;
+	rows->nrows = rows->ncols = 0;
+}
+
+static void
+keep_rows(const PGresult *res, struct sb_rows *rows)
+{
+	size_t nr = (size_t)PQntuples(res), nc = (size_t)PQnfields(res);
+
+	rows->nrows = nr;
+	rows->ncols = nc;
+	rows->cells = sb_calloc(nr * nc + 1, sizeof(char *));
+	for (size_t r = 0; r < nr; r++)
+		for (size_t c = 0; c < nc; c++)
+			if (!PQgetisnull(res, (int)r, (int)c))
+				rows->cells[r * nc + c] = sb_strdup(
+				    PQgetvalue(res, (int)r, (int)c));
+}
+
+int
+sb_db_query(struct sb_db *db, const char *sql, int nparams,
+    const char *const *params, struct sb_rows *rows,
+    struct sb_db_diag *diag, struct sb_err *err)
+{
+	PGresult *res;
+	ExecStatusType st;
+	int ret = 0;
+
+	if (rows != NULL)
+		memset(rows, 0, sizeof(*rows));
+	if (nparams == 0 && rows == NULL)
+		res = PQexec(db->conn, sql);
+	else
+		res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL,
+		    NULL, 0);
+	st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		if (rows != NULL)
+			keep_rows(res, rows);
+	} else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT ||
+	    st == PGRES_COPY_BOTH) {
+		PQclear(res);
+		res = NULL;
+		sb_db_copy_abort(db);
+		ret = sb_err_set(err, SB_EDB, "COPY to or from the client "
+		    "is not supported in a script");
+	} else {
+		ret = fail(db, res, diag, err);
+	}
+	PQclear(res);
+	return ret;
+}
+
+int
+sb_db_exec(struct sb_db *db, const char *sql, struct sb_db_diag *diag,
+    struct sb_err *err)
+{
+	return sb_db_query(db, sql, 0, NULL, NULL, diag, err);
+}
+
+char *
+sb_db_ident(struct sb_db *db, const char *name, struct sb_err *err)
+{
+	char *q = PQescapeIdentifier(db->conn, name, strlen(name)), *s;
+
+	if (q == NULL) {
+		fail(db, NULL, NULL, err);
+		sb_err_prefix(err, "could not quote identifier \"%s\"", name);
+		return NULL;
+	}
+	s = sb_strdup(q);
+	PQfreemem(q);
+	return s;
+}
+
+/*
+ * Send what libpq holds without blocking on a server that is busy
+ * answering: read its replies meanwhile, so neither side waits on the
+ * other with full buffers.
+ */
+static int
+flush_all(struct sb_db *db, struct sb_db_diag *diag, struct sb_err *err)
+{
+	for (;;) {
+		struct pollfd pfd;
+		int r = PQflush(db->conn);
+
+		if (r == 0)
+			return 0;
+		if (r == -1)
+			return fail(db, NULL, diag, err);
+		pfd.fd = PQsocket(db->conn);
+		pfd.events = POLLIN | POLLOUT;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			return sb_err_sys(err, "poll");
+		}
+		if ((pfd.revents & (POLLIN | POLLERR | POLLHUP)) &&
+		    !PQconsumeInput(db->conn))
+			return fail(db, NULL, diag, err);
+	}
+}
+
+int
+sb_db_pipeline(struct sb_db *db, const struct sb_query *q, size_t n,
+    size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
+{
+	PGconn *c = db->conn;
+	PGresult *res;
+	size_t i, got;
+	int ret = 0;
+	bool sent_sync = false, bad = false, synced = false;
+
+	*failed = 0;
+	if (!PQenterPipelineMode(c))
+		return fail(db, NULL, diag, err);
+	if (PQsetnonblocking(c, 1) == -1) {
+		ret = fail(db, NULL, diag, err);
+		goto out;
+	}
+	for (i = 0; i < n && !bad; i++) {
+		if (!PQsendQueryParams(c, q[i].sql, q[i].nparams, NULL,
+		    q[i].params, NULL, NULL, 0))
+			ret = fail(db, NULL, diag, err);
+		else if (flush_all(db, diag, err) == -1)
+			ret = -1;
+		if (ret == -1) {
+			*failed = i;
+			bad = true;
+		}
+	}
+	if (!bad) {
+		if (!PQpipelineSync(c))
+			ret = fail(db, NULL, diag, err);
+		else if (flush_all(db, diag, err) == -1)
+			ret = -1;
+		if (ret == -1)
+			*failed = n;
+		else
+			sent_sync = true;
+	}
+	PQsetnonblocking(c, 0);
+	if (!sent_sync)
+		goto out;
+	/* Each query's results end with NULL; the sync comes last. */
+	for (got = 0; got <= n && !synced; got++) {
+		for (;;) {
+			if (PQstatus(c) == CONNECTION_BAD)
+				break;
+			res = PQgetResult(c);
+			if (res == NULL)
+				break;
+			switch (PQresultStatus(res)) {
+			case PGRES_PIPELINE_SYNC:
+				synced = true;
+				break;
+			case PGRES_FATAL_ERROR:
+				if (ret == 0) {
+					*failed = got;
+					ret = fail(db, res, diag, err);
+				}
+				break;
+			case PGRES_COPY_IN:
+			case PGRES_COPY_OUT:
+			case PGRES_COPY_BOTH:
+				if (ret == 0) {
+					*failed = got;
+					ret = sb_err_set(err, SB_EDB, "COPY to "
+					    "or from the client is not "
+					    "supported in a script");
+				}
+				break;
+			default:
+				break;
+			}
+			PQclear(res);
+			if (synced)
+				break;
+		}
+		if (PQstatus(c) == CONNECTION_BAD) {
+			if (ret == 0) {
+				*failed = got < n ? got : n;
+				ret = fail(db, NULL, diag, err);
+			}
+			break;
+		}
+	}
+out:
+	if (PQpipelineStatus(c) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c) &&
+	    ret == 0) {
+		*failed = n;
+		ret = fail(db, NULL, diag, err);
+	}
+	return ret;
+}
+
+bool
+sb_db_in_transaction(const struct sb_db *db)
+{
+	PGTransactionStatusType t = PQtransactionStatus(db->conn);
+
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+}
+
+bool
+sb_db_lost(const struct sb_db *db)
+{
+	return PQstatus(db->conn) == CONNECTION_BAD;
+}
+
+void
+sb_db_rollback(struct sb_db *db)
+{
+	PGresult *res;
+
+	if (PQstatus(db->conn) == CONNECTION_BAD || !sb_db_in_transaction(db))
+		return;
+	res = PQexec(db->conn, "ROLLBACK");
+	PQclear(res);
+}
+
+int
+sb_db_copy_begin(struct sb_db *db, const char *sql, struct sb_db_diag *diag,
+    struct sb_err *err)
+{
+	PGresult *res = PQexec(db->conn, sql);
+	int ret = 0;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN)
+		ret = fail(db, res, diag, err);
+	PQclear(res);
+	return ret;
+}
+
+int
+sb_db_copy_put(struct sb_db *db, const void *buf, size_t len,
+    struct sb_db_diag *diag, struct sb_err *err)
+{
+	const char *p = buf;
+
+	/* PQputCopyData takes an int length. */
+	while (len > 0) {
+		int n = len > (1u << 30) ? (1 << 30) : (int)len;
+
+		if (PQputCopyData(db->conn, p, n) != 1)
+			return fail(db, NULL, diag, err);
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+sb_db_copy_end(struct sb_db *db, struct sb_db_diag *diag, struct sb_err *err)
+{
+	PGresult *res;
+	int ret = 0;
+	bool any = false;
+
+	if (PQputCopyEnd(db->conn, NULL) != 1)
+		return fail(db, NULL, diag, err);
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		any = true;
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && ret == 0)
+			ret = fail(db, res, diag, err);
+		PQclear(res);
+	}
+	if (!any && ret == 0)
+		ret = fail(db, NULL, diag, err);
+	return ret;
+}
+
+void
+sb_db_copy_abort(struct sb_db *db)
+{
+	PGresult *res;
+	char *buf;
+
+	/* COPY TO STDOUT cannot be cut short: read it to its end. */
+	while (PQgetCopyData(db->conn, &buf, 0) > 0)
+		PQfreemem(buf);
+	PQputCopyEnd(db->conn, "cancelled by sqlbundle-apply");
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+
+		PQclear(res);
+		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT ||
+		    st == PGRES_COPY_BOTH || PQstatus(db->conn) == CONNECTION_BAD)
+			break;
+	}
+}

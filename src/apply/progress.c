@@ -1,0 +1,331 @@
+/* Progress line, log lines and JSON events of sqlbundle-apply. */
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sqlbundle/text.h"
+
+#include "progress.h"
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+sb_progress_init(struct sb_progress *p, bool json, bool quiet)
+{
+	memset(p, 0, sizeof(*p));
+	p->out = stdout;
+	p->log = stderr;
+	p->dir = "upgrade";
+	if (json)
+		p->mode = SB_PROGRESS_JSON;
+	else if (quiet)
+		p->mode = SB_PROGRESS_QUIET;
+	else if (isatty(STDERR_FILENO))
+		p->mode = SB_PROGRESS_TTY;
+	else
+		p->mode = SB_PROGRESS_LOG;
+}
+
+void
+sb_progress_flush(struct sb_progress *p)
+{
+	if (p->line_open) {
+		fputc('\n', p->log);
+		p->line_open = false;
+	}
+	fflush(p->log);
+}
+
+static void
+human_size(uint64_t b, char *buf, size_t cap)
+{
+	if (b < 1024)
+		snprintf(buf, cap, "%llu B", (unsigned long long)b);
+	else if (b < 1024 * 1024)
+		snprintf(buf, cap, "%.1f KiB", (double)b / 1024);
+	else if (b < 1024ull * 1024 * 1024)
+		snprintf(buf, cap, "%.1f MiB", (double)b / (1024 * 1024));
+	else
+		snprintf(buf, cap, "%.1f GiB",
+		    (double)b / (1024.0 * 1024 * 1024));
+}
+
+/* Redraw the terminal line, at most once a second unless forced. */
+static void
+draw(struct sb_progress *p, bool force)
+{
+	char line[160], size[32];
+	int n;
+
+	if (!force && p->line_open && now() - p->last_draw < 1.0)
+		return;
+
+	n = snprintf(line, sizeof(line), "%s %zu/%zu %s", p->dir, p->index,
+	    p->total, p->rev);
+	if (p->seed_bytes > 0 && n > 0 && (size_t)n < sizeof(line)) {
+		human_size(p->seed_bytes, size, sizeof(size));
+		snprintf(line + n, sizeof(line) - (size_t)n, "  seed %s", size);
+	}
+	fprintf(p->log, "\r%-60s", line);
+	fflush(p->log);
+	p->line_open = true;
+	p->last_draw = now();
+}
+
+static void
+json_begin(struct sb_progress *p, const char *event)
+{
+	fputs("{\"event\":", p->out);
+	sb_put_json(p->out, event);
+}
+
+static void
+json_end(struct sb_progress *p)
+{
+	fputs("}\n", p->out);
+	fflush(p->out);
+}
+
+static void
+json_key(struct sb_progress *p, const char *key, const char *val)
+{
+	fprintf(p->out, ",\"%s\":", key);
+	sb_put_json(p->out, val != NULL ? val : "");
+}
+
+void
+sb_progress_start(struct sb_progress *p, const char *command,
+    const char *bundle_id, const char *project, char *const *from,
+    size_t nfrom, const char *target, size_t nsteps)
+{
+	p->total = nsteps;
+	if (p->mode != SB_PROGRESS_JSON)
+		return;
+	json_begin(p, "start");
+	json_key(p, "command", command);
+	json_key(p, "bundle_id", bundle_id);
+	json_key(p, "project", project);
+	fputs(",\"from\":[", p->out);
+	for (size_t i = 0; i < nfrom; i++) {
+		if (i > 0)
+			fputc(',', p->out);
+		sb_put_json(p->out, from[i]);
+	}
+	fputc(']', p->out);
+	json_key(p, "target", target);
+	fprintf(p->out, ",\"steps\":%zu", nsteps);
+	json_end(p);
+}
+
+void
+sb_progress_step_begin(struct sb_progress *p, const char *dir,
+    const char *rev, size_t index, size_t total)
+{
+	p->dir = dir;
+	snprintf(p->rev, sizeof(p->rev), "%s", rev);
+	p->index = index;
+	p->total = total;
+	p->seed_bytes = 0;
+	p->step_start = now();
+	switch (p->mode) {
+	case SB_PROGRESS_JSON:
+		json_begin(p, "step_begin");
+		json_key(p, "direction", dir);
+		json_key(p, "revision", rev);
+		fprintf(p->out, ",\"index\":%zu,\"total\":%zu", index, total);
+		json_end(p);
+		break;
+	case SB_PROGRESS_TTY:
+		draw(p, false);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+sb_progress_resume(struct sb_progress *p, const char *what)
+{
+	switch (p->mode) {
+	case SB_PROGRESS_JSON:
+		json_begin(p, "resume");
+		json_key(p, "revision", p->rev);
+		json_key(p, "message", what);
+		json_end(p);
+		break;
+	case SB_PROGRESS_TTY:
+	case SB_PROGRESS_LOG:
+		sb_progress_flush(p);
+		fprintf(p->log, "resuming %s %s: %s\n", p->dir, p->rev, what);
+		fflush(p->log);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+sb_progress_seed(struct sb_progress *p, uint64_t bytes)
+{
+	p->seed_bytes += bytes;
+	if (p->mode == SB_PROGRESS_TTY)
+		draw(p, false);
+}
+
+void
+sb_progress_chunk(struct sb_progress *p, const char *entry, uint64_t offset,
+    uint64_t line)
+{
+	if (p->mode != SB_PROGRESS_JSON)
+		return;
+	json_begin(p, "chunk");
+	json_key(p, "revision", p->rev);
+	json_key(p, "entry", entry);
+	fprintf(p->out, ",\"offset\":%llu,\"line\":%llu",
+	    (unsigned long long)offset, (unsigned long long)line);
+	json_end(p);
+}
+
+void
+sb_progress_step_done(struct sb_progress *p)
+{
+	double secs = now() - p->step_start;
+	char size[32];
+
+	switch (p->mode) {
+	case SB_PROGRESS_JSON:
+		json_begin(p, "step_done");
+		json_key(p, "direction", p->dir);
+		json_key(p, "revision", p->rev);
+		fprintf(p->out, ",\"index\":%zu,\"total\":%zu,"
+		    "\"seconds\":%.3f,\"seed_bytes\":%llu", p->index, p->total,
+		    secs, (unsigned long long)p->seed_bytes);
+		json_end(p);
+		break;
+	case SB_PROGRESS_TTY:
+		/* The last step's line stays on screen. */
+		draw(p, p->index == p->total);
+		break;
+	case SB_PROGRESS_LOG:
+		fprintf(p->log, "%sd %s (%zu/%zu) in %.2f s", p->dir, p->rev,
+		    p->index, p->total, secs);
+		if (p->seed_bytes > 0) {
+			human_size(p->seed_bytes, size, sizeof(size));
+			fprintf(p->log, ", seed %s", size);
+		}
+		fputc('\n', p->log);
+		fflush(p->log);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+sb_progress_done(struct sb_progress *p, const char *command, const char *at,
+    size_t nsteps)
+{
+	switch (p->mode) {
+	case SB_PROGRESS_JSON:
+		json_begin(p, "done");
+		json_key(p, "command", command);
+		json_key(p, "at", at);
+		fprintf(p->out, ",\"steps\":%zu", nsteps);
+		json_end(p);
+		break;
+	case SB_PROGRESS_TTY:
+	case SB_PROGRESS_LOG:
+		sb_progress_flush(p);
+		if (nsteps == 0)
+			fprintf(p->out, "database already at %s, nothing to "
+			    "do\n", at);
+		else
+			fprintf(p->out, "database at %s after %zu %s%s\n", at,
+			    nsteps, command, nsteps == 1 ? "" : "s");
+		fflush(p->out);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+sb_progress_error(struct sb_progress *p, const struct sb_err *err)
+{
+	if (p->mode != SB_PROGRESS_JSON) {
+		sb_progress_flush(p);
+		return;
+	}
+	json_begin(p, "error");
+	fprintf(p->out, ",\"code\":%d", err->code);
+	json_key(p, "message", err->msg);
+	if (err->detail[0])
+		json_key(p, "detail", err->detail);
+	if (err->hint[0])
+		json_key(p, "hint", err->hint);
+	if (err->sqlstate[0])
+		json_key(p, "sqlstate", err->sqlstate);
+	json_end(p);
+}
+
+void
+sb_progress_info(struct sb_progress *p, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	switch (p->mode) {
+	case SB_PROGRESS_JSON:
+		json_begin(p, "info");
+		json_key(p, "message", msg);
+		json_end(p);
+		break;
+	case SB_PROGRESS_TTY:
+	case SB_PROGRESS_LOG:
+		sb_progress_flush(p);
+		fprintf(p->log, "%s\n", msg);
+		fflush(p->log);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+sb_progress_notice(void *arg, const char *message)
+{
+	struct sb_progress *p = arg;
+	char msg[2048];
+	size_t n;
+
+	snprintf(msg, sizeof(msg), "%s", message);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	switch (p->mode) {
+	case SB_PROGRESS_JSON:
+		json_begin(p, "notice");
+		json_key(p, "message", msg);
+		json_end(p);
+		break;
+	case SB_PROGRESS_TTY:
+	case SB_PROGRESS_LOG:
+		sb_progress_flush(p);
+		fprintf(p->log, "%s\n", msg);
+		fflush(p->log);
+		break;
+	default:
+		break;
+	}
+}

@@ -1,0 +1,65 @@
+/*
+ * What sqlbundle-apply tells its user while it works: a progress line on
+ * a terminal, one log line per step otherwise, JSON events with --json,
+ * nothing but errors with -q. Server notices come through here too.
+ */
+#ifndef SQLBUNDLE_APPLY_PROGRESS_H
+#define SQLBUNDLE_APPLY_PROGRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sqlbundle/err.h"
+
+enum sb_progress_mode {
+	SB_PROGRESS_LOG,	/* a line per step on stderr */
+	SB_PROGRESS_TTY,	/* a \r line on stderr, at most once a second */
+	SB_PROGRESS_JSON,	/* JSON objects, one a line, on stdout */
+	SB_PROGRESS_QUIET	/* nothing */
+};
+
+struct sb_progress {
+	enum sb_progress_mode mode;
+	FILE		*out;		/* JSON events */
+	FILE		*log;		/* human lines */
+	const char	*dir;		/* "upgrade" or "downgrade" */
+	char		 rev[64];
+	size_t		 index, total;
+	uint64_t	 seed_bytes;	/* loaded in this step */
+	double		 step_start, last_draw;
+	bool		 line_open;	/* a \r line is on the terminal */
+};
+
+/* Mode from the options: --json wins, then -q, then isatty(2). */
+void	sb_progress_init(struct sb_progress *p, bool json, bool quiet);
+/* A run begins: nsteps steps from the revisions from[] to target. */
+void	sb_progress_start(struct sb_progress *p, const char *command,
+	    const char *bundle_id, const char *project, char *const *from,
+	    size_t nfrom, const char *target, size_t nsteps);
+/* Step index (1-based) of total begins: dir is "upgrade"/"downgrade". */
+void	sb_progress_step_begin(struct sb_progress *p, const char *dir,
+	    const char *rev, size_t index, size_t total);
+/* Where an interrupted step resumes (a human sentence). */
+void	sb_progress_resume(struct sb_progress *p, const char *what);
+/* More seed bytes went to the server. */
+void	sb_progress_seed(struct sb_progress *p, uint64_t bytes);
+/* A seed chunk committed: entry, bytes and lines of it loaded so far. */
+void	sb_progress_chunk(struct sb_progress *p, const char *entry,
+	    uint64_t offset, uint64_t line);
+void	sb_progress_step_done(struct sb_progress *p);
+/* The run ended well: the database is at `at`. */
+void	sb_progress_done(struct sb_progress *p, const char *command,
+	    const char *at, size_t nsteps);
+/* Error event (--json); the message itself is printed by main(). */
+void	sb_progress_error(struct sb_progress *p, const struct sb_err *err);
+/* A human line on stderr (waiting for the lock, ...); event "info". */
+void	sb_progress_info(struct sb_progress *p, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* A server notice (the text libpq formatted, newline-ended). */
+void	sb_progress_notice(void *arg, const char *message);
+/* End any open terminal line before other output. */
+void	sb_progress_flush(struct sb_progress *p);
+
+#endif

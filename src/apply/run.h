@@ -1,0 +1,47 @@
+/*
+ * Pass 2 of an upgrade or downgrade: stream the bundle again, re-hash
+ * each script and seed as it is read, and run the plan's steps, one
+ * transaction per step (DESIGN.md "Applying").
+ */
+#ifndef SQLBUNDLE_APPLY_RUN_H
+#define SQLBUNDLE_APPLY_RUN_H
+
+#include <stddef.h>
+
+#include "sqlbundle/bundle.h"
+#include "sqlbundle/err.h"
+#include "sqlbundle/manifest.h"
+
+#include "db.h"
+#include "plan.h"
+#include "progress.h"
+#include "state.h"
+
+/* Largest script or SQL seed held in memory. */
+#define SB_SCRIPT_MAX	(64u * 1024 * 1024)
+/* Default bytes of CSV loaded between two commits. */
+#define SB_CHUNK_DEFAULT (64u * 1024 * 1024)
+
+struct sb_run {
+	struct sb_db		*db;
+	struct sb_bundle	*bundle;	/* opened, no entry read yet */
+	const struct sb_manifest *m;
+	const struct sb_plan	*plan;
+	const char		*bundle_id;
+	const struct sb_vtable	*vt;
+	size_t			 chunk_size;
+	struct sb_progress	*progress;
+	/* The first step was interrupted earlier: where it stopped. */
+	const struct sb_inflight *resume;
+};
+
+/*
+ * Run every step of run->plan in order. A step commits its script, its
+ * seeds (in chunks of chunk_size bytes for CSV, with a progress row),
+ * the version-table rewrite and its history row together. Errors name
+ * the revision, source file and line (SB_EDB), the bundle entry
+ * (verification failures), or the CSV entry and line.
+ */
+int	sb_run(const struct sb_run *run, struct sb_err *err);
+
+#endif

@@ -1,0 +1,419 @@
+/* Bookkeeping tables of the applier: create, read, bind, lock. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlbundle/fs.h"
+
+#include "state.h"
+
+/* The advisory lock key: 0x73716c62756e646c ('sqlbundl'). */
+#define LOCK_KEY	"8318549156862780524"
+#define LOCK_HI		"1936813154"	/* 0x73716c62 */
+#define LOCK_LO		"1970168940"	/* 0x756e646c */
+
+const char sb_sql_history_insert[] =
+    "INSERT INTO sqlbundle.history (bundle_id, key_id, revision, "
+    "direction, script_sha256, started_at, finished_at, db_user, "
+    "applier_version) SELECT $1::text, $2::text, $3::varchar, $4::text, "
+    "$5::text, coalesce((SELECT started_at FROM sqlbundle.progress "
+    "WHERE revision = $3::varchar AND direction = $4::text), now()), "
+    "clock_timestamp(), current_user, $6::text";
+
+const char sb_sql_progress_upsert[] =
+    "INSERT INTO sqlbundle.progress (revision, direction, bundle_id, "
+    "script_sha256, statements_done, seed_entry, seed_offset, seed_line, "
+    "started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now()) "
+    "ON CONFLICT (revision, direction) DO UPDATE SET "
+    "bundle_id = EXCLUDED.bundle_id, "
+    "script_sha256 = EXCLUDED.script_sha256, "
+    "statements_done = EXCLUDED.statements_done, "
+    "seed_entry = EXCLUDED.seed_entry, seed_offset = EXCLUDED.seed_offset, "
+    "seed_line = EXCLUDED.seed_line";
+
+const char sb_sql_progress_delete[] =
+    "DELETE FROM sqlbundle.progress WHERE revision = $1 AND direction = $2";
+
+/* After the version table: everything else of DESIGN.md. */
+static const char book_ddl[] =
+    "CREATE SCHEMA IF NOT EXISTS sqlbundle;\n"
+    "CREATE TABLE IF NOT EXISTS sqlbundle.project (\n"
+    "    name text PRIMARY KEY,\n"
+    "    bound_at timestamptz NOT NULL DEFAULT now(),\n"
+    "    bundle_id text NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS sqlbundle.history (\n"
+    "    id bigserial PRIMARY KEY,\n"
+    "    bundle_id text NOT NULL, key_id text NOT NULL,\n"
+    "    revision varchar(32) NOT NULL,\n"
+    "    direction text NOT NULL\n"
+    "        CHECK (direction IN ('upgrade','downgrade')),\n"
+    "    script_sha256 text NOT NULL,\n"
+    "    started_at timestamptz NOT NULL,\n"
+    "    finished_at timestamptz NOT NULL,\n"
+    "    db_user text NOT NULL DEFAULT current_user,\n"
+    "    applier_version text NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS sqlbundle.progress (\n"
+    "    revision varchar(32) NOT NULL, direction text NOT NULL,\n"
+    "    bundle_id text NOT NULL, script_sha256 text NOT NULL,\n"
+    "    statements_done integer NOT NULL DEFAULT 0,\n"
+    "    seed_entry integer NOT NULL DEFAULT 0,\n"
+    "    seed_offset bigint NOT NULL DEFAULT 0,\n"
+    "    seed_line bigint NOT NULL DEFAULT 0,\n"
+    "    started_at timestamptz NOT NULL,\n"
+    "    PRIMARY KEY (revision, direction));\n"
+    "CREATE OR REPLACE FUNCTION sqlbundle.history_append_only()\n"
+    "RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+    "BEGIN\n"
+    "    RAISE EXCEPTION 'sqlbundle.history is append-only'\n"
+    "        USING ERRCODE = 'insufficient_privilege';\n"
+    "END\n"
+    "$fn$;\n"
+    "CREATE OR REPLACE TRIGGER history_append_only\n"
+    "    BEFORE UPDATE OR DELETE ON sqlbundle.history\n"
+    "    FOR EACH ROW EXECUTE FUNCTION sqlbundle.history_append_only();\n"
+    "CREATE OR REPLACE TRIGGER history_no_truncate\n"
+    "    BEFORE TRUNCATE ON sqlbundle.history\n"
+    "    FOR EACH STATEMENT EXECUTE FUNCTION "
+    "sqlbundle.history_append_only();\n";
+
+/* Which objects exist: version table, project, history, progress, trigger. */
+static const char exists_sql[] =
+    "SELECT to_regclass($1) IS NOT NULL, "
+    "to_regclass('sqlbundle.project') IS NOT NULL, "
+    "to_regclass('sqlbundle.history') IS NOT NULL, "
+    "to_regclass('sqlbundle.progress') IS NOT NULL, "
+    "EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = "
+    "to_regclass('sqlbundle.history') AND tgname = 'history_append_only') "
+    "AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = "
+    "to_regclass('sqlbundle.history') AND tgname = 'history_no_truncate')";
+
+int
+sb_vtable_parse(struct sb_vtable *vt, const char *spec, struct sb_err *err)
+{
+	const char *dot = strchr(spec, '.');
+
+	if (dot == NULL || dot == spec || dot[1] == '\0')
+		return sb_err_set(err, SB_EUSAGE,
+		    "invalid --version-table \"%s\": expected SCHEMA.TABLE",
+		    spec);
+	vt->schema = sb_strdup(spec);
+	vt->schema[dot - spec] = '\0';
+	vt->table = sb_strdup(dot + 1);
+	vt->name = sb_strdup(spec);
+	return 0;
+}
+
+int
+sb_vtable_quote(struct sb_vtable *vt, struct sb_db *db, struct sb_err *err)
+{
+	char *s = NULL, *t = NULL;
+
+	if ((s = sb_db_ident(db, vt->schema, err)) == NULL ||
+	    (t = sb_db_ident(db, vt->table, err)) == NULL) {
+		free(s);
+		return -1;
+	}
+	free(vt->quoted);
+	vt->quoted = sb_printf("%s.%s", s, t);
+	free(s);
+	free(t);
+	return 0;
+}
+
+void
+sb_vtable_release(struct sb_vtable *vt)
+{
+	free(vt->schema);
+	free(vt->table);
+	free(vt->name);
+	free(vt->quoted);
+	memset(vt, 0, sizeof(*vt));
+}
+
+static bool
+truth(const struct sb_rows *rows, size_t c)
+{
+	const char *v = sb_rows_get(rows, 0, c);
+
+	return v != NULL && strcmp(v, "t") == 0;
+}
+
+int
+sb_state_ensure(struct sb_db *db, const struct sb_vtable *vt,
+    struct sb_err *err)
+{
+	struct sb_rows rows = SB_ROWS_INIT;
+	const char *params[1] = { vt->quoted };
+	char *pkc = NULL, *pk = NULL, *sql = NULL;
+	int ret = -1;
+	bool all;
+
+	if (sb_db_query(db, exists_sql, 1, params, &rows, NULL, err) == -1)
+		goto out;
+	all = truth(&rows, 0) && truth(&rows, 1) && truth(&rows, 2) &&
+	    truth(&rows, 3) && truth(&rows, 4);
+	if (all) {
+		ret = 0;
+		goto out;
+	}
+	/* Alembic names the key <table>_pkc. */
+	pk = sb_printf("%s_pkc", vt->table);
+	if ((pkc = sb_db_ident(db, pk, err)) == NULL)
+		goto out;
+	sql = sb_printf("BEGIN;\n"
+	    "SET LOCAL client_min_messages = warning;\n"
+	    "CREATE TABLE IF NOT EXISTS %s (\n"
+	    "    version_num varchar(32) NOT NULL,\n"
+	    "    CONSTRAINT %s PRIMARY KEY (version_num));\n"
+	    "%s"
+	    "COMMIT;", vt->quoted, pkc, book_ddl);
+	if (sb_db_exec(db, sql, NULL, err) == -1) {
+		sb_db_rollback(db);
+		sb_err_prefix(err, "could not create the bookkeeping tables "
+		    "(%s, schema sqlbundle)", vt->name);
+		goto out;
+	}
+	ret = 0;
+out:
+	sb_rows_release(&rows);
+	free(pk);
+	free(pkc);
+	free(sql);
+	return ret;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static long long
+num(const struct sb_rows *rows, size_t r, size_t c)
+{
+	const char *v = sb_rows_get(rows, r, c);
+
+	return v != NULL ? strtoll(v, NULL, 10) : 0;
+}
+
+static void
+copy_cell(char *dst, size_t cap, const struct sb_rows *rows, size_t r,
+    size_t c)
+{
+	const char *v = sb_rows_get(rows, r, c);
+
+	snprintf(dst, cap, "%s", v != NULL ? v : "");
+}
+
+int
+sb_state_read(struct sb_db *db, const struct sb_vtable *vt,
+    struct sb_state *st, struct sb_err *err)
+{
+	struct sb_rows ex = SB_ROWS_INIT, rows = SB_ROWS_INIT;
+	const char *params[1] = { vt->quoted };
+	char *sql = NULL;
+	int ret = -1;
+	bool has_project, has_history, has_progress;
+
+	if (sb_db_query(db, exists_sql, 1, params, &ex, NULL, err) == -1)
+		goto out;
+	st->has_vt = truth(&ex, 0);
+	has_project = truth(&ex, 1);
+	has_history = truth(&ex, 2);
+	has_progress = truth(&ex, 3);
+	st->has_book = has_project && has_history && has_progress;
+	if (st->has_vt) {
+		sql = sb_printf("SELECT version_num FROM %s", vt->quoted);
+		if (sb_db_query(db, sql, 0, NULL, &rows, NULL, err) == -1) {
+			sb_err_prefix(err, "could not read %s", vt->name);
+			goto out;
+		}
+		st->heads = sb_calloc(rows.nrows + 1, sizeof(char *));
+		for (size_t r = 0; r < rows.nrows; r++) {
+			const char *v = sb_rows_get(&rows, r, 0);
+
+			st->heads[st->nheads++] = sb_strdup(v ? v : "");
+		}
+		qsort(st->heads, st->nheads, sizeof(char *), cmp_str);
+		sb_rows_release(&rows);
+	}
+	if (has_project) {
+		if (sb_db_query(db, "SELECT name FROM sqlbundle.project "
+		    "ORDER BY bound_at, name LIMIT 1", 0, NULL, &rows, NULL,
+		    err) == -1)
+			goto out;
+		if (rows.nrows > 0 && sb_rows_get(&rows, 0, 0) != NULL)
+			st->project = sb_strdup(sb_rows_get(&rows, 0, 0));
+		sb_rows_release(&rows);
+	}
+	if (has_progress) {
+		if (sb_db_query(db, "SELECT revision, direction, bundle_id, "
+		    "script_sha256, statements_done, seed_entry, seed_offset, "
+		    "seed_line FROM sqlbundle.progress ORDER BY started_at",
+		    0, NULL, &rows, NULL, err) == -1)
+			goto out;
+		st->inflight = sb_calloc(rows.nrows + 1,
+		    sizeof(*st->inflight));
+		for (size_t r = 0; r < rows.nrows; r++) {
+			struct sb_inflight *f = &st->inflight[r];
+
+			copy_cell(f->revision, sizeof(f->revision), &rows, r,
+			    0);
+			copy_cell(f->direction, sizeof(f->direction), &rows,
+			    r, 1);
+			copy_cell(f->bundle_id, sizeof(f->bundle_id), &rows,
+			    r, 2);
+			copy_cell(f->script_sha, sizeof(f->script_sha), &rows,
+			    r, 3);
+			f->statements_done = num(&rows, r, 4);
+			f->seed_entry = num(&rows, r, 5);
+			f->seed_offset = num(&rows, r, 6);
+			f->seed_line = num(&rows, r, 7);
+		}
+		st->ninflight = rows.nrows;
+		sb_rows_release(&rows);
+	}
+	if (has_history) {
+		if (sb_db_query(db, "SELECT DISTINCT ON (revision) revision, "
+		    "script_sha256 FROM sqlbundle.history "
+		    "WHERE direction = 'upgrade' ORDER BY revision, id DESC",
+		    0, NULL, &rows, NULL, err) == -1)
+			goto out;
+		st->applied = sb_calloc(rows.nrows + 1, sizeof(*st->applied));
+		for (size_t r = 0; r < rows.nrows; r++) {
+			const char *a = sb_rows_get(&rows, r, 0);
+			const char *b = sb_rows_get(&rows, r, 1);
+
+			st->applied[r].revision = sb_strdup(a ? a : "");
+			st->applied[r].script_sha = sb_strdup(b ? b : "");
+		}
+		st->napplied = rows.nrows;
+		sb_rows_release(&rows);
+	}
+	ret = 0;
+out:
+	sb_rows_release(&ex);
+	sb_rows_release(&rows);
+	free(sql);
+	return ret;
+}
+
+void
+sb_state_release(struct sb_state *st)
+{
+	for (size_t i = 0; i < st->nheads; i++)
+		free(st->heads[i]);
+	free(st->heads);
+	free(st->project);
+	free(st->inflight);
+	for (size_t i = 0; i < st->napplied; i++) {
+		free(st->applied[i].revision);
+		free(st->applied[i].script_sha);
+	}
+	free(st->applied);
+	memset(st, 0, sizeof(*st));
+}
+
+const char *
+sb_state_applied_sha(const struct sb_state *st, const char *rev)
+{
+	for (size_t i = 0; i < st->napplied; i++)
+		if (strcmp(st->applied[i].revision, rev) == 0)
+			return st->applied[i].script_sha;
+	return NULL;
+}
+
+int
+sb_state_history(struct sb_db *db, int limit, struct sb_rows *rows,
+    struct sb_err *err)
+{
+	struct sb_rows ex = SB_ROWS_INIT;
+	char *sql;
+	int ret;
+
+	memset(rows, 0, sizeof(*rows));
+	if (sb_db_query(db, "SELECT to_regclass('sqlbundle.history') IS NOT "
+	    "NULL", 0, NULL, &ex, NULL, err) == -1)
+		return -1;
+	if (!truth(&ex, 0)) {
+		sb_rows_release(&ex);
+		return 0;
+	}
+	sb_rows_release(&ex);
+	sql = sb_printf("SELECT to_char(finished_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD HH24:MI:SS'), direction, revision, bundle_id, "
+	    "key_id, db_user, script_sha256, applier_version "
+	    "FROM sqlbundle.history ORDER BY id DESC LIMIT %d", limit);
+	ret = sb_db_query(db, sql, 0, NULL, rows, NULL, err);
+	free(sql);
+	return ret;
+}
+
+int
+sb_state_bind(struct sb_db *db, const char *project, const char *bundle_id,
+    struct sb_err *err)
+{
+	const char *params[2] = { project, bundle_id };
+
+	if (sb_db_query(db, "INSERT INTO sqlbundle.project (name, bundle_id) "
+	    "SELECT $1::text, $2::text "
+	    "WHERE NOT EXISTS (SELECT 1 FROM sqlbundle.project)",
+	    2, params, NULL, NULL, err) == -1)
+		return sb_err_prefix(err, "could not bind the database to "
+		    "project \"%s\"", project);
+	return 0;
+}
+
+int
+sb_state_lock(struct sb_db *db, bool wait, struct sb_err *err)
+{
+	struct sb_rows rows = SB_ROWS_INIT;
+	int ret = -1;
+
+	if (wait) {
+		if (sb_db_query(db, "SELECT pg_advisory_lock(" LOCK_KEY ")",
+		    0, NULL, NULL, NULL, err) == -1)
+			goto out;
+		ret = 0;
+		goto out;
+	}
+	if (sb_db_query(db, "SELECT pg_try_advisory_lock(" LOCK_KEY ")", 0,
+	    NULL, &rows, NULL, err) == -1)
+		goto out;
+	if (truth(&rows, 0)) {
+		ret = 0;
+		goto out;
+	}
+	sb_rows_release(&rows);
+	if (sb_db_query(db, "SELECT a.pid, coalesce(a.application_name, ''), "
+	    "coalesce(a.usename::text, ''), coalesce(to_char(a.backend_start "
+	    "AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS UTC'), '') "
+	    "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+	    "WHERE l.locktype = 'advisory' AND l.granted "
+	    "AND l.database = (SELECT oid FROM pg_database "
+	    "WHERE datname = current_database()) "
+	    "AND l.classid = " LOCK_HI " AND l.objid = " LOCK_LO " "
+	    "AND l.objsubid = 1 AND l.pid <> pg_backend_pid()", 0, NULL, &rows,
+	    NULL, err) == -1)
+		goto out;
+	if (rows.nrows == 0) {
+		sb_err_set(err, SB_ELOCKED, "database \"%s\" is locked by "
+		    "another applier", sb_db_name(db));
+	} else {
+		const char *app = sb_rows_get(&rows, 0, 1);
+		const char *user = sb_rows_get(&rows, 0, 2);
+		const char *since = sb_rows_get(&rows, 0, 3);
+
+		sb_err_set(err, SB_ELOCKED, "database \"%s\" is locked by "
+		    "another applier: pid %s", sb_db_name(db),
+		    sb_rows_get(&rows, 0, 0));
+		sb_err_detail(err, "held by pid %s, application \"%s\", user "
+		    "\"%s\", connected since %s", sb_rows_get(&rows, 0, 0),
+		    app ? app : "", user ? user : "",
+		    since && *since ? since : "unknown");
+	}
+	sb_err_hint(err, "run again when it is done, or use --wait");
+out:
+	sb_rows_release(&rows);
+	return ret;
+}

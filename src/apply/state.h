@@ -1,0 +1,112 @@
+/*
+ * The applier's bookkeeping in the database (DESIGN.md "Applying"): the
+ * version table, sqlbundle.project, sqlbundle.history (append-only) and
+ * sqlbundle.progress (a step in flight).
+ */
+#ifndef SQLBUNDLE_APPLY_STATE_H
+#define SQLBUNDLE_APPLY_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sqlbundle/err.h"
+
+#include "db.h"
+
+/* --version-table SCHEMA.TABLE, with its quoted form. */
+struct sb_vtable {
+	char	*schema, *table;
+	char	*name;		/* "schema.table" as given, for messages */
+	char	*quoted;	/* "schema"."table" */
+};
+
+#define SB_VTABLE_INIT { NULL, NULL, NULL, NULL }
+
+/* Split spec at its first dot (SB_EUSAGE when it has none). */
+int	sb_vtable_parse(struct sb_vtable *vt, const char *spec,
+	    struct sb_err *err);
+/* Fill vt->quoted (needs a connection for the escaping rules). */
+int	sb_vtable_quote(struct sb_vtable *vt, struct sb_db *db,
+	    struct sb_err *err);
+void	sb_vtable_release(struct sb_vtable *vt);
+
+/* The row of sqlbundle.progress: an interrupted step. */
+struct sb_inflight {
+	char		 revision[64];
+	char		 direction[16];
+	char		 bundle_id[80];
+	char		 script_sha[80];
+	long long	 statements_done;
+	long long	 seed_entry;
+	long long	 seed_offset;
+	long long	 seed_line;
+};
+
+/* The latest upgrade of a revision recorded in history. */
+struct sb_applied {
+	char	*revision;
+	char	*script_sha;
+};
+
+struct sb_state {
+	bool		 has_vt;	/* the version table exists */
+	bool		 has_book;	/* the sqlbundle tables exist */
+	char		**heads;	/* version-table rows, sorted */
+	size_t		 nheads;
+	char		*project;	/* bound project, NULL if none */
+	struct sb_inflight *inflight;	/* progress rows */
+	size_t		 ninflight;
+	struct sb_applied *applied;	/* per revision, latest upgrade */
+	size_t		 napplied;
+};
+
+#define SB_STATE_INIT { false, false, NULL, 0, NULL, NULL, 0, NULL, 0 }
+
+/*
+ * Create what is missing: the version table (exactly as Alembic's),
+ * schema sqlbundle, its tables, and the trigger keeping history
+ * append-only. Nothing is done when all exist. Run under the lock.
+ */
+int	sb_state_ensure(struct sb_db *db, const struct sb_vtable *vt,
+	    struct sb_err *err);
+/* Read the state; missing tables read as empty. */
+int	sb_state_read(struct sb_db *db, const struct sb_vtable *vt,
+	    struct sb_state *st, struct sb_err *err);
+void	sb_state_release(struct sb_state *st);
+/* Latest recorded upgrade script SHA-256 of rev, or NULL. */
+const char *sb_state_applied_sha(const struct sb_state *st, const char *rev);
+
+/*
+ * The latest `limit` history rows, newest first: finished_at (UTC text),
+ * direction, revision, bundle_id, key_id, db_user, script_sha256,
+ * applier_version. No history table: no rows.
+ */
+int	sb_state_history(struct sb_db *db, int limit, struct sb_rows *rows,
+	    struct sb_err *err);
+
+/* Bind the database to project (first apply); a no-op when bound. */
+int	sb_state_bind(struct sb_db *db, const char *project,
+	    const char *bundle_id, struct sb_err *err);
+
+/*
+ * Take the session-level advisory lock of appliers (outside any
+ * transaction). Without wait, a lock held elsewhere is SB_ELOCKED naming
+ * the holder; with wait, block until it is free.
+ */
+int	sb_state_lock(struct sb_db *db, bool wait, struct sb_err *err);
+
+/*
+ * SQL of the bookkeeping statements of a step.
+ * history insert: $1 bundle_id, $2 key_id, $3 revision, $4 direction,
+ *   $5 script_sha256, $6 applier_version (started_at is the progress
+ *   row's when the step was resumed, else now()).
+ * progress upsert: $1 revision, $2 direction, $3 bundle_id,
+ *   $4 script_sha256, $5 statements_done, $6 seed_entry, $7 seed_offset,
+ *   $8 seed_line.
+ * progress delete: $1 revision, $2 direction.
+ */
+extern const char sb_sql_history_insert[];
+extern const char sb_sql_progress_upsert[];
+extern const char sb_sql_progress_delete[];
+
+#endif
