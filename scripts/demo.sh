@@ -19,8 +19,8 @@ step "sqlbundle check"
 $SB check
 
 step "sqlbundle pack --key keys/demo.key"
-$SB pack --key keys/demo.key -o bundles/arcoirispos-demo.tar.zst
-B=bundles/arcoirispos-demo.tar.zst
+$SB pack --key keys/demo.key
+B=bundles/arcoirispos-base-$($SB history | awk 'END { print $2 }').tar.zst
 
 step "starting a throwaway PostgreSQL in .demo/pg"
 eval "$(SB_PGPORT=${SB_PGPORT:-54328} scripts/pgserver.sh start .demo/pg)"
