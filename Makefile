@@ -126,7 +126,9 @@ demo-stop:
 	$(Q)scripts/pgserver.sh stop .demo/pg
 
 FUZZ_SECONDS ?= 60
-fuzz: all
+fuzz:
+	$(Q)scripts/deps.sh fuzz
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench:

@@ -1,11 +1,19 @@
 #!/bin/sh
 # Install the Debian packages sqlbundle needs to build, test and demo,
-# only those missing. Run by `make demo`, `make check` and `make bench`.
+# only those missing. Run by `make demo`, `make check`, `make bench` and
+# (with the argument "fuzz") `make fuzz`.
 set -eu
 
 pkgs="build-essential pkg-config libarchive-dev libssl-dev libpq-dev
 libcmocka-dev postgresql-15 postgresql-contrib zstd gzip tar openssl
 coreutils python3 alembic python3-psycopg2 procps time util-linux"
+for extra in "$@"; do
+	case $extra in
+	fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
+	bench) pkgs="$pkgs gnuplot-nox" ;;
+	*) echo "deps.sh: unknown group \"$extra\"" >&2; exit 2 ;;
+	esac
+done
 
 missing=
 for p in $pkgs; do

@@ -28,7 +28,7 @@ done
 cp revisions/*.sql tests/fixtures/chains/*/revisions/*.sql "$out/corpus/revision/" 2>/dev/null || true
 work=$out/work
 rm -rf "$work"
-mkdir -p "$work/keys"
+mkdir -p "$work/keys" "$work/bundles"
 cp -r revisions seeds sqlbundle.conf "$work/"
 bin/sqlbundle -C "$work" keygen fuzz >/dev/null
 for c in zstd gzip; do
