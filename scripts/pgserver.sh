@@ -23,8 +23,19 @@ as_owner() {
 
 case $cmd in
 start)
-	mkdir -p "$dir"
-	dir=$(cd "$dir" && pwd)
+	# The server user must reach the folder, and a unix socket path must
+	# stay under 108 bytes: otherwise the folder is a link to one in /tmp.
+	if [ ! -e "$dir" ]; then
+		mkdir -p "$(dirname "$dir")"
+		abs=$(cd "$(dirname "$dir")" && pwd)/$(basename "$dir")
+		if [ ${#abs} -gt 60 ] || { [ "$(id -u)" -eq 0 ] &&
+		    ! runuser -u postgres -- test -x "$(dirname "$abs")"; }; then
+			ln -s "$(mktemp -d /tmp/sqlbundle-pg.XXXXXX)" "$dir"
+		else
+			mkdir "$dir"
+		fi
+	fi
+	dir=$(cd "$dir" && pwd -P)
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
 		mkdir -p "$dir/data" "$dir/sock"
 		[ "$(id -u)" -eq 0 ] && chown postgres: "$dir" "$dir/data" "$dir/sock"
@@ -47,11 +58,15 @@ CONF
 	echo "export PGHOST='$dir/sock' PGPORT=$port PGUSER=postgres PGDATABASE=postgres"
 	;;
 stop)
-	[ -d "$dir/data" ] || exit 0
-	as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
-	rm -rf "$dir"
+	real=$(cd "$dir" 2>/dev/null && pwd -P) || exit 0
+	[ -d "$real/data" ] &&
+	    as_owner "$PGBIN/pg_ctl" -D "$real/data" -m fast -w stop >/dev/null 2>&1
+	rm -rf "$real"
+	[ -L "$dir" ] && rm -f "$dir"
+	exit 0
 	;;
 restart)
+	dir=$(cd "$dir" && pwd -P)
 	as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w -l "$dir/server.log" \
 	    restart >/dev/null
 	;;
