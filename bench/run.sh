@@ -1,0 +1,520 @@
+#!/usr/bin/env bash
+# `make bench`: sqlbundle side by side with stock tools (psql, zstd, tar,
+# sha256sum, Alembic) on generated chains and seed data, against a
+# throwaway PostgreSQL started here. Writes bench/RESULTS.md and
+# bench/apply-vs-chain.png; raw figures stay in .tmp/bench/results/.
+#
+# Sizes and counts come from the environment (defaults in brackets):
+#   BENCH_REVS [1000]        revisions applied (no seeds)
+#   BENCH_PLOT_REVS [100 300 1000]  chain lengths of the plot
+#   BENCH_SEED_MB [256]      CSV loaded by the seed-load comparison
+#   BENCH_VERIFY_MB [1024]   seed data in the verify and pack bundle
+#   BENCH_RSS_MB [64 2048]   seed sizes for peak RSS of pack, verify, apply
+#   BENCH_RUNS [5]           runs of each comparison, interleaved A B A B
+#   BENCH_PLOT_RUNS [3]      runs of each extra chain length of the plot
+#   BENCH_NONTX_EVERY [100]  every Kth revision is transactional: false
+#   BENCH_QUICK=1            tiny sizes and 3 runs (a couple of minutes)
+#   BENCH_ONLY               a subset of: apply seed verify pack rss plot
+#   BENCH_PGPORT [54347]     port of the throwaway server (unix socket)
+#   BENCH_DIR [.tmp/bench]   generated data, bundles, server, results
+#   BENCH_OUT [bench]        where RESULTS.md and the plot go
+#   BENCH_MACHINE [shared]   "quiet" when nothing else ran on the machine
+#   SB_BIN [bin, or $B from make]  folder of sqlbundle and sqlbundle-apply
+set -euo pipefail
+export LC_ALL=C
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+PY=/usr/bin/python3
+# PostgreSQL's own client programs, not Debian's wrappers: /usr/bin/psql is
+# a Perl script that costs about 0.1 s per start, which would be charged
+# to the anchor.
+PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+[ -n "$PGBIN" ] && export PATH=$PGBIN:$PATH
+[ -x "$PY" ] || PY=python3
+
+# What the caller set, for the "command" line of the report.
+given=$(env | grep -E '^(BENCH_[A-Z_]+|SB_BIN|PGBIN)=' | sort | tr '\n' ' ' || true)
+if [ -n "${MAKELEVEL:-}" ]; then
+	given="${given}make bench${B:+ B=$B}"
+else
+	given="${given}bench/run.sh"
+fi
+
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	: "${BENCH_REVS:=60}" "${BENCH_PLOT_REVS:=20 40 60}"
+	: "${BENCH_SEED_MB:=8}" "${BENCH_VERIFY_MB:=32}"
+	: "${BENCH_RSS_MB:=4 32}" "${BENCH_RUNS:=3}" "${BENCH_PLOT_RUNS:=3}"
+	: "${BENCH_NONTX_EVERY:=20}"
+fi
+REVS=${BENCH_REVS:-1000}
+PLOT_REVS=${BENCH_PLOT_REVS:-100 300 1000}
+SEED_MB=${BENCH_SEED_MB:-256}
+VERIFY_MB=${BENCH_VERIFY_MB:-1024}
+RSS_MB=${BENCH_RSS_MB:-64 2048}
+RUNS=${BENCH_RUNS:-5}
+PLOT_RUNS=${BENCH_PLOT_RUNS:-3}
+NONTX_EVERY=${BENCH_NONTX_EVERY:-100}
+ONLY=${BENCH_ONLY:-apply seed verify pack rss plot}
+PGPORT_BENCH=${BENCH_PGPORT:-54347}
+work=${BENCH_DIR:-$root/.tmp/bench}
+out=${BENCH_OUT:-$root/bench}
+machine=${BENCH_MACHINE:-shared}
+if [ -n "${SB_BIN:-}" ]; then
+	bin=$SB_BIN
+elif [ -n "${B:-}" ]; then
+	case $B in /*) bin=$B ;; *) bin=$root/$B ;; esac
+else
+	bin=$root/bin
+fi
+[ -d "$bin" ] && bin=$(cd "$bin" && pwd)
+SB=$bin/sqlbundle
+SBA=$bin/sqlbundle-apply
+export SOURCE_DATE_EPOCH=1700000000
+
+res=$work/results
+logs=$work/logs
+bundles=$work/bundles
+mkdir -p "$work" "$res" "$logs" "$bundles"
+rm -f "$logs"/*.log
+# The server runs as "postgres" and must reach its folder.
+[ "$(id -u)" -eq 0 ] && chmod 755 "$root/.tmp" "$work"
+: >"$res/times.tsv"
+: >"$res/rss.tsv"
+: >"$res/meta.tsv"
+: >"$res/notes.txt"
+failures=0
+t_start=$EPOCHREALTIME
+
+log() { printf 'bench [%4ss]: %s\n' "$(awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", b - a }')" "$*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+meta() { printf '%s\t%s\n' "$1" "$2" >>"$res/meta.tsv"; }
+note() { echo "$*" >>"$res/notes.txt"; log "note: $*"; }
+wants() { [[ " $ONLY " == *" $1 "* ]]; }
+fail() { failures=$((failures + 1)); note "FAILED: $*"; }
+
+for tool in psql createdb dropdb pg_dump zstd tar sha256sum awk; do
+	command -v "$tool" >/dev/null || die "$tool is missing (run scripts/deps.sh)"
+done
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install time)"
+have_sb=1
+for p in "$SB" "$SBA"; do
+	[ -x "$p" ] || { note "$p is missing: build it first (make)"; have_sb=0; }
+done
+have_alembic=0
+if command -v alembic >/dev/null && dpkg-query -W -f='${Status}' alembic 2>/dev/null |
+    grep -q 'ok installed'; then
+	have_alembic=1
+fi
+
+# -- timing ---------------------------------------------------------------
+
+# run_timed LOG CMD...: run CMD (stdout and stderr to LOG), leave the
+# wall-clock seconds in $secs and the exit status in $rc.
+secs='' rc=''
+run_timed() {
+	local logf=$1 t0 t1
+	shift
+	rc=0
+	t0=$EPOCHREALTIME
+	"$@" >"$logf" 2>&1 || rc=$?
+	t1=$EPOCHREALTIME
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
+}
+
+# record BENCH SIDE RUN: append the last run_timed (rc may have been
+# changed by a check since).
+record() {
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$secs" "$rc" >>"$res/times.tsv"
+	if [ "$rc" -ne 0 ]; then
+		fail "$1 $2 run $3 exited $rc, log: ${logs#"$root"/}/$1-$2-$3.log"
+		tail -n 5 "$logs/$1-$2-$3.log" | sed 's/^/    | /' >&2
+	fi
+}
+
+# rss_of KEY LOG CMD...: peak RSS of CMD in KiB (/usr/bin/time -f %M).
+rss_of() {
+	local key=$1 logf=$2 kib
+	shift 2
+	rc=0
+	/usr/bin/time -f %M -o "$work/rss.out" "$@" >"$logf" 2>&1 || rc=$?
+	kib=$(tail -n 1 "$work/rss.out")
+	printf '%s\t%s\n' "$key" "$kib	$rc" >>"$res/rss.tsv"
+	[ "$rc" -eq 0 ] || fail "$key exited $rc, log: ${logf#"$root"/}"
+	log "peak RSS $key: $kib KiB"
+}
+
+# Before each timed run: dirty pages written out, so one run's writeback
+# does not land in the next one's time.
+settle() { sync; }
+
+# -- the server -----------------------------------------------------------
+
+pgdir=$work/pg
+export SB_PGPORT=$PGPORT_BENCH
+pg_started=0
+stop_pg() {
+	[ "$pg_started" = 1 ] && "$root/scripts/pgserver.sh" stop "$pgdir"
+	pg_started=0
+}
+trap stop_pg EXIT
+trap 'stop_pg; exit 130' INT TERM
+
+start_pg() {
+	local env_line
+	env_line=$("$root/scripts/pgserver.sh" start "$pgdir") ||
+		die "could not start PostgreSQL in $pgdir"
+	pg_started=1
+	eval "$env_line"
+	unset PGDATABASE
+	log "PostgreSQL on $PGHOST port $PGPORT"
+}
+
+fresh_db() {
+	dropdb --if-exists "$1" >/dev/null 2>&1 || true
+	createdb -T template0 "$1"
+	psql -X -q -d postgres -c CHECKPOINT
+	settle
+}
+drop_db() { dropdb --if-exists "$1" >/dev/null 2>&1 || true; }
+
+db_head() {
+	psql -X -At -d "$1" -c \
+	    "SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version" \
+	    2>/dev/null || echo "(no version table)"
+}
+
+# check_head DB WANT: the run reached WANT, else rc=98.
+check_head() {
+	local got
+	got=$(db_head "$1")
+	if [ "$got" != "$2" ]; then
+		note "$1: version table holds '$got', expected '$2'"
+		rc=98
+	fi
+}
+
+schema_dump() {
+	pg_dump --schema-only --no-owner --exclude-schema=sqlbundle -d "$1" |
+	    grep -v '^\\\(un\)\?restrict '
+}
+
+# -- generated data and bundles -------------------------------------------
+
+chain=$work/chain
+keyring=$work/keyring
+key=$keyring/keys/bench.key
+pub=$keyring/keys/bench.pub
+
+gen_chain() {
+	log "generating a chain of $REVS revisions"
+	"$PY" bench/gen_chain.py --out "$chain" --revs "$REVS" \
+	    --lengths "$(for n in $PLOT_REVS; do [ "$n" -le "$REVS" ] && echo "$n"; done | tr '\n' ' ')" \
+	    --nontx-every "$NONTX_EVERY"
+}
+
+gen_seed() {	# gen_seed MB: the project folder on stdout
+	local d=$work/seed-$1
+	log "generating $1 MiB of catalog CSV in ${d#"$root"/}"
+	"$PY" bench/gen_seed.py --out "$d" --mb "$1" >&2
+	echo "$d"
+}
+
+csv_bytes() { cat "$1"/seeds/*/*.csv | wc -c; }
+
+keygen() {
+	[ -f "$key" ] && return 0
+	mkdir -p "$keyring"
+	"$SB" -C "$keyring" keygen bench >"$logs/keygen.log" 2>&1 ||
+		{ cat "$logs/keygen.log" >&2; fail "sqlbundle keygen"; return 1; }
+}
+
+# pack_bundle PROJECT OUT [ARGS...]: untimed set-up pack.
+pack_bundle() {
+	local proj=$1 dst=$2
+	shift 2
+	rm -f "$dst"
+	if ! "$SB" -C "$proj" pack --key "$key" -o "$dst" "$@" \
+	    >"$logs/pack-$(basename "$dst").log" 2>&1; then
+		fail "sqlbundle pack of ${proj#"$root"/} $*: see ${logs#"$root"/}/pack-$(basename "$dst").log"
+		tail -n 5 "$logs/pack-$(basename "$dst").log" | sed 's/^/    | /' >&2
+		rm -f "$dst"
+		return 1
+	fi
+}
+
+# -- the comparisons ------------------------------------------------------
+
+apply_sides="ours psql floor"
+[ "$have_alembic" = 1 ] && apply_sides="$apply_sides alembic"
+
+# apply_once N RUN SIDE: one side of the apply comparison on a fresh db.
+apply_once() {
+	local n=$1 run=$2 side=$3 db=bench_apply_$3 head bench=apply-$1
+	head=$(sed -n "${n}p" "$chain/ids")
+	fresh_db "$db"
+	case $side in
+	ours)
+		[ -f "$bundles/chain-$n.tar.zst" ] || return 0
+		PGDATABASE=$db run_timed "$logs/$bench-$side-$run.log" \
+		    "$SBA" upgrade "$bundles/chain-$n.tar.zst" --trust "$pub" -q ;;
+	psql)
+		PGDATABASE=$db run_timed "$logs/$bench-$side-$run.log" \
+		    psql -X -q -v ON_ERROR_STOP=1 -f "$chain/psql/per-rev-$n.sql" ;;
+	floor)
+		PGDATABASE=$db run_timed "$logs/$bench-$side-$run.log" \
+		    psql -X -q -1 -v ON_ERROR_STOP=1 -f "$chain/psql/floor-$n.sql" ;;
+	alembic)
+		PGDATABASE=$db run_timed "$logs/$bench-$side-$run.log" \
+		    alembic -c "$chain/alembic/alembic.ini" upgrade "$head" ;;
+	esac
+	[ "$rc" -eq 0 ] && check_head "$db" "$head"
+	record "$bench" "$side" "$run"
+	# The first run of each side: the same schema as psql's, or a note.
+	if [ "$run" = 1 ] && [ "$rc" -eq 0 ]; then
+		schema_dump "$db" >"$work/schema-$n-$side.sql"
+		if [ "$side" != psql ] && [ -f "$work/schema-$n-psql.sql" ]; then
+			if cmp -s "$work/schema-$n-psql.sql" "$work/schema-$n-$side.sql"; then
+				meta "schema-$n-$side" same
+			else
+				meta "schema-$n-$side" differs
+				note "apply $n: the schema after $side differs from psql's (diff ${work#"$root"/}/schema-$n-psql.sql ${work#"$root"/}/schema-$n-$side.sql)"
+			fi
+		fi
+	fi
+	drop_db "$db"
+}
+
+bench_apply() {	# bench_apply N RUNS
+	local n=$1 runs=$2 run side
+	log "apply $n revisions: $runs runs of: $apply_sides"
+	for run in $(seq 1 "$runs"); do
+		# psql first in the first run, so the others' schemas compare to it.
+		for side in psql ours floor alembic; do
+			[[ " $apply_sides " == *" $side "* ]] || continue
+			apply_once "$n" "$run" "$side"
+		done
+		log "apply $n: run $run done"
+	done
+}
+
+bench_seed() {
+	local proj=$1 run side db=bench_seed head
+	head=c0a7a1090002
+	log "seed load $SEED_MB MiB: $RUNS runs of: ours psql"
+	for run in $(seq 1 "$RUNS"); do
+		for side in ours psql; do
+			fresh_db "$db"
+			if [ "$side" = ours ]; then
+				[ -f "$bundles/seed.tar.zst" ] || continue
+				PGDATABASE=$db run_timed "$logs/seed-$side-$run.log" \
+				    "$SBA" upgrade "$bundles/seed.tar.zst" --trust "$pub" -q
+			else
+				PGDATABASE=$db run_timed "$logs/seed-$side-$run.log" \
+				    psql -X -q -v ON_ERROR_STOP=1 -f "$proj/psql-load.sql"
+			fi
+			[ "$rc" -eq 0 ] && check_head "$db" "$head"
+			record seed "$side" "$run"
+			if [ "$run" = 1 ] && [ "$rc" -eq 0 ]; then
+				meta "seed-rows-$side" "$(psql -X -At -d "$db" -c \
+				    "SELECT (SELECT count(*) FROM catalog.category) || '/' ||
+				            (SELECT count(*) FROM catalog.brand) || '/' ||
+				            (SELECT count(*) FROM catalog.product) || '/' ||
+				            (SELECT count(*) FROM catalog.product_barcode)")"
+			fi
+			drop_db "$db"
+		done
+		log "seed: run $run done"
+	done
+}
+
+# Speed of the building blocks on this machine, for the reader of the
+# figures: SHA-256 in coreutils and in OpenSSL, zstd -3 one thread.
+calibrate() {
+	local f=$1 mib
+	mib=$(awk -v n="$(stat -c %s "$f")" 'BEGIN { printf "%.3f", n / 1048576 }')
+	cat "$f" >/dev/null
+	run_timed "$logs/calibrate.log" sha256sum "$f"
+	meta speed-sha256sum "$(awk -v m="$mib" -v s="$secs" 'BEGIN { printf "%.0f", m / s }')"
+	run_timed "$logs/calibrate.log" openssl dgst -sha256 "$f"
+	meta speed-openssl-sha256 "$(awk -v m="$mib" -v s="$secs" 'BEGIN { printf "%.0f", m / s }')"
+	run_timed "$logs/calibrate.log" sh -c 'zstd -3 -c "$1" >/dev/null' sh "$f"
+	meta speed-zstd3 "$(awk -v m="$mib" -v s="$secs" 'BEGIN { printf "%.0f", m / s }')"
+}
+
+bench_verify() {
+	local b=$bundles/verify.tar.zst run
+	[ -f "$b" ] || return 0
+	log "verify $VERIFY_MB MiB: $RUNS runs of: ours ours-apply zstd"
+	cat "$b" >/dev/null
+	for run in $(seq 1 "$RUNS"); do
+		settle
+		run_timed "$logs/verify-ours-$run.log" "$SB" verify "$b" --trust "$pub"
+		record verify ours "$run"
+		settle
+		run_timed "$logs/verify-zstd-$run.log" \
+		    sh -c 'zstd -dc "$1" | sha256sum' sh "$b"
+		record verify zstd "$run"
+		settle
+		run_timed "$logs/verify-ours-apply-$run.log" \
+		    "$SBA" verify "$b" --trust "$pub"
+		record verify ours-apply "$run"
+	done
+}
+
+bench_pack() {
+	local proj=$1 run o1=$work/pack-ours.tar.zst o2=$work/pack-tar.tar.zst
+	log "pack $VERIFY_MB MiB: $RUNS runs of: ours tar"
+	cat "$proj"/seeds/*/* "$proj"/revisions/* >/dev/null
+	for run in $(seq 1 "$RUNS"); do
+		rm -f "$o1" "$o2"
+		settle
+		run_timed "$logs/pack-ours-$run.log" \
+		    "$SB" -C "$proj" pack --key "$key" -o "$o1"
+		record pack ours "$run"
+		rm -f "$o1"
+		settle
+		run_timed "$logs/pack-tar-$run.log" sh -c '
+			cd "$1" && tar --zstd -cf "$2" sqlbundle.conf revisions seeds &&
+			sha256sum revisions/* seeds/*/* >"$2.sha256"' sh "$proj" "$o2"
+		record pack tar "$run"
+		rm -f "$o2" "$o2.sha256"
+	done
+}
+
+bench_rss() {	# bench_rss MB
+	local mb=$1 proj b db=bench_rss
+	proj=$(gen_seed "$mb")
+	meta "rss-csv-bytes-$mb" "$(csv_bytes "$proj")"
+	b=$bundles/rss-$mb.tar.zst
+	rm -f "$b"
+	settle
+	rss_of "pack $mb" "$logs/rss-pack-$mb.log" \
+	    "$SB" -C "$proj" pack --key "$key" -o "$b"
+	[ -f "$b" ] || return 0
+	meta "rss-bundle-bytes-$mb" "$(stat -c %s "$b")"
+	rss_of "verify $mb" "$logs/rss-verify-$mb.log" \
+	    "$SB" verify "$b" --trust "$pub"
+	rss_of "apply-verify $mb" "$logs/rss-apply-verify-$mb.log" \
+	    "$SBA" verify "$b" --trust "$pub"
+	fresh_db "$db"
+	PGDATABASE=$db rss_of "apply $mb" "$logs/rss-apply-$mb.log" \
+	    "$SBA" upgrade "$b" --trust "$pub" -q
+	drop_db "$db"
+	rm -f "$b"
+}
+
+# -- main -----------------------------------------------------------------
+
+meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+meta command "$given"
+meta quick "${BENCH_QUICK:-0}"
+meta machine "$machine"
+meta revs "$REVS"
+meta plot-revs "$PLOT_REVS"
+meta seed-mb "$SEED_MB"
+meta verify-mb "$VERIFY_MB"
+meta rss-mb "$RSS_MB"
+meta runs "$RUNS"
+meta plot-runs "$PLOT_RUNS"
+meta nontx-every "$NONTX_EVERY"
+meta only "$ONLY"
+meta alembic "$have_alembic"
+meta cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores"
+meta memory "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+meta os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), Linux $(uname -r)"
+meta filesystem "$(df -T "$work" | awk 'NR == 2 { print $2 " on " $1 }')"
+meta load-start "$(cut -d' ' -f1-3 /proc/loadavg)"
+meta git "$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git status --porcelain -- src include 2>/dev/null | grep -q . && echo ' + uncommitted changes in src/ or include/')"
+meta tools "$(zstd -V | sed 's/^\*\*\* //; s/, by.*//'); $(tar --version | head -n 1); $(psql --version) ($(command -v psql)); alembic $(dpkg-query -W -f='${Version}' alembic 2>/dev/null || echo none); SQLAlchemy $(dpkg-query -W -f='${Version}' python3-sqlalchemy 2>/dev/null || echo '?')"
+if [ "$have_sb" = 1 ]; then
+	meta sqlbundle "$("$SB" --version 2>/dev/null | head -n 1) ($SB)"
+fi
+
+gen_chain
+meta chain-sql-bytes "$(cat "$chain"/project/revisions/*.sql | wc -c)"
+start_pg
+meta postgres "$(psql -X -At -d postgres -c 'SHOW server_version')"
+meta pg-settings "$(psql -X -At -F '=' -d postgres -c "
+    SELECT name, setting || coalesce(unit, '') FROM pg_settings
+     WHERE name IN ('shared_buffers', 'fsync', 'synchronous_commit',
+       'wal_level', 'full_page_writes', 'max_wal_size', 'checkpoint_timeout',
+       'wal_buffers', 'work_mem', 'maintenance_work_mem', 'max_connections',
+       'autovacuum', 'wal_compression')
+     ORDER BY name" | tr '\n' ' ')"
+
+if [ "$have_sb" = 1 ] && keygen; then
+	for n in $PLOT_REVS $REVS; do
+		[ "$n" -le "$REVS" ] || continue
+		[ -f "$bundles/chain-$n.tar.zst" ] && [ "$bundles/chain-$n.tar.zst" -nt "$chain/.stamp" ] && continue
+		pack_bundle "$chain/project" "$bundles/chain-$n.tar.zst" \
+		    --to "$(sed -n "${n}p" "$chain/ids")" || true
+	done
+fi
+
+if wants apply; then
+	bench_apply "$REVS" "$RUNS"
+fi
+
+if wants seed; then
+	proj=$(gen_seed "$SEED_MB")
+	meta seed-csv-bytes "$(csv_bytes "$proj")"
+	if [ "$have_sb" = 1 ] && [ -f "$key" ]; then
+		pack_bundle "$proj" "$bundles/seed.tar.zst" || true
+	fi
+	bench_seed "$proj"
+	rm -f "$bundles/seed.tar.zst"
+fi
+
+if wants verify || wants pack; then
+	proj=$(gen_seed "$VERIFY_MB")
+	meta verify-csv-bytes "$(csv_bytes "$proj")"
+	command -v openssl >/dev/null && calibrate "$(ls -S "$proj"/seeds/*/*.csv | head -n 1)"
+	if [ "$have_sb" = 1 ] && [ -f "$key" ]; then
+		pack_bundle "$proj" "$bundles/verify.tar.zst" || true
+		[ -f "$bundles/verify.tar.zst" ] &&
+			meta verify-bundle-bytes "$(stat -c %s "$bundles/verify.tar.zst")"
+	fi
+	wants verify && bench_verify
+	rm -f "$bundles/verify.tar.zst"
+	if wants pack; then
+		if [ "$have_sb" = 1 ] && [ -f "$key" ]; then
+			bench_pack "$proj"
+		else
+			note "pack: not run (no sqlbundle or no key)"
+		fi
+	fi
+fi
+
+if wants rss && [ "$have_sb" = 1 ] && [ -f "$key" ]; then
+	for mb in $RSS_MB; do
+		bench_rss "$mb"
+	done
+fi
+
+if wants plot; then
+	for n in $PLOT_REVS; do
+		[ "$n" -le "$REVS" ] || { note "plot: $n revisions is more than BENCH_REVS=$REVS, skipped"; continue; }
+		if [ "$n" = "$REVS" ] && wants apply; then
+			continue
+		fi
+		bench_apply "$n" "$PLOT_RUNS"
+	done
+fi
+
+meta load-end "$(cut -d' ' -f1-3 /proc/loadavg)"
+meta elapsed "$(awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d s", b - a }')"
+stop_pg
+
+# The plot needs gnuplot; install it when we can.
+if ! command -v gnuplot >/dev/null && [ "$(id -u)" -eq 0 ]; then
+	log "installing gnuplot-nox for the plot"
+	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox ||
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox; }; } \
+	    >"$logs/apt.log" 2>&1 || note "gnuplot-nox could not be installed, no plot (see ${logs#"$root"/}/apt.log)"
+fi
+"$PY" bench/report.py "$res" "$out"
+log "wrote ${out#"$root"/}/RESULTS.md"
+if [ "$failures" -ne 0 ]; then
+	echo "bench: $failures failure(s), see $res/notes.txt" >&2
+	exit 1
+fi
