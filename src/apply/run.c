@@ -30,7 +30,7 @@ struct ctx {
 	struct script		*scripts;	/* per step */
 	ssize_t			*step_of_rev;	/* per revision, or -1 */
 	char			*buf;		/* STREAM_BUF bytes */
-	char			*vt_del, *vt_ins;
+	char			*book_sql;	/* sb_sql_step_done */
 	char			*applier;
 	uint64_t		 since_commit;	/* seed bytes not committed */
 };
@@ -187,56 +187,78 @@ script_free(struct script *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/*
- * Append the end of a step to q: version-table rewrite, history row,
- * progress row removed, COMMIT. hist (6) and prog (2) hold parameters.
- */
+/* Parameters of one step's bookkeeping statement (sb_sql_step_done). */
+struct book {
+	const char	*p[8];
+	char		*del, *ins;	/* "{a,b}" array literals */
+};
+
+/* Revision ids need no quoting in an array literal: [0-9A-Za-z_] only. */
+static char *
+id_array(const char **ids, size_t n)
+{
+	size_t len = 3;
+	char *s, *o;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(ids[i]) + 1;
+	s = o = sb_malloc(len);
+	*o++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		o = stpcpy(o, ids[i]);
+	}
+	*o++ = '}';
+	*o = '\0';
+	return s;
+}
+
+/* Append the end of a step to q: the bookkeeping statement, COMMIT. */
 static size_t
 add_book(struct ctx *c, size_t si, struct sb_query *q, size_t k,
-    const char **hist, const char **prog)
+    struct book *b)
 {
 	const struct sb_step *st = &c->run->plan->steps[si];
 	const struct sb_manifest_rev *r = step_rev(c, si);
 
-	for (size_t i = 0; i < st->ndel; i++)
-		q[k++] = (struct sb_query){ c->vt_del, 1, &st->del[i] };
-	for (size_t i = 0; i < st->nins; i++)
-		q[k++] = (struct sb_query){ c->vt_ins, 1, &st->ins[i] };
-	hist[0] = c->run->bundle_id;
-	hist[1] = c->run->m->key_id;
-	hist[2] = r->id;
-	hist[3] = dir_name(st->dir);
-	hist[4] = step_sha(c, si);
-	hist[5] = c->applier;
-	q[k++] = (struct sb_query){ sb_sql_history_insert, 6, hist };
-	prog[0] = r->id;
-	prog[1] = dir_name(st->dir);
-	q[k++] = (struct sb_query){ sb_sql_progress_delete, 2, prog };
+	b->del = id_array(st->del, st->ndel);
+	b->ins = id_array(st->ins, st->nins);
+	b->p[0] = c->run->bundle_id;
+	b->p[1] = c->run->m->key_id;
+	b->p[2] = r->id;
+	b->p[3] = dir_name(st->dir);
+	b->p[4] = step_sha(c, si);
+	b->p[5] = c->applier;
+	b->p[6] = b->del;
+	b->p[7] = b->ins;
+	q[k++] = (struct sb_query){ c->book_sql, 8, b->p };
 	q[k++] = (struct sb_query){ "COMMIT", 0, NULL };
 	return k;
 }
 
-static size_t
-book_count(const struct ctx *c, size_t si)
-{
-	const struct sb_step *st = &c->run->plan->steps[si];
+#define BOOK_QUERIES	2
 
-	return st->ndel + st->nins + 3;
+static void
+book_release(struct book *b)
+{
+	free(b->del);
+	free(b->ins);
 }
 
 /* The end of a step whose work is done: bookkeeping and COMMIT. */
 static int
 finish(struct ctx *c, size_t si, bool begin, struct sb_err *err)
 {
-	struct sb_query *q = sb_calloc(book_count(c, si) + 1, sizeof(*q));
-	const char *hist[6], *prog[2];
+	struct sb_query *q = sb_calloc(BOOK_QUERIES + 1, sizeof(*q));
+	struct book b = { 0 };
 	struct sb_db_diag diag;
 	size_t k = 0, failed;
 	int ret = 0;
 
 	if (begin)
 		q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
-	k = add_book(c, si, q, k, hist, prog);
+	k = add_book(c, si, q, k, &b);
 	if (sb_db_pipeline(c->run->db, q, k, &failed, &diag, err) == -1) {
 		sb_db_rollback(c->run->db);
 		sb_err_prefix(err, "revision \"%s\": could not record the %s",
@@ -244,6 +266,7 @@ finish(struct ctx *c, size_t si, bool begin, struct sb_err *err)
 		lost_hint(err, &diag);
 		ret = -1;
 	}
+	book_release(&b);
 	free(q);
 	return ret;
 }
@@ -254,16 +277,16 @@ run_plain(struct ctx *c, size_t si, struct sb_err *err)
 {
 	const struct script *s = &c->scripts[si];
 	struct sb_query *q;
-	const char *hist[6], *prog[2];
+	struct book b = { 0 };
 	struct sb_db_diag diag;
 	size_t k = 0, failed;
 	int ret = 0;
 
-	q = sb_calloc(1 + s->n + book_count(c, si), sizeof(*q));
+	q = sb_calloc(1 + s->n + BOOK_QUERIES, sizeof(*q));
 	q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
 	for (size_t i = 0; i < s->n; i++)
 		q[k++] = (struct sb_query){ s->text + s->stmts[i].off, 0, NULL };
-	k = add_book(c, si, q, k, hist, prog);
+	k = add_book(c, si, q, k, &b);
 	if (sb_db_pipeline(c->run->db, q, k, &failed, &diag, err) == -1) {
 		sb_db_rollback(c->run->db);
 		if (failed >= 1 && failed <= s->n) {
@@ -275,6 +298,7 @@ run_plain(struct ctx *c, size_t si, struct sb_err *err)
 		}
 		ret = -1;
 	}
+	book_release(&b);
 	free(q);
 	return ret;
 }
@@ -804,9 +828,7 @@ sb_run(const struct sb_run *run, struct sb_err *err)
 	for (size_t i = 0; i < plan->nsteps; i++)
 		c.step_of_rev[plan->steps[i].rev] = (ssize_t)i;
 	c.buf = sb_malloc(STREAM_BUF);
-	c.vt_del = sb_printf("DELETE FROM %s WHERE version_num = $1",
-	    run->vt->quoted);
-	c.vt_ins = sb_printf("INSERT INTO %s (version_num) VALUES ($1)",
+	c.book_sql = sb_printf(sb_sql_step_done, run->vt->quoted,
 	    run->vt->quoted);
 	c.applier = sb_strdup("sqlbundle-apply " SB_VERSION);
 	while (next < plan->nsteps) {
@@ -854,8 +876,7 @@ out:
 	free(c.scripts);
 	free(c.step_of_rev);
 	free(c.buf);
-	free(c.vt_del);
-	free(c.vt_ins);
+	free(c.book_sql);
 	free(c.applier);
 	return ret;
 }

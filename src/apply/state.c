@@ -12,12 +12,21 @@
 #define LOCK_HI		"1936813154"	/* 0x73716c62 */
 #define LOCK_LO		"1970168940"	/* 0x756e646c */
 
-const char sb_sql_history_insert[] =
+/*
+ * The end of a step in one statement (one parse, one execution): the
+ * version-table rewrite, the progress row removed, the history row. %s is
+ * the quoted version table. $7 and $8 are the version rows to delete and
+ * to insert, as array literals.
+ */
+const char sb_sql_step_done[] =
+    "WITH del AS (DELETE FROM %s WHERE version_num = ANY ($7::varchar[])), "
+    "ins AS (INSERT INTO %s (version_num) SELECT unnest($8::varchar[])), "
+    "prog AS (DELETE FROM sqlbundle.progress WHERE revision = $3::varchar "
+    "AND direction = $4::text RETURNING started_at) "
     "INSERT INTO sqlbundle.history (bundle_id, key_id, revision, "
     "direction, script_sha256, started_at, finished_at, db_user, "
     "applier_version) SELECT $1::text, $2::text, $3::varchar, $4::text, "
-    "$5::text, coalesce((SELECT started_at FROM sqlbundle.progress "
-    "WHERE revision = $3::varchar AND direction = $4::text), now()), "
+    "$5::text, coalesce((SELECT started_at FROM prog), now()), "
     "clock_timestamp(), current_user, $6::text";
 
 const char sb_sql_progress_upsert[] =
@@ -30,9 +39,6 @@ const char sb_sql_progress_upsert[] =
     "statements_done = EXCLUDED.statements_done, "
     "seed_entry = EXCLUDED.seed_entry, seed_offset = EXCLUDED.seed_offset, "
     "seed_line = EXCLUDED.seed_line";
-
-const char sb_sql_progress_delete[] =
-    "DELETE FROM sqlbundle.progress WHERE revision = $1 AND direction = $2";
 
 /* After the version table: everything else of DESIGN.md. */
 static const char book_ddl[] =

@@ -97,16 +97,16 @@ int	sb_state_lock(struct sb_db *db, bool wait, struct sb_err *err);
 
 /*
  * SQL of the bookkeeping statements of a step.
- * history insert: $1 bundle_id, $2 key_id, $3 revision, $4 direction,
- *   $5 script_sha256, $6 applier_version (started_at is the progress
- *   row's when the step was resumed, else now()).
+ * step done (a format: the quoted version table, twice): $1 bundle_id,
+ *   $2 key_id, $3 revision, $4 direction, $5 script_sha256,
+ *   $6 applier_version, $7 version rows to delete, $8 version rows to
+ *   insert ("{a,b}"); history started_at is the progress row's when the
+ *   step was resumed, else now().
  * progress upsert: $1 revision, $2 direction, $3 bundle_id,
  *   $4 script_sha256, $5 statements_done, $6 seed_entry, $7 seed_offset,
  *   $8 seed_line.
- * progress delete: $1 revision, $2 direction.
  */
-extern const char sb_sql_history_insert[];
+extern const char sb_sql_step_done[];
 extern const char sb_sql_progress_upsert[];
-extern const char sb_sql_progress_delete[];
 
 #endif
