@@ -43,13 +43,19 @@ sb_escape_name(const char *name, char *out, size_t cap)
 {
 	static const char digits[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)name;
-	size_t o = 0;
+	size_t o = 0, need = 0;
+	bool cut;
 
 	if (cap == 0)
 		return;
+	/* Only a name whose escape does not fit is cut. */
+	for (const unsigned char *t = s; *t != '\0'; t++)
+		need += *t == '\\' || *t == '"' ? 2 :
+		    *t >= 0x20 && *t < 0x7f ? 1 : 4;
+	cut = need >= cap;
 	for (; *s != '\0'; s++) {
 		/* Worst case a 4-byte escape, then "..." and the NUL. */
-		if (o + 4 + 4 > cap) {
+		if (cut && o + 4 + 4 > cap) {
 			if (cap >= 4) {
 				o = o > cap - 4 ? cap - 4 : o;
 				memcpy(out + o, "...", 3);

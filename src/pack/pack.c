@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "keys.h"
 #include "opts.h"
+#include "seedcsv.h"
 #include "seeds.h"
 #include "writer.h"
 
@@ -387,6 +388,16 @@ build_manifest(struct pack_run *run, struct sb_err *err)
 			}
 			if (sb_sha256_file(f->path, e->sha, &size, err) == -1)
 				return -1;
+			/* As check and render do: no bundle that cannot load. */
+			if (f->kind == SB_ENTRY_SEED_CSV) {
+				char **cols = NULL;
+				size_t ncols = 0, hlen;
+
+				if (sb_seed_csv_header(f->path, &cols, &ncols,
+				    &hlen, err) == -1)
+					return -1;
+				sb_names_free(cols, ncols);
+			}
 			s->path = f->path;
 			s->size = size;
 		}
@@ -608,8 +619,14 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	run.m.to = sb_strdup(run.chain.revs[run.last].id);
 	memcpy(run.m.key_id, sb_privkey_id(run.key), SB_KEYID_HEX);
 	if (build_manifest(&run, err) == -1 ||
-	    sb_manifest_format(&run.m, &run.text, &run.len, err) == -1 ||
-	    sb_privkey_sign(run.key, run.text, run.len, run.sig, err) == -1)
+	    sb_manifest_format(&run.m, &run.text, &run.len, err) == -1) {
+		if (run.m.nrevs > 1 && strstr(err->msg, "too large") != NULL)
+			sb_err_hint(err, "pack the chain as several bundles "
+			    "with --from and --to (%zu revisions here)",
+			    run.m.nrevs);
+		goto out;
+	}
+	if (sb_privkey_sign(run.key, run.text, run.len, run.sig, err) == -1)
 		goto out;
 	/* The key is not needed any more: wipe it before the long part. */
 	sb_privkey_free(run.key);

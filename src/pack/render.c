@@ -180,6 +180,43 @@ put_seeds(const struct render *rd, size_t k, struct sb_err *err)
 	return 0;
 }
 
+/*
+ * Read every seed of revisions (first, last] as put_seeds will, so that a
+ * bad one is refused before anything is printed: a partial script run by
+ * `psql -1` would commit a step without its version-table row.
+ */
+static int
+check_seeds(const struct render *rd, ssize_t first, ssize_t last,
+    struct sb_err *err)
+{
+	for (ssize_t k = first + 1; k <= last; k++) {
+		for (size_t j = 0; j < rd->seeds->nfiles[k]; j++) {
+			const struct sb_seed_file *f = &rd->seeds->files[k][j];
+			struct sb_stmt *st = NULL;
+			char **cols = NULL, *buf = NULL;
+			size_t n = 0, len = 0;
+			int r;
+
+			if (f->kind == SB_ENTRY_SEED_CSV) {
+				if (sb_seed_csv_header(f->path, &cols, &n, &len,
+				    err) == -1)
+					return -1;
+				sb_names_free(cols, n);
+				continue;
+			}
+			if (sb_read_file(f->path, SQL_SEED_MAX, &buf, &len,
+			    err) == -1)
+				return -1;
+			r = sb_sql_split(buf, len, &st, &n, err);
+			free(st);
+			free(buf);
+			if (r == -1)
+				return sb_err_prefix(err, "%s", f->path);
+		}
+	}
+	return 0;
+}
+
 /* Its statements may not run in a transaction block: say so twice. */
 static void
 non_transactional(const struct sb_revision *r)
@@ -466,7 +503,8 @@ sb_cmd_render(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	rd.seeds = &seeds;
 	rd.heads = sb_calloc(chain.n + 1, sizeof(*rd.heads));
 	if (!down) {
-		if (sb_chain_range(&chain, from, to, &first, &last, err) == -1)
+		if (sb_chain_range(&chain, from, to, &first, &last, err) == -1 ||
+		    check_seeds(&rd, first, last, err) == -1)
 			goto out;
 		header("upgrade", first >= 0 ? chain.revs[first].id : "base",
 		    chain.revs[last].id);

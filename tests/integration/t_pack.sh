@@ -338,7 +338,7 @@ test_pack_refuses_other_key_types() {
 
 test_pack_failed_write_leaves_nothing() {
 	tiny_project
-	head -c 300000 /dev/urandom | od -An -tx1 > seeds/c3/03-public.big.csv
+	{ echo id; head -c 300000 /dev/urandom | od -An -tx1; } > seeds/c3/03-public.big.csv
 	# A 64 KiB file-size limit: the write fails (EFBIG, not SIGXFSZ).
 	rc=0
 	(ulimit -f 64; "$SB" pack --key keys/hq.key) > out 2> err || rc=$?
@@ -355,7 +355,7 @@ test_pack_failed_write_leaves_nothing() {
 
 test_pack_interrupted_leaves_nothing() {
 	tiny_project
-	head -c 48000000 /dev/urandom > seeds/c3/03-public.big.csv
+	{ echo id; head -c 48000000 /dev/urandom; } > seeds/c3/03-public.big.csv
 	for sig in INT TERM; do
 		"$SB" pack --key keys/hq.key --level 19 > out 2> err &
 		pid=$!
@@ -376,11 +376,11 @@ test_pack_interrupted_leaves_nothing() {
 
 test_pack_memory_flat() {
 	tiny_project
-	head -c 200000000 /dev/zero > seeds/c3/03-public.big.csv
+	{ echo id; head -c 200000000 /dev/zero; } > seeds/c3/03-public.big.csv
 	/usr/bin/time -f '%M' -o rss "$SB" pack --key keys/hq.key > /dev/null
 	# Max RSS in KiB: far below the 200 MB seed.
 	[ "$(cat rss)" -lt 65536 ] || fail "max RSS $(cat rss) KiB"
-	tar -tvf bundles/tiny-base-c3.tar.zst | grep -q ' 200000000 .*seeds/0003_c3/03-public.big.csv$'
+	tar -tvf bundles/tiny-base-c3.tar.zst | grep -q ' 200000003 .*seeds/0003_c3/03-public.big.csv$'
 }
 
 test_verify_and_inspect() {
@@ -437,7 +437,7 @@ assert d["ok"] is False and "untrusted key" in d["error"] and d["code"] == 1, d
 # still shown (unverified), and verify refuses it.
 test_inspect_truncated_unverified() {
 	tiny_project
-	head -c 200000 /dev/urandom > seeds/c3/03-public.big.csv
+	{ echo id; head -c 200000 /dev/urandom; } > seeds/c3/03-public.big.csv
 	"$SB" pack --key keys/hq.key --compress gzip > /dev/null
 	B=bundles/tiny-base-c3.tar.gz
 	head -c $(( $(stat -c %s $B) / 2 )) $B > cut.tar.gz
@@ -450,7 +450,7 @@ test_inspect_truncated_unverified() {
 # A seed file that changes between hashing and writing aborts the pack.
 test_pack_seed_changed_while_packing() {
 	tiny_project
-	head -c 8000000 /dev/urandom > seeds/c3/03-public.big.csv
+	{ echo id; head -c 8000000 /dev/urandom; } > seeds/c3/03-public.big.csv
 	echo "SELECT 1;" > seeds/c3/04-late.sql
 	"$SB" pack --key keys/hq.key --level 19 > out.txt 2> err.txt &
 	pid=$!
