@@ -43,6 +43,34 @@ tar -xOf "$work/bundles/example.zstd" MANIFEST >"$out/corpus/manifest/example"
 tar -xOf "$work/bundles/small.tar.gz" MANIFEST >"$out/corpus/manifest/small"
 # An uncompressed tar, so mutations reach the tar headers directly.
 gzip -dc "$work/bundles/small.tar.gz" >"$out/corpus/bundle/small.tar"
+# Hostile variants of it, as the integration tests make them: truncated,
+# a symlink, a pax header, an extra entry, a tampered byte.
+/usr/bin/python3 - "$out/corpus/bundle/small.tar" "$out/corpus/bundle" <<'PY'
+import io, sys, tarfile
+src, dst = sys.argv[1], sys.argv[2]
+data = open(src, "rb").read()
+open(dst + "/hostile-truncated.tar", "wb").write(data[: len(data) // 2])
+members = []
+with tarfile.open(src) as t:
+    for m in t.getmembers():
+        members.append((m, t.extractfile(m).read()))
+def write(name, fmt, extra):
+    with tarfile.open(dst + "/" + name, "w", format=fmt) as t:
+        for m, b in members:
+            t.addfile(m, io.BytesIO(b))
+        extra(t)
+def symlink(t):
+    i = tarfile.TarInfo("seeds/0001_x/link.csv"); i.type = tarfile.SYMTYPE
+    i.linkname = "/etc/passwd"; t.addfile(i)
+def unlisted(t):
+    i = tarfile.TarInfo("upgrade/9999_x.sql"); b = b"SELECT 1;\n"
+    i.size = len(b); t.addfile(i, io.BytesIO(b))
+write("hostile-symlink.tar", tarfile.USTAR_FORMAT, symlink)
+write("hostile-unlisted.tar", tarfile.USTAR_FORMAT, unlisted)
+write("hostile-pax.tar", tarfile.PAX_FORMAT, unlisted)
+tampered = bytearray(data); tampered[-1100] ^= 1
+open(dst + "/hostile-tampered.tar", "wb").write(bytes(tampered))
+PY
 
 status=0
 for t in revision manifest bundle; do
