@@ -276,18 +276,13 @@ sb_progress_error(struct sb_progress *p, const struct sb_err *err)
 	json_end(p);
 }
 
-void
-sb_progress_info(struct sb_progress *p, const char *fmt, ...)
+/* A line of text: an event of its own in JSON, a log line otherwise. */
+static void
+emit_text(struct sb_progress *p, const char *event, const char *msg)
 {
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	switch (p->mode) {
 	case SB_PROGRESS_JSON:
-		json_begin(p, "info");
+		json_begin(p, event);
 		json_key(p, "message", msg);
 		json_end(p);
 		break;
@@ -303,6 +298,18 @@ sb_progress_info(struct sb_progress *p, const char *fmt, ...)
 }
 
 void
+sb_progress_info(struct sb_progress *p, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	emit_text(p, "info", msg);
+}
+
+void
 sb_progress_notice(void *arg, const char *message)
 {
 	struct sb_progress *p = arg;
@@ -313,19 +320,5 @@ sb_progress_notice(void *arg, const char *message)
 	n = strlen(msg);
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	switch (p->mode) {
-	case SB_PROGRESS_JSON:
-		json_begin(p, "notice");
-		json_key(p, "message", msg);
-		json_end(p);
-		break;
-	case SB_PROGRESS_TTY:
-	case SB_PROGRESS_LOG:
-		sb_progress_flush(p);
-		fprintf(p->log, "%s\n", msg);
-		fflush(p->log);
-		break;
-	default:
-		break;
-	}
+	emit_text(p, "notice", msg);
 }
