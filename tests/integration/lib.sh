@@ -74,3 +74,26 @@ copy_example() {
 	[ -f "$SB_ROOT/sqlbundle.conf" ] && cp "$SB_ROOT/sqlbundle.conf" "$1/"
 	mkdir -p "$1/keys" "$1/bundles"
 }
+
+# Every user table: name, row count and a digest of its rows.
+table_digest() {
+	psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 <<'EOF'
+SELECT format('SELECT %L, count(*), md5(coalesce(string_agg(t::text, E''\n'' ORDER BY t::text), '''')) FROM %I.%I t',
+              n.nspname || '.' || c.relname, n.nspname, c.relname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'sqlbundle')
+  AND n.nspname NOT LIKE 'pg_toast%'
+ORDER BY 1
+\gexec
+EOF
+}
+
+# Seconds from $1 to $2 (date +%s.%N stamps), three decimals.
+secs() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'
+}
+
+# Schema and data dump without the random \restrict lines.
+full_dump() {
+	pg_dump --no-owner "$@" | grep -v '^\\\(un\)\?restrict '
+}

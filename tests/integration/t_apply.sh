@@ -23,11 +23,6 @@ csv_rows() {
 	/usr/bin/python3 -c 'import csv,sys; print(sum(1 for _ in csv.reader(open(sys.argv[1], newline="", encoding="utf-8-sig"))) - 1)' "$1"
 }
 
-# Schema and data of the database, for "nothing changed" checks.
-full_dump() {
-	pg_dump --no-owner "$@" | grep -v '^\\\(un\)\?restrict '
-}
-
 # The example's application schemas that exist.
 app_schemas() {
 	q "SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace

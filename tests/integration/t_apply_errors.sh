@@ -9,10 +9,6 @@ pack_proj() {
 	export SQLBUNDLE_TRUST=$PWD/proj/keys/hq.pub
 }
 
-full_dump() {
-	pg_dump --no-owner "$@" | grep -v '^\\\(un\)\?restrict '
-}
-
 # A revision after the example's head whose INSERT fails at file line 13:
 # the bad value sits three lines into the statement, after a line of
 # two-byte characters (the server counts characters, not bytes).

@@ -4,11 +4,6 @@
 BOUNDS_MIB=${BOUNDS_MIB:-2048}		# seed data of the memory test
 BOUNDS_RSS_KIB=32768			# the bound: 32 MiB of peak RSS
 
-# Seconds between two `date +%s.%N` readings.
-secs() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'
-}
-
 # True if $1 was built with AddressSanitizer (its shadow memory makes
 # RSS figures meaningless).
 sanitized() {

@@ -24,11 +24,6 @@ EOF
 	"$SB" -C "$d" keygen hq > /dev/null
 }
 
-# Seconds between two `date +%s.%N` readings.
-secs() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'
-}
-
 # Revision b2 after a1 in project $1 whose upgrade is stdin.
 seeded_rev() {
 	{

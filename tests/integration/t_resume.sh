@@ -14,19 +14,6 @@ chain_bundle() {
 	export SQLBUNDLE_TRUST=$PWD/proj/keys/hq.pub
 }
 
-# Every user table: name, row count and a digest of its rows.
-table_digest() {
-	psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 <<'EOF'
-SELECT format('SELECT %L, count(*), md5(coalesce(string_agg(t::text, E''\n'' ORDER BY t::text), '''')) FROM %I.%I t',
-              n.nspname || '.' || c.relname, n.nspname, c.relname)
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'sqlbundle')
-  AND n.nspname NOT LIKE 'pg_toast%'
-ORDER BY 1
-\gexec
-EOF
-}
-
 # The reference: one uninterrupted run into database $1.
 reference_run() {
 	new_db "$1"
