@@ -54,7 +54,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
 PROGS := $(B)/sqlbundle $(B)/sqlbundle-apply
 
-.PHONY: all deps check unit integration demo demo-stop bench fuzz install \
+.PHONY: all deps check unit integration demo demo-stop bench profile fuzz install \
 	uninstall clean
 .DEFAULT_GOAL := all
 
@@ -132,9 +132,14 @@ fuzz:
 	$(Q)scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench:
-	$(Q)scripts/deps.sh
+	$(Q)scripts/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run.sh
+
+profile:
+	$(Q)scripts/deps.sh profile
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/profile.sh
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

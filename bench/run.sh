@@ -505,13 +505,9 @@ meta load-end "$(cut -d' ' -f1-3 /proc/loadavg)"
 meta elapsed "$(awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d s", b - a }')"
 stop_pg
 
-# The plot needs gnuplot; install it when we can.
-if ! command -v gnuplot >/dev/null && [ "$(id -u)" -eq 0 ]; then
-	log "installing gnuplot-nox for the plot"
-	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox ||
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox; }; } \
-	    >"$logs/apt.log" 2>&1 || note "gnuplot-nox could not be installed, no plot (see ${logs#"$root"/}/apt.log)"
-fi
+# `make bench` installs gnuplot (scripts/deps.sh bench); without it there
+# is no plot, and the report says so.
+command -v gnuplot >/dev/null || note "gnuplot is missing, no plot (scripts/deps.sh bench installs it)"
 "$PY" bench/report.py "$res" "$out"
 log "wrote ${out#"$root"/}/RESULTS.md"
 if [ "$failures" -ne 0 ]; then

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian packages sqlbundle needs to build, test and demo,
-# only those missing. Run by `make demo`, `make check`, `make bench` and
-# (with the argument "fuzz") `make fuzz`.
+# only those missing. Run by `make demo` and `make check`; `make fuzz`,
+# `make bench` and `make profile` add their group (the argument).
 set -eu
 
 pkgs="build-essential pkg-config libarchive-dev libssl-dev libpq-dev
@@ -11,6 +11,7 @@ for extra in "$@"; do
 	case $extra in
 	fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
 	bench) pkgs="$pkgs gnuplot-nox" ;;
+	profile) pkgs="$pkgs valgrind" ;;
 	*) echo "deps.sh: unknown group \"$extra\"" >&2; exit 2 ;;
 	esac
 done

@@ -13,6 +13,9 @@
 
 #include "db.h"
 
+/* Largest CopyData message sent (see sb_db_copy_put). */
+#define SB_DB_COPY_MSG	(64 * 1024)
+
 struct sb_db {
 	PGconn		*conn;
 	sb_notice_fn	 fn;
@@ -427,9 +430,14 @@ sb_db_copy_put(struct sb_db *db, const void *buf, size_t len,
 {
 	const char *p = buf;
 
-	/* PQputCopyData takes an int length. */
+	/*
+	 * The server reads a CopyData message whole before it parses any of
+	 * it. Messages well under the socket buffer let it parse one while
+	 * the next is on its way; a 1 MiB message makes both sides wait in
+	 * turn and costs the server a copy into a grown buffer.
+	 */
 	while (len > 0) {
-		int n = len > (1u << 30) ? (1 << 30) : (int)len;
+		int n = len > SB_DB_COPY_MSG ? SB_DB_COPY_MSG : (int)len;
 
 		if (PQputCopyData(db->conn, p, n) != 1)
 			return fail(db, NULL, diag, err);
