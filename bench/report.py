@@ -34,11 +34,12 @@ def read_tsv(path):
 
 class Series:
     def __init__(self):
-        self.ok, self.failed = [], 0
+        self.ok, self.failed, self.by_run = [], 0, {}
 
-    def add(self, secs, rc):
+    def add(self, secs, rc, run=None):
         if rc == "0":
             self.ok.append(float(secs))
+            self.by_run[run] = float(secs)
         else:
             self.failed += 1
 
@@ -84,11 +85,11 @@ def main():
     series = {}
     order = []
     for r in read_tsv(os.path.join(res, "times.tsv")):
-        bench, side, _run, secs, rc = r
+        bench, side, run, secs, rc = r
         if (bench, side) not in series:
             series[(bench, side)] = Series()
             order.append((bench, side))
-        series[(bench, side)].add(secs, rc)
+        series[(bench, side)].add(secs, rc, run)
     rss = {}
     for r in read_tsv(os.path.join(res, "rss.tsv")):
         prog, mb = r[0].rsplit(" ", 1)
@@ -135,8 +136,14 @@ def main():
              "[min–max] | ratio | target | met? |")
     L.append("| --- | --- | --- | --- | --- | --- | --- |")
 
+    pairs = []
+
     def row(work, ours, anchor_name, anchor, target):
         mo, ma = ours.median(), anchor.median()
+        both = sorted(set(ours.by_run) & set(anchor.by_run))
+        if target is not None and both:
+            wins = sum(ours.by_run[r] < anchor.by_run[r] for r in both)
+            pairs.append("%s: %d of %d" % (work, wins, len(both)))
         ratio = "%.2f" % (mo / ma) if mo and ma else "—"
         met = "—"
         if target is not None:
@@ -179,6 +186,15 @@ def main():
             "`tar --zstd -cf` + `sha256sum` of the files",
             get("pack", "tar"), 1.0)
     L.append("")
+    if pairs:
+        L.append("Runs alternate, so run *i* of ours and run *i* of the "
+                 "anchor ran side by side under the same load. Pairs where "
+                 "ours was faster: %s.\n" % "; ".join(pairs))
+    L.append("Wall-clock times on a shared machine move by 10–30 % between "
+             "runs of the same command (see min–max). How the seed load "
+             "splits between server and client, counted in instructions "
+             "instead of seconds: [PROFILE.md](PROFILE.md) (`make "
+             "profile`).\n")
 
     def mibs(key_bytes, s):
         m = s.median()
