@@ -85,27 +85,53 @@ trust_path(struct sb_ctx *ctx, const char *opt)
 	return sb_strdup(DEFAULT_TRUST);
 }
 
-static int
-open_bundle(const char *path, int *fd, struct sb_err *err)
-{
-	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return sb_err_sys(err, "could not open bundle \"%s\"", path);
-	return 0;
-}
+/* What verify and inspect hold while they show a bundle. */
+struct view {
+	char		*path;		/* the bundle, relative to -C */
+	char		*tpath;		/* trusted keys, when verifying */
+	struct sb_trust	 trust;
+	struct sb_bundle *b;
+	int		 fd;
+};
 
 /*
- * A full verifying pass, then a second open of the same descriptor,
- * bound to the id of the first, for the manifest and the key.
+ * Open the bundle. Verifying: load the trusted keys, make a full
+ * verifying pass, then open the same descriptor again, bound to the id
+ * of that pass, for the manifest and the key. Otherwise only MANIFEST
+ * and MANIFEST.sig are read.
  */
 static int
-verify_bundle(int fd, const char *path, const struct sb_trust *trust,
-    struct sb_bundle **b, struct sb_err *err)
+view_open(struct sb_ctx *ctx, const struct view_opts *o, bool verify,
+    struct view *v, struct sb_err *err)
 {
 	char id[SB_SHA256_HEX];
 
-	if (sb_bundle_verify(fd, path, trust, id, err) == -1)
+	*v = (struct view){ .trust = SB_TRUST_INIT, .fd = -1 };
+	v->path = sb_ctx_path(ctx, o->bundle);
+	if (verify) {
+		v->tpath = trust_path(ctx, o->trust);
+		if (sb_trust_load(&v->trust, v->tpath, err) == -1)
+			return -1;
+	}
+	if ((v->fd = open(v->path, O_RDONLY | O_CLOEXEC)) == -1)
+		return sb_err_sys(err, "could not open bundle \"%s\"",
+		    v->path);
+	if (!verify)
+		return sb_bundle_open(&v->b, v->fd, v->path, NULL, NULL, err);
+	if (sb_bundle_verify(v->fd, v->path, &v->trust, id, err) == -1)
 		return -1;
-	return sb_bundle_open(b, fd, path, trust, id, err);
+	return sb_bundle_open(&v->b, v->fd, v->path, &v->trust, id, err);
+}
+
+static void
+view_close(struct view *v)
+{
+	sb_bundle_close(v->b);
+	if (v->fd != -1)
+		close(v->fd);
+	sb_trust_release(&v->trust);
+	free(v->path);
+	free(v->tpath);
 }
 
 static void
@@ -166,13 +192,11 @@ verify_json(FILE *fp, const char *path, struct sb_bundle *b,
 int
 sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 {
-	struct sb_trust trust = SB_TRUST_INIT;
-	struct sb_bundle *b = NULL;
+	struct view v;
 	struct view_opts o;
 	const struct sb_manifest *m;
 	const struct sb_pubkey *k;
-	char *path = NULL, *tpath = NULL;
-	int fd = -1, help, ret = -1;
+	int help, ret = -1;
 
 	if (view_parse("verify", true, argc, argv, &o, &help, err) == -1)
 		return -1;
@@ -180,23 +204,19 @@ sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		verify_usage(stdout);
 		return 0;
 	}
-	path = sb_ctx_path(ctx, o.bundle);
-	tpath = trust_path(ctx, o.trust);
-	if (sb_trust_load(&trust, tpath, err) == -1 ||
-	    open_bundle(path, &fd, err) == -1 ||
-	    verify_bundle(fd, path, &trust, &b, err) == -1) {
+	if (view_open(ctx, &o, true, &v, err) == -1) {
 		if (o.json)
-			verify_json(stdout, path, NULL, err);
+			verify_json(stdout, v.path, NULL, err);
 		goto out;
 	}
 	if (o.json) {
-		verify_json(stdout, path, b, err);
+		verify_json(stdout, v.path, v.b, err);
 	} else {
-		m = sb_bundle_manifest(b);
-		k = sb_bundle_key(b);
+		m = sb_bundle_manifest(v.b);
+		k = sb_bundle_key(v.b);
 		fputs("bundle OK: ", stdout);
-		puts_safe(stdout, path);
-		printf("\n  id        %s\n", sb_bundle_id(b));
+		puts_safe(stdout, v.path);
+		printf("\n  id        %s\n", sb_bundle_id(v.b));
 		printf("  signed by key %s (", m->key_id);
 		puts_safe(stdout, k != NULL && k->path ? k->path : "?");
 		fputs(")\n  project   ", stdout);
@@ -210,12 +230,7 @@ sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	}
 	ret = 0;
 out:
-	sb_bundle_close(b);
-	if (fd != -1)
-		close(fd);
-	sb_trust_release(&trust);
-	free(path);
-	free(tpath);
+	view_close(&v);
 	return ret;
 }
 
@@ -240,15 +255,13 @@ inspect_usage(FILE *fp)
 int
 sb_cmd_inspect(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 {
-	struct sb_trust trust = SB_TRUST_INIT;
-	struct sb_bundle *b = NULL;
+	struct view v;
 	struct view_opts o;
 	const struct sb_manifest *m;
 	const struct sb_pubkey *k;
 	const char *text;
-	char *path = NULL, *tpath = NULL;
 	size_t len;
-	int fd = -1, help, ret = -1;
+	int help, ret = -1;
 
 	if (view_parse("inspect", false, argc, argv, &o, &help, err) == -1)
 		return -1;
@@ -256,19 +269,10 @@ sb_cmd_inspect(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		inspect_usage(stdout);
 		return 0;
 	}
-	path = sb_ctx_path(ctx, o.bundle);
-	if (open_bundle(path, &fd, err) == -1)
+	if (view_open(ctx, &o, o.trust != NULL, &v, err) == -1)
 		goto out;
-	if (o.trust != NULL) {
-		tpath = trust_path(ctx, o.trust);
-		if (sb_trust_load(&trust, tpath, err) == -1 ||
-		    verify_bundle(fd, path, &trust, &b, err) == -1)
-			goto out;
-	} else if (sb_bundle_open(&b, fd, path, NULL, NULL, err) == -1) {
-		goto out;
-	}
-	m = sb_bundle_manifest(b);
-	k = sb_bundle_key(b);
+	m = sb_bundle_manifest(v.b);
+	k = sb_bundle_key(v.b);
 	if (o.trust == NULL) {
 		printf("UNVERIFIED: no --trust given; the signature and the "
 		    "entries were not checked\n");
@@ -278,10 +282,10 @@ sb_cmd_inspect(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		fputs("), every entry matches\n", stdout);
 	}
 	fputs("bundle: ", stdout);
-	puts_safe(stdout, path);
-	printf("\nid:     %s\n\n", sb_bundle_id(b));
+	puts_safe(stdout, v.path);
+	printf("\nid:     %s\n\n", sb_bundle_id(v.b));
 	/* The signed text itself, so what is shown is what was signed. */
-	text = sb_bundle_manifest_text(b, &len);
+	text = sb_bundle_manifest_text(v.b, &len);
 	for (size_t i = 0; i < len;) {
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t n = nl != NULL ? (size_t)(nl - (text + i)) : len - i;
@@ -292,11 +296,6 @@ sb_cmd_inspect(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	}
 	ret = 0;
 out:
-	sb_bundle_close(b);
-	if (fd != -1)
-		close(fd);
-	sb_trust_release(&trust);
-	free(path);
-	free(tpath);
+	view_close(&v);
 	return ret;
 }

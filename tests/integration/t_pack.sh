@@ -52,26 +52,6 @@ assert_no_output() {
 	fi
 }
 
-# The auditor's recipe of the README, stock tools only, run by its own
-# shell so that `set -e` holds even where the caller tests its status.
-audit() {
-	mkdir -p audit
-	cat > audit/recipe.sh <<'EOF'
-B=$1 PUB=$2
-set -e
-tar -tvf "$B" | awk '$1 !~ /^-/ { print "not a regular file: " $0; bad = 1 } END { exit bad }'
-tar -tf "$B" | head -n 2 | tr '\n' ' ' | grep -qx 'MANIFEST MANIFEST.sig '
-tar -xOf "$B" MANIFEST > MANIFEST
-tar -xOf "$B" MANIFEST.sig > MANIFEST.sig
-openssl pkeyutl -verify -pubin -inkey "$PUB" -rawin -in MANIFEST -sigfile MANIFEST.sig
-sed '1,/^$/d' MANIFEST > expected.sha256
-tar -xf "$B" --anchored --exclude=MANIFEST --exclude=MANIFEST.sig \
-    --to-command='printf "%s  %s\n" "$(sha256sum | cut -d" " -f1)" "$TAR_FILENAME"' > actual.sha256
-diff expected.sha256 actual.sha256
-EOF
-	(cd audit && sh recipe.sh "$1" "$2")
-}
-
 test_pack_entries_in_order() {
 	tiny_project
 	expect_rc 0 "$SB" pack --key keys/hq.key

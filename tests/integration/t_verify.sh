@@ -103,32 +103,6 @@ refused() {
 	expect_err 1 "$2" "$SB" verify "$1" --trust "$PUB"
 }
 
-# The auditor recipe of SPEC section 4 / the README, verbatim, run in a
-# folder of its own on a copy of bundle $1 and key $2. Output in
-# $T_DIR/audit.out; returns the recipe's exit status.
-audit() {
-	local dir=$T_DIR/audit.$$.$RANDOM rc=0
-	mkdir "$dir"
-	cp "$1" "$dir/bundle.tar.zst"
-	cp "$2" "$dir/hq.pub"
-	cat >"$dir/recipe.sh" <<'EOF'
-B=bundle.tar.zst PUB=hq.pub
-set -e
-tar -tvf "$B" | awk '$1 !~ /^-/ { print "not a regular file: " $0; bad = 1 } END { exit bad }'
-tar -tf "$B" | head -n 2 | tr '\n' ' ' | grep -qx 'MANIFEST MANIFEST.sig '
-tar -xOf "$B" MANIFEST > MANIFEST
-tar -xOf "$B" MANIFEST.sig > MANIFEST.sig
-openssl pkeyutl -verify -pubin -inkey "$PUB" -rawin -in MANIFEST -sigfile MANIFEST.sig
-sed '1,/^$/d' MANIFEST > expected.sha256
-tar -xf "$B" --anchored --exclude=MANIFEST --exclude=MANIFEST.sig \
-    --to-command='printf "%s  %s\n" "$(sha256sum | cut -d" " -f1)" "$TAR_FILENAME"' > actual.sha256
-diff expected.sha256 actual.sha256
-EOF
-	(cd "$dir" && sh recipe.sh) >"$T_DIR/audit.out" 2>&1 || rc=$?
-	cat "$T_DIR/audit.out"
-	return $rc
-}
-
 test_good_bundle_verifies() {
 	make_good
 	local before after

@@ -17,16 +17,15 @@
 #include "sqlbundle/err.h"
 #include "sqlbundle/fs.h"
 #include "tar_build.h"
+#include "tmpdir.h"
 
-static char tmpdir[64];
 static char *file;		/* the archive under test */
 
 static int
 setup(void **state)
 {
 	(void)state;
-	strcpy(tmpdir, "/tmp/sb-test-archive-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make("archive") == -1)
 		return -1;
 	file = sb_printf("%s/b.tar", tmpdir);
 	return 0;
@@ -35,12 +34,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char *cmd = sb_printf("rm -rf '%s'", tmpdir);
-
 	(void)state;
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	free(cmd);
+	tmpdir_remove();
 	free(file);
 	return 0;
 }

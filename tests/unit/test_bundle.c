@@ -25,10 +25,10 @@
 #include "sqlbundle/err.h"
 #include "sqlbundle/fs.h"
 #include "tar_build.h"
+#include "tmpdir.h"
 
 #define NAME	"b.tar.zst"
 
-static char tmpdir[64];
 static char *file;
 static EVP_PKEY *hq, *other;
 static char hq_id[17], other_id[17];
@@ -207,8 +207,7 @@ setup(void **state)
 	struct sb_err err = SB_ERR_INIT;
 
 	(void)state;
-	strcpy(tmpdir, "/tmp/sb-test-bundle-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make("bundle") == -1)
 		return -1;
 	file = sb_printf("%s/b.tar.zst", tmpdir);
 	hq_pub = sb_printf("%s/hq.pub", tmpdir);
@@ -226,12 +225,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char *cmd = sb_printf("rm -rf '%s'", tmpdir);
-
 	(void)state;
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	free(cmd);
+	tmpdir_remove();
 	sb_trust_release(&trust_hq);
 	sb_trust_release(&trust_other);
 	EVP_PKEY_free(hq);

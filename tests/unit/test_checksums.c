@@ -15,13 +15,13 @@
 #include "sqlbundle/err.h"
 #include "sqlbundle/fs.h"
 #include "pack/checksums.h"
+#include "tmpdir.h"
 
 #define SHA_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define SHA_C	"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 #define SHA_D	"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
 
-static char tmpdir[64];
 static struct sb_revision revs[3];
 static struct sb_chain chain = { revs, 3, NULL };
 
@@ -43,8 +43,7 @@ setup(void **state)
 	int r;
 
 	(void)state;
-	strcpy(tmpdir, "/tmp/sb-test-sums-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make("sums") == -1)
 		return -1;
 	dir = sb_printf("%s/revisions", tmpdir);
 	r = mkdir(dir, 0755);
@@ -55,12 +54,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char *cmd = sb_printf("rm -rf '%s'", tmpdir);
-
 	(void)state;
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	free(cmd);
+	tmpdir_remove();
 	for (size_t i = 0; i < 3; i++) {
 		free(revs[i].file);
 		free(revs[i].path);

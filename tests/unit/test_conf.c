@@ -13,26 +13,20 @@
 #include "sqlbundle/err.h"
 #include "sqlbundle/fs.h"
 #include "pack/conf.h"
-
-static char tmpdir[64];
+#include "tmpdir.h"
 
 static int
 setup(void **state)
 {
 	(void)state;
-	strcpy(tmpdir, "/tmp/sb-test-conf-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tmpdir_make("conf");
 }
 
 static int
 teardown(void **state)
 {
-	char *cmd = sb_printf("rm -rf '%s'", tmpdir);
-
 	(void)state;
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	free(cmd);
+	tmpdir_remove();
 	return 0;
 }
 

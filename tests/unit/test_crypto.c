@@ -20,8 +20,7 @@
 #include "sqlbundle/crypto.h"
 #include "sqlbundle/err.h"
 #include "sqlbundle/fs.h"
-
-static char tmpdir[64];
+#include "tmpdir.h"
 
 /* RFC 8032 section 7.1, TEST 1 (empty message) and TEST 2. */
 static const char rfc_pub1[] =
@@ -50,19 +49,14 @@ static int
 setup(void **state)
 {
 	(void)state;
-	strcpy(tmpdir, "/tmp/sb-test-crypto-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tmpdir_make("crypto");
 }
 
 static int
 teardown(void **state)
 {
-	char *cmd = sb_printf("rm -rf '%s'", tmpdir);
-
 	(void)state;
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	free(cmd);
+	tmpdir_remove();
 	return 0;
 }
 

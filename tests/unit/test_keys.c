@@ -15,6 +15,7 @@
 #include "sqlbundle/err.h"
 #include "sqlbundle/fs.h"
 #include "pack/keys.h"
+#include "tmpdir.h"
 
 /* A fixed test-only key, its key id and its signature of MSG (openssl). */
 static const char ED_KEY[] =
@@ -45,26 +46,19 @@ static const char EC_KEY[] =
     "LtqeaeLa1XByt1iTHnlBndai1HbIxWg0z+aMZZhit2O1ZvQmZnGbZNta\n"
     "-----END PRIVATE KEY-----\n";
 
-static char tmpdir[64];
-
 static int
 setup(void **state)
 {
 	(void)state;
 	umask(022);
-	strcpy(tmpdir, "/tmp/sb-test-keys-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tmpdir_make("keys");
 }
 
 static int
 teardown(void **state)
 {
-	char *cmd = sb_printf("rm -rf '%s'", tmpdir);
-
 	(void)state;
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	free(cmd);
+	tmpdir_remove();
 	return 0;
 }
 
