@@ -12,7 +12,7 @@
 #include "sqlbundle/sqlsplit.h"
 
 #include "run.h"
-#include "seed.h"
+#include "sqlbundle/csv.h"
 
 /* Bytes read from the archive at a time (and sent to COPY at most). */
 #define STREAM_BUF	(1024 * 1024)

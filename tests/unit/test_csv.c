@@ -1,4 +1,4 @@
-/* Unit tests of CSV seed handling (src/apply/seed.c). */
+/* Unit tests of CSV seed handling (src/common/csv.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "sqlbundle/err.h"
-#include "apply/seed.h"
+#include "sqlbundle/csv.h"
 
 /* Parse a whole header and compare its columns and byte count. */
 static void

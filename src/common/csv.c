@@ -4,7 +4,7 @@
 
 #include "sqlbundle/fs.h"
 
-#include "seed.h"
+#include "sqlbundle/csv.h"
 
 void
 sb_csv_cols_free(char **cols, size_t ncols)

@@ -2,8 +2,8 @@
  * CSV seed files: the header record (column names for COPY) and a record
  * boundary scanner, so a large file can be loaded in committed chunks.
  */
-#ifndef SQLBUNDLE_APPLY_SEED_H
-#define SQLBUNDLE_APPLY_SEED_H
+#ifndef SQLBUNDLE_CSV_H
+#define SQLBUNDLE_CSV_H
 
 #include <stdbool.h>
 #include <stddef.h>
