@@ -6,9 +6,9 @@
 #include <stddef.h>
 
 #include "sqlbundle/err.h"
+#include "sqlbundle/open.h"		/* SB_TRUST_DEFAULT */
 
 #define SB_APPLY_PROG		"sqlbundle-apply"
-#define SB_TRUST_DEFAULT	"/etc/sqlbundle/trusted.d"
 #define SB_VTABLE_DEFAULT	"public.alembic_version"
 
 struct sb_apply_opts {

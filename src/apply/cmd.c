@@ -3,17 +3,15 @@
  * status. The order is the security contract: the whole bundle is
  * verified (pass 1) before the database is even connected to.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "sqlbundle/bundle.h"
-#include "sqlbundle/crypto.h"
 #include "sqlbundle/fs.h"
+#include "sqlbundle/json.h"
 #include "sqlbundle/manifest.h"
+#include "sqlbundle/open.h"
 #include "sqlbundle/text.h"
 
 #include "apply.h"
@@ -26,10 +24,9 @@
 /* Everything one command holds; released once, whatever happened. */
 struct session {
 	const struct sb_apply_opts *o;
-	const char		*path;		/* the bundle */
-	struct sb_trust		 trust;
-	int			 fd;
-	char			 id[SB_SHA256_HEX];
+	struct sb_open		 bo;		/* the bundle, both passes */
+	const char		*path;		/* borrowed from bo */
+	const char		*id;
 	struct sb_bundle	*b;
 	const struct sb_manifest *m;
 	struct sb_progress	 progress;
@@ -47,7 +44,7 @@ session_init(struct session *s, const struct sb_apply_opts *o)
 {
 	memset(s, 0, sizeof(*s));
 	s->o = o;
-	s->fd = -1;
+	s->bo = (struct sb_open)SB_OPEN_INIT;
 	sb_progress_init(&s->progress, o->json, o->quiet);
 }
 
@@ -61,24 +58,8 @@ session_end(struct session *s, int ret, struct sb_err *err)
 	sb_state_release(&s->st);
 	sb_vtable_release(&s->vt);
 	sb_db_close(s->db);
-	sb_bundle_close(s->b);
-	if (s->fd != -1)
-		close(s->fd);
-	sb_trust_release(&s->trust);
+	sb_open_release(&s->bo);
 	return ret;
-}
-
-/* --trust, else $SQLBUNDLE_TRUST, else the documented folder. */
-static int
-load_trust(struct session *s, struct sb_err *err)
-{
-	const char *path = s->o->trust;
-
-	if (path == NULL || *path == '\0')
-		path = getenv("SQLBUNDLE_TRUST");
-	if (path == NULL || *path == '\0')
-		path = SB_TRUST_DEFAULT;
-	return sb_trust_load(&s->trust, path, err);
 }
 
 /*
@@ -89,23 +70,11 @@ load_trust(struct session *s, struct sb_err *err)
 static int
 open_verified(struct session *s, const char *path, struct sb_err *err)
 {
-	struct stat st;
-
-	s->path = path;
-	if (load_trust(s, err) == -1)
+	if (sb_open_bundle(&s->bo, path, s->o->trust, true, err) == -1)
 		return -1;
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->fd == -1)
-		return sb_err_sys(err, "could not open bundle \"%s\"", path);
-	if (fstat(s->fd, &st) == -1)
-		return sb_err_sys(err, "could not stat bundle \"%s\"", path);
-	if (!S_ISREG(st.st_mode))
-		return sb_err_set(err, SB_EINVALID,
-		    "bundle \"%s\" is not a regular file", path);
-	if (sb_bundle_verify(s->fd, path, &s->trust, s->id, err) == -1)
-		return -1;
-	if (sb_bundle_open(&s->b, s->fd, path, &s->trust, s->id, err) == -1)
-		return -1;
+	s->path = s->bo.path;
+	s->id = s->bo.id;
+	s->b = s->bo.b;
 	s->m = sb_bundle_manifest(s->b);
 	return 0;
 }
@@ -251,16 +220,11 @@ sb_apply_verify(const struct sb_apply_opts *o, int argc, char **argv,
 		goto out;
 	key = sb_bundle_key(s.b);
 	if (o->json) {
-		printf("{\"ok\":true,\"bundle\":");
-		sb_put_json(stdout, argv[0]);
-		printf(",\"bundle_id\":\"%s\",\"project\":", s.id);
-		sb_put_json(stdout, s.m->project);
-		printf(",\"from\":");
-		sb_put_json(stdout, s.m->from);
-		printf(",\"to\":");
-		sb_put_json(stdout, s.m->to);
-		printf(",\"key_id\":\"%s\",\"revisions\":%zu}\n", s.m->key_id,
-		    s.m->nrevs);
+		struct sb_json j;
+
+		sb_json_begin(&j, stdout, "verify");
+		sb_open_json(&s.bo, &j);
+		sb_json_end(&j);
 	} else if (!o->quiet) {
 		printf("bundle %s verified: project %s, %s..%s, %zu "
 		    "revision%s\n", argv[0], s.m->project, s.m->from, s.m->to,
@@ -293,52 +257,63 @@ resume_words(const struct sb_manifest *m, const struct sb_step *st,
 		    f->statements_done + 1);
 }
 
+static const char *
+dir_name(enum sb_dir d)
+{
+	return d == SB_DIR_DOWN ? "downgrade" : "upgrade";
+}
+
+/* Where an interrupted step stands, as in status's "in_progress". */
+static void
+inflight_json(struct sb_json *j, const struct sb_inflight *f)
+{
+	sb_json_str(j, "bundle_id", f->bundle_id);
+	sb_json_int(j, "statements_done", f->statements_done);
+	sb_json_int(j, "seed_entry", f->seed_entry);
+	sb_json_int(j, "seed_offset", f->seed_offset);
+	sb_json_int(j, "seed_line", f->seed_line);
+}
+
 static void
 print_plan_json(struct session *s)
 {
 	const struct sb_manifest *m = s->m;
 	const struct sb_plan *p = &s->plan;
+	struct sb_json j;
 
-	printf("{\"bundle_id\":\"%s\",\"project\":", s->id);
-	sb_put_json(stdout, m->project);
-	printf(",\"from\":");
-	sb_put_json(stdout, m->from);
-	printf(",\"to\":");
-	sb_put_json(stdout, m->to);
-	printf(",\"database\":[");
-	for (size_t i = 0; i < s->st.nheads; i++) {
-		if (i > 0)
-			putchar(',');
-		sb_put_json(stdout, s->st.heads[i]);
-	}
-	printf("],\"direction\":\"%s\",\"target\":",
-	    p->dir == SB_DIR_DOWN ? "downgrade" : "upgrade");
-	sb_put_json(stdout, pos_name(m, p->target));
-	printf(",\"steps\":[");
+	sb_json_begin(&j, stdout, "plan");
+	sb_open_json(&s->bo, &j);
+	sb_json_str(&j, "database", sb_db_name(s->db));
+	sb_json_strs(&j, "revisions", s->st.heads, s->st.nheads);
+	sb_json_str(&j, "direction", dir_name(p->dir));
+	sb_json_str(&j, "target", pos_name(m, p->target));
+	sb_json_uint(&j, "step_count", p->nsteps);
+	sb_json_array(&j, "steps");
 	for (size_t i = 0; i < p->nsteps; i++) {
-		const struct sb_manifest_rev *r = &m->revs[p->steps[i].rev];
+		const struct sb_step *st = &p->steps[i];
+		const struct sb_manifest_rev *r = &m->revs[st->rev];
 
-		printf("%s{\"direction\":\"%s\",\"revision\":", i ? "," : "",
-		    p->steps[i].dir == SB_DIR_DOWN ? "downgrade" : "upgrade");
-		sb_put_json(stdout, r->id);
-		printf(",\"message\":");
-		sb_put_json(stdout, r->message);
-		printf(",\"file\":");
-		sb_put_json(stdout, r->file);
-		printf(",\"transactional\":%s,\"seeds\":%zu",
-		    r->transactional ? "true" : "false",
-		    p->steps[i].dir == SB_DIR_UP ? r->nseeds : 0);
+		sb_json_object(&j, NULL);
+		sb_json_uint(&j, "index", i + 1);
+		sb_json_str(&j, "direction", dir_name(st->dir));
+		sb_json_str(&j, "revision", r->id);
+		sb_json_str(&j, "revision_message", r->message);
+		sb_json_str(&j, "file", r->file);
+		sb_json_bool(&j, "transactional", r->transactional);
+		sb_json_uint(&j, "seed_count",
+		    st->dir == SB_DIR_UP ? r->nseeds : 0);
 		if (i == 0 && s->resume != NULL) {
 			char words[512];
 
-			resume_words(m, &p->steps[0], s->resume, words,
-			    sizeof(words));
-			printf(",\"resume\":");
-			sb_put_json(stdout, words);
+			resume_words(m, st, s->resume, words, sizeof(words));
+			sb_json_object(&j, "resume");
+			sb_json_str(&j, "message", words);
+			inflight_json(&j, s->resume);
+			sb_json_close(&j);
 		}
-		putchar('}');
+		sb_json_close(&j);
 	}
-	printf("]}\n");
+	sb_json_end(&j);
 }
 
 static void
@@ -460,7 +435,7 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	if (s.st.project == NULL &&
 	    sb_state_bind(s.db, s.m->project, s.id, err) == -1)
 		goto out;
-	sb_progress_start(&s.progress, cmd, s.id, s.m->project, s.st.heads,
+	sb_progress_start(&s.progress, cmd, &s.bo, sb_db_name(s.db), s.st.heads,
 	    s.st.nheads, pos_name(s.m, s.plan.target), s.plan.nsteps);
 	run = (struct sb_run){
 		.db = s.db,
@@ -504,6 +479,42 @@ cell(const struct sb_rows *rows, size_t r, size_t c)
 	return v != NULL ? v : "";
 }
 
+/* Names kept stable: fleet inventory scripts read them. */
+static void
+status_json(struct session *s, const struct sb_rows *hist)
+{
+	static const char *keys[] = { "finished_at", "direction", "revision",
+	    "bundle_id", "key_id", "db_user", "script_sha256",
+	    "applier_version" };
+	struct sb_json j;
+
+	sb_json_begin(&j, stdout, "status");
+	sb_json_str(&j, "database", sb_db_name(s->db));
+	sb_json_str(&j, "project", s->st.project);
+	sb_json_str(&j, "version_table", s->vt.name);
+	sb_json_bool(&j, "version_table_exists", s->st.has_vt);
+	sb_json_strs(&j, "revisions", s->st.heads, s->st.nheads);
+	sb_json_array(&j, "in_progress");
+	for (size_t i = 0; i < s->st.ninflight; i++) {
+		const struct sb_inflight *f = &s->st.inflight[i];
+
+		sb_json_object(&j, NULL);
+		sb_json_str(&j, "revision", f->revision);
+		sb_json_str(&j, "direction", f->direction);
+		inflight_json(&j, f);
+		sb_json_close(&j);
+	}
+	sb_json_close(&j);
+	sb_json_array(&j, "history");
+	for (size_t r = 0; r < hist->nrows; r++) {
+		sb_json_object(&j, NULL);
+		for (size_t c = 0; c < sizeof(keys) / sizeof(keys[0]); c++)
+			sb_json_str(&j, keys[c], cell(hist, r, c));
+		sb_json_close(&j);
+	}
+	sb_json_end(&j);
+}
+
 int
 sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
     struct sb_err *err)
@@ -524,50 +535,7 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 		goto out;
 	at = sb_ids_join(s.st.heads, s.st.nheads);
 	if (o->json) {
-		printf("{\"database\":");
-		sb_put_json(stdout, sb_db_name(s.db));
-		printf(",\"project\":");
-		if (s.st.project != NULL)
-			sb_put_json(stdout, s.st.project);
-		else
-			printf("null");
-		printf(",\"version_table\":");
-		sb_put_json(stdout, s.vt.name);
-		printf(",\"version_table_exists\":%s,\"revisions\":[",
-		    s.st.has_vt ? "true" : "false");
-		for (size_t i = 0; i < s.st.nheads; i++) {
-			if (i > 0)
-				putchar(',');
-			sb_put_json(stdout, s.st.heads[i]);
-		}
-		printf("],\"in_progress\":[");
-		for (size_t i = 0; i < s.st.ninflight; i++) {
-			const struct sb_inflight *f = &s.st.inflight[i];
-
-			printf("%s{\"revision\":", i ? "," : "");
-			sb_put_json(stdout, f->revision);
-			printf(",\"direction\":");
-			sb_put_json(stdout, f->direction);
-			printf(",\"statements_done\":%lld,\"seed_entry\":%lld,"
-			    "\"seed_offset\":%lld}", f->statements_done,
-			    f->seed_entry, f->seed_offset);
-		}
-		printf("],\"history\":[");
-		for (size_t r = 0; r < hist.nrows; r++) {
-			static const char *keys[] = { "finished_at",
-			    "direction", "revision", "bundle_id", "key_id",
-			    "db_user", "script_sha256", "applier_version" };
-
-			putchar(r ? ',' : '{');
-			if (r)
-				putchar('{');
-			for (size_t c = 0; c < 8; c++) {
-				printf("%s\"%s\":", c ? "," : "", keys[c]);
-				sb_put_json(stdout, cell(&hist, r, c));
-			}
-			putchar('}');
-		}
-		printf("]}\n");
+		status_json(&s, &hist);
 	} else if (!o->quiet) {
 		if (!s.st.has_book) {
 			printf("no sqlbundle history; version table %s: %s\n",

@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sqlbundle/json.h"
 #include "sqlbundle/text.h"
 
 #include "progress.h"
@@ -80,55 +81,42 @@ draw(struct sb_progress *p, bool force)
 	p->last_draw = now();
 }
 
-static void
-json_begin(struct sb_progress *p, const char *event)
-{
-	fputs("{\"event\":", p->out);
-	sb_put_json(p->out, event);
-}
-
-static void
-json_end(struct sb_progress *p)
-{
-	fputs("}\n", p->out);
-	fflush(p->out);
-}
-
-static void
-json_key(struct sb_progress *p, const char *key, const char *val)
-{
-	fprintf(p->out, ",\"%s\":", key);
-	sb_put_json(p->out, val != NULL ? val : "");
-}
-
 void
-sb_progress_start(struct sb_progress *p, const char *command,
-    const char *bundle_id, const char *project, char *const *from,
+sb_progress_start(struct sb_progress *p, const char *direction,
+    const struct sb_open *bo, const char *database, char *const *from,
     size_t nfrom, const char *target, size_t nsteps)
 {
+	struct sb_json j;
+
+	p->dir = direction;
 	p->total = nsteps;
 	if (p->mode != SB_PROGRESS_JSON)
 		return;
-	json_begin(p, "start");
-	json_key(p, "command", command);
-	json_key(p, "bundle_id", bundle_id);
-	json_key(p, "project", project);
-	fputs(",\"from\":[", p->out);
-	for (size_t i = 0; i < nfrom; i++) {
-		if (i > 0)
-			fputc(',', p->out);
-		sb_put_json(p->out, from[i]);
-	}
-	fputc(']', p->out);
-	json_key(p, "target", target);
-	fprintf(p->out, ",\"steps\":%zu", nsteps);
-	json_end(p);
+	sb_json_begin(&j, p->out, "start");
+	sb_json_str(&j, "direction", p->dir);
+	sb_open_json(bo, &j);
+	sb_json_str(&j, "database", database);
+	sb_json_strs(&j, "revisions", from, nfrom);
+	sb_json_str(&j, "target", target);
+	sb_json_uint(&j, "step_count", nsteps);
+	sb_json_end(&j);
+}
+
+/* The members every step event starts with. */
+static void
+step_json(struct sb_progress *p, struct sb_json *j, const char *event)
+{
+	sb_json_begin(j, p->out, event);
+	sb_json_str(j, "direction", p->dir);
+	sb_json_str(j, "revision", p->rev);
 }
 
 void
 sb_progress_step_begin(struct sb_progress *p, const char *dir,
     const char *rev, size_t index, size_t total)
 {
+	struct sb_json j;
+
 	p->dir = dir;
 	snprintf(p->rev, sizeof(p->rev), "%s", rev);
 	p->index = index;
@@ -137,11 +125,10 @@ sb_progress_step_begin(struct sb_progress *p, const char *dir,
 	p->step_start = now();
 	switch (p->mode) {
 	case SB_PROGRESS_JSON:
-		json_begin(p, "step_begin");
-		json_key(p, "direction", dir);
-		json_key(p, "revision", rev);
-		fprintf(p->out, ",\"index\":%zu,\"total\":%zu", index, total);
-		json_end(p);
+		step_json(p, &j, "step_begin");
+		sb_json_uint(&j, "index", index);
+		sb_json_uint(&j, "step_count", total);
+		sb_json_end(&j);
 		break;
 	case SB_PROGRESS_TTY:
 		draw(p, false);
@@ -154,12 +141,13 @@ sb_progress_step_begin(struct sb_progress *p, const char *dir,
 void
 sb_progress_resume(struct sb_progress *p, const char *what)
 {
+	struct sb_json j;
+
 	switch (p->mode) {
 	case SB_PROGRESS_JSON:
-		json_begin(p, "resume");
-		json_key(p, "revision", p->rev);
-		json_key(p, "message", what);
-		json_end(p);
+		step_json(p, &j, "resume");
+		sb_json_str(&j, "message", what);
+		sb_json_end(&j);
 		break;
 	case SB_PROGRESS_TTY:
 	case SB_PROGRESS_LOG:
@@ -184,31 +172,32 @@ void
 sb_progress_chunk(struct sb_progress *p, const char *entry, uint64_t offset,
     uint64_t line)
 {
+	struct sb_json j;
+
 	if (p->mode != SB_PROGRESS_JSON)
 		return;
-	json_begin(p, "chunk");
-	json_key(p, "revision", p->rev);
-	json_key(p, "entry", entry);
-	fprintf(p->out, ",\"offset\":%llu,\"line\":%llu",
-	    (unsigned long long)offset, (unsigned long long)line);
-	json_end(p);
+	step_json(p, &j, "chunk");
+	sb_json_str(&j, "seed_file", entry);
+	sb_json_uint(&j, "seed_offset", offset);
+	sb_json_uint(&j, "seed_line", line);
+	sb_json_end(&j);
 }
 
 void
 sb_progress_step_done(struct sb_progress *p)
 {
 	double secs = now() - p->step_start;
+	struct sb_json j;
 	char size[32];
 
 	switch (p->mode) {
 	case SB_PROGRESS_JSON:
-		json_begin(p, "step_done");
-		json_key(p, "direction", p->dir);
-		json_key(p, "revision", p->rev);
-		fprintf(p->out, ",\"index\":%zu,\"total\":%zu,"
-		    "\"seconds\":%.3f,\"seed_bytes\":%llu", p->index, p->total,
-		    secs, (unsigned long long)p->seed_bytes);
-		json_end(p);
+		step_json(p, &j, "step_done");
+		sb_json_uint(&j, "index", p->index);
+		sb_json_uint(&j, "step_count", p->total);
+		sb_json_secs(&j, "seconds", secs);
+		sb_json_uint(&j, "seed_bytes", p->seed_bytes);
+		sb_json_end(&j);
 		break;
 	case SB_PROGRESS_TTY:
 		/* The last step's line stays on screen. */
@@ -233,13 +222,15 @@ void
 sb_progress_done(struct sb_progress *p, const char *command, const char *at,
     size_t nsteps)
 {
+	struct sb_json j;
+
 	switch (p->mode) {
 	case SB_PROGRESS_JSON:
-		json_begin(p, "done");
-		json_key(p, "command", command);
-		json_key(p, "at", at);
-		fprintf(p->out, ",\"steps\":%zu", nsteps);
-		json_end(p);
+		sb_json_begin(&j, p->out, "done");
+		sb_json_str(&j, "direction", command);
+		sb_json_str(&j, "target", at);
+		sb_json_uint(&j, "step_count", nsteps);
+		sb_json_end(&j);
 		break;
 	case SB_PROGRESS_TTY:
 	case SB_PROGRESS_LOG:
@@ -264,27 +255,20 @@ sb_progress_error(struct sb_progress *p, const struct sb_err *err)
 		sb_progress_flush(p);
 		return;
 	}
-	json_begin(p, "error");
-	fprintf(p->out, ",\"code\":%d", err->code);
-	json_key(p, "message", err->msg);
-	if (err->detail[0])
-		json_key(p, "detail", err->detail);
-	if (err->hint[0])
-		json_key(p, "hint", err->hint);
-	if (err->sqlstate[0])
-		json_key(p, "sqlstate", err->sqlstate);
-	json_end(p);
+	sb_json_error(p->out, err);
 }
 
 /* A line of text: an event of its own in JSON, a log line otherwise. */
 static void
 emit_text(struct sb_progress *p, const char *event, const char *msg)
 {
+	struct sb_json j;
+
 	switch (p->mode) {
 	case SB_PROGRESS_JSON:
-		json_begin(p, event);
-		json_key(p, "message", msg);
-		json_end(p);
+		sb_json_begin(&j, p->out, event);
+		sb_json_str(&j, "message", msg);
+		sb_json_end(&j);
 		break;
 	case SB_PROGRESS_TTY:
 	case SB_PROGRESS_LOG:

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "sqlbundle/err.h"
+#include "sqlbundle/open.h"
 
 enum sb_progress_mode {
 	SB_PROGRESS_LOG,	/* a line per step on stderr */
@@ -34,10 +35,15 @@ struct sb_progress {
 
 /* Mode from the options: --json wins, then -q, then isatty(2). */
 void	sb_progress_init(struct sb_progress *p, bool json, bool quiet);
-/* A run begins: nsteps steps from the revisions from[] to target. */
-void	sb_progress_start(struct sb_progress *p, const char *command,
-	    const char *bundle_id, const char *project, char *const *from,
-	    size_t nfrom, const char *target, size_t nsteps);
+/*
+ * A run of bundle bo begins on database: nsteps steps in direction
+ * ("upgrade" or "downgrade") from the version table's revisions from[]
+ * to target.
+ */
+void	sb_progress_start(struct sb_progress *p, const char *direction,
+	    const struct sb_open *bo,
+	    const char *database, char *const *from, size_t nfrom,
+	    const char *target, size_t nsteps);
 /* Step index (1-based) of total begins: dir is "upgrade"/"downgrade". */
 void	sb_progress_step_begin(struct sb_progress *p, const char *dir,
 	    const char *rev, size_t index, size_t total);

@@ -2,22 +2,19 @@
  * `sqlbundle verify` and `sqlbundle inspect`: check a bundle against
  * trusted keys, or show its manifest (marked unverified without a key).
  */
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sqlbundle/bundle.h"
-#include "sqlbundle/crypto.h"
 #include "sqlbundle/fs.h"
+#include "sqlbundle/json.h"
 #include "sqlbundle/manifest.h"
+#include "sqlbundle/open.h"
 #include "sqlbundle/text.h"
 #include "cmd.h"
 #include "opts.h"
-
-#define DEFAULT_TRUST	"/etc/sqlbundle/trusted.d"
 
 static void
 puts_safe(FILE *fp, const char *s)
@@ -72,66 +69,24 @@ view_parse(const char *cmd, bool allow_json, int argc, char **argv,
 	return 0;
 }
 
-/* --trust PATH, else $SQLBUNDLE_TRUST, else the system folder. */
-static char *
-trust_path(struct sb_ctx *ctx, const char *opt)
-{
-	const char *env = getenv("SQLBUNDLE_TRUST");
-
-	if (opt != NULL)
-		return sb_ctx_path(ctx, opt);
-	if (env != NULL && env[0] != '\0')
-		return sb_strdup(env);
-	return sb_strdup(DEFAULT_TRUST);
-}
-
-/* What verify and inspect hold while they show a bundle. */
-struct view {
-	char		*path;		/* the bundle, relative to -C */
-	char		*tpath;		/* trusted keys, when verifying */
-	struct sb_trust	 trust;
-	struct sb_bundle *b;
-	int		 fd;
-};
-
 /*
- * Open the bundle. Verifying: load the trusted keys, make a full
- * verifying pass, then open the same descriptor again, bound to the id
- * of that pass, for the manifest and the key. Otherwise only MANIFEST
- * and MANIFEST.sig are read.
+ * Open the bundle through the one common path (sqlbundle/open.h):
+ * verifying, trust is --trust (relative to -C), else $SQLBUNDLE_TRUST,
+ * else the system folder, as for sqlbundle-apply.
  */
 static int
 view_open(struct sb_ctx *ctx, const struct view_opts *o, bool verify,
-    struct view *v, struct sb_err *err)
+    struct sb_open *v, struct sb_err *err)
 {
-	char id[SB_SHA256_HEX];
+	char *path = sb_ctx_path(ctx, o->bundle);
+	char *trust = o->trust != NULL && o->trust[0] != '\0' ?
+	    sb_ctx_path(ctx, o->trust) : NULL;
+	int ret;
 
-	*v = (struct view){ .trust = SB_TRUST_INIT, .fd = -1 };
-	v->path = sb_ctx_path(ctx, o->bundle);
-	if (verify) {
-		v->tpath = trust_path(ctx, o->trust);
-		if (sb_trust_load(&v->trust, v->tpath, err) == -1)
-			return -1;
-	}
-	if ((v->fd = open(v->path, O_RDONLY | O_CLOEXEC)) == -1)
-		return sb_err_sys(err, "could not open bundle \"%s\"",
-		    v->path);
-	if (!verify)
-		return sb_bundle_open(&v->b, v->fd, v->path, NULL, NULL, err);
-	if (sb_bundle_verify(v->fd, v->path, &v->trust, id, err) == -1)
-		return -1;
-	return sb_bundle_open(&v->b, v->fd, v->path, &v->trust, id, err);
-}
-
-static void
-view_close(struct view *v)
-{
-	sb_bundle_close(v->b);
-	if (v->fd != -1)
-		close(v->fd);
-	sb_trust_release(&v->trust);
-	free(v->path);
-	free(v->tpath);
+	ret = sb_open_bundle(v, path, trust, verify, err);
+	free(trust);
+	free(path);
+	return ret;
 }
 
 static void
@@ -149,7 +104,7 @@ verify_usage(FILE *fp)
 	    "Options:\n"
 	    "      --trust PATH   a public key (.pub) or a folder of them "
 	    "(default:\n"
-	    "                     $SQLBUNDLE_TRUST, else " DEFAULT_TRUST ")\n"
+	    "                     $SQLBUNDLE_TRUST, else " SB_TRUST_DEFAULT ")\n"
 	    "      --json         print the result as one JSON object\n"
 	    "  -h, --help         show this help and exit\n"
 	    "\n"
@@ -157,43 +112,12 @@ verify_usage(FILE *fp)
 	    "4 I/O error.\n", fp);
 }
 
-static void
-verify_json(FILE *fp, const char *path, struct sb_bundle *b,
-    const struct sb_err *err)
-{
-	const struct sb_manifest *m;
-	const struct sb_pubkey *k;
-
-	fputs("{\"bundle\":", fp);
-	sb_put_json(fp, path);
-	if (b == NULL) {
-		fputs(",\"ok\":false,\"error\":", fp);
-		sb_put_json(fp, err->msg);
-		fprintf(fp, ",\"code\":%d}\n", err->code);
-		return;
-	}
-	m = sb_bundle_manifest(b);
-	k = sb_bundle_key(b);
-	fprintf(fp, ",\"ok\":true,\"id\":\"%s\",\"key_id\":\"%s\",\"key\":",
-	    sb_bundle_id(b), m->key_id);
-	sb_put_json(fp, k != NULL && k->path != NULL ? k->path : "");
-	fputs(",\"project\":", fp);
-	sb_put_json(fp, m->project);
-	fputs(",\"created\":", fp);
-	sb_put_json(fp, m->created);
-	fputs(",\"from\":", fp);
-	sb_put_json(fp, m->from);
-	fputs(",\"to\":", fp);
-	sb_put_json(fp, m->to);
-	fprintf(fp, ",\"revisions\":%zu,\"entries\":%zu}\n", m->nrevs,
-	    m->nentries);
-}
-
 int
 sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 {
-	struct view v;
+	struct sb_open v = SB_OPEN_INIT;
 	struct view_opts o;
+	struct sb_json j;
 	const struct sb_manifest *m;
 	const struct sb_pubkey *k;
 	int help, ret = -1;
@@ -206,11 +130,13 @@ sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	}
 	if (view_open(ctx, &o, true, &v, err) == -1) {
 		if (o.json)
-			verify_json(stdout, v.path, NULL, err);
+			sb_json_error(stdout, err);
 		goto out;
 	}
 	if (o.json) {
-		verify_json(stdout, v.path, v.b, err);
+		sb_json_begin(&j, stdout, "verify");
+		sb_open_json(&v, &j);
+		sb_json_end(&j);
 	} else {
 		m = sb_bundle_manifest(v.b);
 		k = sb_bundle_key(v.b);
@@ -230,7 +156,7 @@ sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	}
 	ret = 0;
 out:
-	view_close(&v);
+	sb_open_release(&v);
 	return ret;
 }
 
@@ -255,7 +181,7 @@ inspect_usage(FILE *fp)
 int
 sb_cmd_inspect(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 {
-	struct view v;
+	struct sb_open v = SB_OPEN_INIT;
 	struct view_opts o;
 	const struct sb_manifest *m;
 	const struct sb_pubkey *k;
@@ -296,6 +222,6 @@ sb_cmd_inspect(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	}
 	ret = 0;
 out:
-	view_close(&v);
+	sb_open_release(&v);
 	return ret;
 }

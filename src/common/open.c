@@ -1,0 +1,95 @@
+/*
+ * Open a bundle and resolve its trusted keys: the one path from a file
+ * name to a verified bundle, for `sqlbundle verify/inspect` and every
+ * command of sqlbundle-apply (include/sqlbundle/open.h).
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sqlbundle/fs.h"
+#include "sqlbundle/open.h"
+
+int
+sb_open_trust(struct sb_trust *trust, const char *opt, struct sb_err *err)
+{
+	const char *env = getenv(SB_TRUST_ENV), *path = opt, *from = NULL;
+
+	if (path == NULL || path[0] == '\0') {
+		path = env;
+		from = "$" SB_TRUST_ENV;
+	}
+	if (path == NULL || path[0] == '\0') {
+		path = SB_TRUST_DEFAULT;
+		from = "the default trust folder (no --trust given, $"
+		    SB_TRUST_ENV " not set)";
+	}
+	if (sb_trust_load(trust, path, err) == -1) {
+		/* Say where a path nobody typed came from. */
+		if (from != NULL && err->detail[0] == '\0')
+			sb_err_detail(err, "trusted keys from %s", from);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sb_open_bundle(struct sb_open *o, const char *path, const char *trust,
+    bool verify, struct sb_err *err)
+{
+	struct stat st;
+
+	*o = (struct sb_open)SB_OPEN_INIT;
+	o->path = sb_strdup(path);
+	if (verify && sb_open_trust(&o->trust, trust, err) == -1)
+		return -1;
+	if ((o->fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return sb_err_sys(err, "could not open bundle \"%s\"", path);
+	if (fstat(o->fd, &st) == -1)
+		return sb_err_sys(err, "could not stat bundle \"%s\"", path);
+	/* Both passes read the same bytes: a pipe could not be read twice. */
+	if (!S_ISREG(st.st_mode))
+		return sb_err_set(err, SB_EINVALID,
+		    "bundle \"%s\" is not a regular file", path);
+	if (!verify)
+		return sb_bundle_open(&o->b, o->fd, path, NULL, NULL, err);
+	if (sb_bundle_verify(o->fd, path, &o->trust, o->id, err) == -1)
+		return -1;
+	if (sb_bundle_open(&o->b, o->fd, path, &o->trust, o->id, err) == -1)
+		return -1;
+	o->verified = true;
+	return 0;
+}
+
+void
+sb_open_release(struct sb_open *o)
+{
+	sb_bundle_close(o->b);
+	o->b = NULL;
+	if (o->fd != -1)
+		close(o->fd);
+	o->fd = -1;
+	sb_trust_release(&o->trust);
+	free(o->path);
+	o->path = NULL;
+}
+
+void
+sb_open_json(const struct sb_open *o, struct sb_json *j)
+{
+	const struct sb_manifest *m = sb_bundle_manifest(o->b);
+	const struct sb_pubkey *k = sb_bundle_key(o->b);
+
+	sb_json_str(j, "bundle", o->path);
+	sb_json_str(j, "bundle_id", sb_bundle_id(o->b));
+	sb_json_str(j, "key_id", m->key_id);
+	sb_json_str(j, "key_file", k != NULL ? k->path : NULL);
+	sb_json_str(j, "project", m->project);
+	sb_json_str(j, "created", m->created);
+	sb_json_str(j, "from", m->from);
+	sb_json_str(j, "to", m->to);
+	sb_json_uint(j, "revision_count", m->nrevs);
+	sb_json_uint(j, "entry_count", m->nentries);
+}
