@@ -45,7 +45,8 @@ sb_open_bundle(struct sb_open *o, const char *path, const char *trust,
 	o->path = sb_strdup(path);
 	if (verify && sb_open_trust(&o->trust, trust, err) == -1)
 		return -1;
-	if ((o->fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	if ((o->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return sb_err_sys(err, "could not open bundle \"%s\"", path);
 	if (fstat(o->fd, &st) == -1)
 		return sb_err_sys(err, "could not stat bundle \"%s\"", path);
@@ -53,6 +54,8 @@ sb_open_bundle(struct sb_open *o, const char *path, const char *trust,
 	if (!S_ISREG(st.st_mode))
 		return sb_err_set(err, SB_EINVALID,
 		    "bundle \"%s\" is not a regular file", path);
+	if (fcntl(o->fd, F_SETFL, 0) == -1)
+		return sb_err_sys(err, "could not read bundle \"%s\"", path);
 	if (!verify)
 		return sb_bundle_open(&o->b, o->fd, path, NULL, NULL, err);
 	if (sb_bundle_verify(o->fd, path, &o->trust, o->id, err) == -1)

@@ -1,7 +1,8 @@
 # Helpers for integration tests (sourced by run.sh). Each test function
 # runs with `set -e` in its own empty folder ($T_DIR).
-SB=$SB_BIN/sqlbundle
-SBA=$SB_BIN/sqlbundle-apply
+# Through json_collect.sh when run.sh set it up: --json output is kept.
+SB=${SB_WRAP:-$SB_BIN}/sqlbundle
+SBA=${SB_WRAP:-$SB_BIN}/sqlbundle-apply
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 # Sanitized builds: report leaks and errors, fail the program.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}

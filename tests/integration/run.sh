@@ -17,6 +17,14 @@ rm -rf "$work"
 mkdir -p "$work"
 [ "$(id -u)" -eq 0 ] && chmod 755 "$root/.tmp" "$work"
 
+# Every --json run's output is kept here and checked against the schema
+# after the tests (json_collect.sh stands in for both programs).
+export SB_JSON_DIR=$work/json SB_WRAP=$work/wrap
+mkdir -p "$SB_JSON_DIR" "$SB_WRAP"
+[ "$(id -u)" -eq 0 ] && chmod 1777 "$SB_JSON_DIR"
+ln -s "$root/tests/integration/json_collect.sh" "$SB_WRAP/sqlbundle"
+ln -s "$root/tests/integration/json_collect.sh" "$SB_WRAP/sqlbundle-apply"
+
 export SB_PGPORT=${SB_PGPORT:-54339}
 export SB_PGDIR=$pgdir
 env_line=$("$root/scripts/pgserver.sh" start "$pgdir") || {
@@ -60,6 +68,21 @@ for f in "$root"/tests/integration/t_*.sh; do
 		fi
 	done
 done
+# The --json lines the tests made, against docs/sqlbundle.schema.json;
+# a run of the whole suite must have made every kind of line.
+require=--require
+[ -n "$filepat$testpat" ] && require=
+if /usr/bin/python3 "$root/tests/integration/json_schema.py" \
+    "$root/docs/sqlbundle.schema.json" "$SB_JSON_DIR" "$root/man" $require \
+    >"$work/json_schema.log" 2>&1; then
+	pass=$((pass + 1))
+	echo "ok   $(tail -n 1 "$work/json_schema.log")"
+else
+	fail=$((fail + 1))
+	failed+=("json_schema")
+	echo "FAIL json schema, log: ${work#$root/}/json_schema.log"
+	tail -n 25 "$work/json_schema.log" | sed 's/^/     | /'
+fi
 for t in "${failed[@]+"${failed[@]}"}"; do echo "failed: $t"; done
 echo "integration: $pass passed, $fail failed"
 [ $fail -eq 0 ] && [ $pass -gt 0 ]
