@@ -6,6 +6,7 @@ CC ?= cc
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/sqlbundle
 DESTDIR ?=
 SANITIZE ?=
 # Object and program folders (separate ones let builds run side by side).
@@ -145,11 +146,14 @@ install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -d $(DESTDIR)$(DATADIR)
+	install -m 0644 docs/sqlbundle.schema.json $(DESTDIR)$(DATADIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sqlbundle $(DESTDIR)$(BINDIR)/sqlbundle-apply
 	rm -f $(DESTDIR)$(MANDIR)/man1/sqlbundle.1 \
 		$(DESTDIR)$(MANDIR)/man1/sqlbundle-apply.1
+	rm -f $(DESTDIR)$(DATADIR)/sqlbundle.schema.json
 
 clean:
 	rm -rf $(O) $(B)

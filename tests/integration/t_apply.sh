@@ -33,7 +33,7 @@ test_round_trip() {
 	example_bundle
 	new_db
 	local id key
-	id=$(bundle_field example.tar.zst id)
+	id=$(bundle_field example.tar.zst bundle_id)
 	key=$(bundle_field example.tar.zst key_id)
 	assert_eq "$id" "$(tar -xOf example.tar.zst MANIFEST | sha256sum | cut -d' ' -f1)" "bundle id"
 
@@ -157,7 +157,7 @@ test_plan_changes_nothing() {
 import json, sys
 p = json.load(open(sys.argv[1]))
 assert p["direction"] == "downgrade", p
-assert p["database"] == ["853113448960"], p
+assert p["event"] == "plan" and p["revisions"] == ["853113448960"], p
 assert [s["revision"] for s in p["steps"]] == ["853113448960", "37a02ec8662a", "000000000001"], p
 EOF
 	full_dump > after.sql
@@ -180,7 +180,7 @@ test_status() {
 	sed -n '4,6p' out | awk '{ print $4, $5 }' > got
 	printf '%s\n' "downgrade 37a02ec8662a" "upgrade 37a02ec8662a" "upgrade 000000000001" > want
 	diff want got || fail "history rows: $(cat out)"
-	grep -q "bundle $(bundle_field example.tar.zst id | cut -c1-12)  key $(bundle_field example.tar.zst key_id)  postgres" out ||
+	grep -q "bundle $(bundle_field example.tar.zst bundle_id | cut -c1-12)  key $(bundle_field example.tar.zst key_id)  postgres" out ||
 	    fail "no bundle/key/user in status: $(cat out)"
 	expect_rc 0 "$SBA" status --json
 	/usr/bin/python3 - out <<'EOF'
@@ -331,8 +331,8 @@ events = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
 kinds = [e["event"] for e in events]
 assert kinds[0] == "start" and kinds[-1] == "done", kinds
 assert kinds.count("step_begin") == 4 and kinds.count("step_done") == 4, kinds
-assert events[0]["steps"] == 4 and events[0]["from"] == [], events[0]
-assert events[-1]["at"] == "2864583ca021", events[-1]
+assert events[0]["step_count"] == 4 and events[0]["revisions"] == [], events[0]
+assert events[-1]["target"] == "2864583ca021", events[-1]
 done = [e for e in events if e["event"] == "step_done"]
 assert [e["index"] for e in done] == [1, 2, 3, 4], done
 assert done[-1]["seed_bytes"] > 0, done[-1]
@@ -349,14 +349,14 @@ assert 'target revision "nosuchrev"' in e["message"], e
 EOF
 	grep -q 'target revision "nosuchrev" is not in the bundle' err || fail "no error on stderr"
 	expect_rc 0 "$SBA" verify --json example.tar.zst
-	/usr/bin/python3 -c 'import json,sys; d = json.load(open("out")); assert d["ok"] and d["project"] == "arcoirispos", d'
+	/usr/bin/python3 -c 'import json,sys; d = json.load(open("out")); assert d["event"] == "verify" and d["project"] == "arcoirispos", d'
 }
 
 test_verify_command() {
 	example_bundle
 	expect_rc 0 "$SBA" verify example.tar.zst
 	assert_out "verified: project arcoirispos, base..2864583ca021, 4 revisions"
-	assert_out "bundle id: $(bundle_field example.tar.zst id)"
+	assert_out "bundle id: $(bundle_field example.tar.zst bundle_id)"
 	"$SB" -C proj keygen other > /dev/null
 	expect_err 1 "bundle signed by untrusted key $(bundle_field example.tar.zst key_id)" \
 	    "$SBA" verify --trust proj/keys/other.pub example.tar.zst

@@ -386,8 +386,8 @@ EOF
 	/usr/bin/python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["ok"] is True and d["id"] == sys.argv[2] and d["key_id"] == sys.argv[3], d
-assert d["revisions"] == 3 and d["entries"] == 8 and d["to"] == "c3", d
+assert d["event"] == "verify" and d["bundle_id"] == sys.argv[2] and d["key_id"] == sys.argv[3], d
+assert d["revision_count"] == 3 and d["entry_count"] == 8 and d["to"] == "c3", d
 ' "$T_DIR/out" "$id" "$kid"
 	"$SB" keygen other > /dev/null
 	expect_err 1 "bundle signed by untrusted key $kid" \
@@ -396,7 +396,7 @@ assert d["revisions"] == 3 and d["entries"] == 8 and d["to"] == "c3", d
 	/usr/bin/python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["ok"] is False and "untrusted key" in d["error"] and d["code"] == 1, d
+assert d["event"] == "error" and "untrusted key" in d["message"] and d["code"] == 1, d
 ' "$T_DIR/out"
 	# Default trust folder from the environment.
 	SQLBUNDLE_TRUST=$PWD/keys expect_rc 0 "$SB" verify "$B"

@@ -90,8 +90,8 @@ import json, sys
 events = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
 assert events[-1]["event"] == "error" and events[-1]["code"] == 3, events[-1]
 chunks = [e for e in events if e["event"] == "chunk"]
-assert chunks and all(e["entry"].endswith("/01-gen.items.csv") for e in chunks), chunks[:3]
-offsets = [e["offset"] for e in chunks]
+assert chunks and all(e["seed_file"].endswith("/01-gen.items.csv") for e in chunks), chunks[:3]
+offsets = [e["seed_offset"] for e in chunks]
 assert offsets == sorted(offsets) and offsets[0] > 0, offsets[:5]
 EOF
 	local done_before
