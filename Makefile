@@ -6,6 +6,7 @@ CC ?= cc
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/sqlbundle
 DESTDIR ?=
 SANITIZE ?=
 # Object and program folders (separate ones let builds run side by side).
@@ -70,6 +71,7 @@ FORCE:
 $(O)/src/common/archive.o $(O)/src/pack/writer.o: EXTRA_CFLAGS = $(ARCHIVE_CFLAGS)
 $(O)/src/common/crypto.o $(O)/src/pack/keys.o: EXTRA_CFLAGS = $(CRYPTO_CFLAGS)
 $(O)/src/apply/db.o: EXTRA_CFLAGS = $(PQ_CFLAGS)
+$(O)/src/pack/import.o: EXTRA_CFLAGS = -DSB_DATADIR='"$(DATADIR)"'
 $(O)/tests/%.o: EXTRA_CFLAGS = $(CMOCKA_CFLAGS) $(ARCHIVE_CFLAGS) $(CRYPTO_CFLAGS) -Isrc
 
 $(O)/%.o: %.c $(O)/.flags
@@ -145,11 +147,14 @@ install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -d $(DESTDIR)$(DATADIR)
+	install -m 0644 share/sqlbundle/alembic_import.py $(DESTDIR)$(DATADIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sqlbundle $(DESTDIR)$(BINDIR)/sqlbundle-apply
 	rm -f $(DESTDIR)$(MANDIR)/man1/sqlbundle.1 \
 		$(DESTDIR)$(MANDIR)/man1/sqlbundle-apply.1
+	rm -f $(DESTDIR)$(DATADIR)/alembic_import.py
 
 clean:
 	rm -rf $(O) $(B)
