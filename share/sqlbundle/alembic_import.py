@@ -352,13 +352,14 @@ class Offline(Runner):
         from alembic.runtime.migration import MigrationContext
         from sqlalchemy.sql.elements import ClauseElement
         from sqlalchemy.sql.ddl import DDLElement
+        from sqlalchemy import text
 
+        # "named" parameters: a '%' is not doubled in the SQL written
         ctx = MigrationContext.configure(
-            dialect_name="postgresql",
+            dialect_name="postgresql", dialect_opts={"paramstyle": "named"},
             opts={"as_sql": True, "output_buffer": io.StringIO(),
                   "literal_binds": True, "transaction_per_migration": True})
         impl = ctx.impl
-        orig_exec = impl._exec
 
         def static_output(text):
             phase.stmts.append(text)
@@ -378,7 +379,14 @@ class Offline(Runner):
                         raise StrictError(
                             "bound parameter \":%s\" has no value; --offline "
                             "would render it as NULL" % b.key)
-            orig_exec(construct, execution_options)
+            # Alembic's as_sql rendering, minus its tab-to-spaces change:
+            # the SQL as capture would send it.
+            if isinstance(construct, str):
+                construct = text(construct)
+            kw = {} if isinstance(construct, DDLElement) else \
+                {"compile_kwargs": {"literal_binds": True}}
+            phase.stmts.append(str(construct.compile(dialect=ctx.dialect,
+                                                     **kw)).strip())
             return ReadTrap()
 
         def dump(construct, *multiparams, **params):
@@ -394,11 +402,6 @@ class Offline(Runner):
 
     def run(self, ctx, fn, phase):
         fn()
-        body = []
-        for s in phase.stmts:
-            s = s[:-1] if s.endswith(";") else s     # Alembic's terminator
-            body.append(s)
-        phase.stmts = body
 
     def phase(self, rev, name):
         return self.call(rev, name, Phase(), self.context)
@@ -861,12 +864,12 @@ class PrivateServer:
         env = os.environ.get("PGBIN")
         cands = [env] if env else []
         base = "/usr/lib/postgresql"
-        if os.path.isdir(base):
+        if not env and os.path.isdir(base):
             vers = sorted((d for d in os.listdir(base) if d.isdigit()),
                           key=int, reverse=True)
             cands += [os.path.join(base, v, "bin") for v in vers]
         initdb = shutil.which("initdb")
-        if initdb:
+        if initdb and not env:
             cands.append(os.path.dirname(initdb))
         for c in cands:
             if c and os.access(os.path.join(c, "initdb"), os.X_OK) and \
