@@ -396,7 +396,15 @@ class Offline(Runner):
         impl.emit_begin = lambda: None
         impl.emit_commit = emit_commit
         impl._exec = strict_exec
+        def exec_driver_sql(sql, parameters=None, execution_options=None):
+            if parameters:
+                raise StrictError("parameters passed to exec_driver_sql() "
+                                  "would be lost by --offline")
+            phase.stmts.append(sql.strip())
+            return ReadTrap()
+
         mock = self.create_mock_engine("postgresql+psycopg2://", dump)
+        mock.exec_driver_sql = exec_driver_sql
         ctx.connection = impl.connection = mock
         return ctx
 
