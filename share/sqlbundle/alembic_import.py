@@ -308,6 +308,17 @@ def clock_watch(phase, project):
     return hook
 
 
+def reflecting(exc):
+    """True if exc was raised while SQLAlchemy reflected the database."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == \
+                "sqlalchemy.engine.reflection":
+            return True
+        tb = tb.tb_next
+    return False
+
+
 class Runner:
     """Calls upgrade()/downgrade() of one module and records a Phase."""
 
@@ -334,7 +345,8 @@ class Runner:
             path = self.project.rel(rev.path)
             loc = "%s:%d" % where if where else path
             text = last_line(e)
-            if isinstance(self, Offline) and "MockConnection" in text:
+            if isinstance(self, Offline) and ("MockConnection" in text or
+                                              reflecting(e)):
                 text = "StrictError: inspects the database (reflection), " \
                        "which --offline cannot do; use the capture mode"
             phase.error = (e, "%s: %s" % (loc, text))

@@ -1,6 +1,9 @@
 # sqlbundle import alembic: every case of the fixture chains in
 # tests/fixtures/alembic_import/, and equivalence with Alembic itself.
 FIX=$SB_ROOT/tests/fixtures/alembic_import
+# Programs built outside bin/ (a sanitized build) have no share/ beside them.
+[ -f "$SB_BIN/../share/sqlbundle/alembic_import.py" ] ||
+	export SQLBUNDLE_ALEMBIC_HELPER=$SB_ROOT/share/sqlbundle/alembic_import.py
 
 # import_into DIR CHAIN [OPTIONS...]: import CHAIN's fixture into DIR,
 # capturing on the test server unless an option says otherwise.
