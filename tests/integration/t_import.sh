@@ -208,6 +208,13 @@ test_import_python_errors() {
 	SHOP_PAYMENT_GATEWAY=acme expect_rc 0 import_into env env_fail --offline
 	expect_err 1 'could not run the Alembic helper with "/nonexistent/python3"' \
 	    import_into py cases --offline --python /nonexistent/python3
+	# without --python: the interpreter of `alembic` on PATH (a virtualenv's)
+	mkdir venvbin
+	printf '#!/nonexistent/venv/bin/python3\nimport sys\n' > venvbin/alembic
+	chmod +x venvbin/alembic
+	PATH=$PWD/venvbin:$PATH expect_err 1 \
+	    'could not run the Alembic helper with "/nonexistent/venv/bin/python3"' \
+	    import_into venv cases --offline
 }
 
 test_import_again_drift_check() {
