@@ -573,13 +573,27 @@ parse_opts(struct imp_opts *o, int argc, char **argv, bool *help,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_CONFIG: o->config = optarg; break;
-		case OPT_TO: o->to = optarg; break;
-		case OPT_OFFLINE: o->offline = true; break;
-		case OPT_SCRATCH: o->scratch = optarg; break;
-		case OPT_PYTHON: o->python = optarg; break;
-		case OPT_DRY: o->dry_run = true; break;
-		case OPT_CHECK: o->check = true; break;
+		case OPT_CONFIG:
+			o->config = optarg;
+			break;
+		case OPT_TO:
+			o->to = optarg;
+			break;
+		case OPT_OFFLINE:
+			o->offline = true;
+			break;
+		case OPT_SCRATCH:
+			o->scratch = optarg;
+			break;
+		case OPT_PYTHON:
+			o->python = optarg;
+			break;
+		case OPT_DRY:
+			o->dry_run = true;
+			break;
+		case OPT_CHECK:
+			o->check = true;
+			break;
 		case 'h':
 			*help = true;
 			return 0;
