@@ -111,12 +111,14 @@ class Project:
             self.script = ScriptDirectory.from_config(cfg)
         except Exception as e:
             raise ImportFailure("%s: %s" % (ini, last_line(e)))
-        self.dirs = [os.path.realpath(d) for d in self.script._version_locations]
+        # for naming a version file that fails to load (a private list:
+        # without it, errors name the ini instead)
+        self.dirs = [os.path.realpath(d) for d in
+                     getattr(self.script, "_version_locations", None) or
+                     [self.script.versions]]
         self.paths = {}
         try:
-            revmap = self.script.revision_map
-            self.revs = {r.revision: r for r in revmap.iterate_revisions(
-                "heads", "base", select_for_downgrade=True)}
+            self.revs = {r.revision: r for r in self.script.walk_revisions()}
         except Exception as e:
             where = locate(e, self._version_files())
             if where is None:
