@@ -71,6 +71,7 @@ FORCE:
 $(O)/src/common/archive.o $(O)/src/pack/writer.o: EXTRA_CFLAGS = $(ARCHIVE_CFLAGS)
 $(O)/src/common/crypto.o $(O)/src/pack/keys.o: EXTRA_CFLAGS = $(CRYPTO_CFLAGS)
 $(O)/src/apply/db.o: EXTRA_CFLAGS = $(PQ_CFLAGS)
+$(O)/src/pack/import.o: EXTRA_CFLAGS = -DSB_DATADIR='"$(DATADIR)"'
 $(O)/tests/%.o: EXTRA_CFLAGS = $(CMOCKA_CFLAGS) $(ARCHIVE_CFLAGS) $(CRYPTO_CFLAGS) -Isrc
 
 $(O)/%.o: %.c $(O)/.flags
@@ -148,12 +149,14 @@ install: $(PROGS)
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -d $(DESTDIR)$(DATADIR)
 	install -m 0644 docs/sqlbundle.schema.json $(DESTDIR)$(DATADIR)/
+	install -m 0644 share/sqlbundle/alembic_import.py $(DESTDIR)$(DATADIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sqlbundle $(DESTDIR)$(BINDIR)/sqlbundle-apply
 	rm -f $(DESTDIR)$(MANDIR)/man1/sqlbundle.1 \
 		$(DESTDIR)$(MANDIR)/man1/sqlbundle-apply.1
 	rm -f $(DESTDIR)$(DATADIR)/sqlbundle.schema.json
+	rm -f $(DESTDIR)$(DATADIR)/alembic_import.py
 
 clean:
 	rm -rf $(O) $(B)

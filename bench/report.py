@@ -340,6 +340,25 @@ def main():
                  meta.get("rss-mb"), meta.get("runs"), meta.get("plot-runs"),
                  meta.get("nontx-every")))
     L.append("")
+    imp = [(side, get("import", side)) for side in ("capture", "offline")]
+    if any(ser.n for _, ser in imp):
+        L.append("## Import from Alembic\n")
+        L.append("`sqlbundle import alembic` of a generated Alembic chain of "
+                 "%s revisions (the apply bench's kind of revisions, as "
+                 "`bench/gen_chain.py` writes them), into an empty project, "
+                 "checked with `sqlbundle check`; one Python process per "
+                 "import. Capture creates and drops a scratch database on "
+                 "the bench server and runs every upgrade twice and every "
+                 "downgrade once.\n" % meta.get("import-revs", "?"))
+        L.append("| mode | median [min–max] | per revision |")
+        L.append("| --- | --- | --- |")
+        for side, ser in imp:
+            if ser.n:
+                L.append("| %s | %s | %s |" % (
+                    side, ser.cell(), "%.1f ms" % (1000 * ser.median() / float(
+                        meta.get("import-revs", "1"))) if ser.ok else "–"))
+        L.append("")
+
     L.append("""\
 ## What runs
 

@@ -14,7 +14,8 @@
 #   BENCH_PLOT_RUNS [3]      runs of each extra chain length of the plot
 #   BENCH_NONTX_EVERY [100]  every Kth revision is transactional: false
 #   BENCH_QUICK=1            tiny sizes and 3 runs (a couple of minutes)
-#   BENCH_ONLY               a subset of: apply seed verify pack rss plot
+#   BENCH_IMPORT_REVS [500]  revisions of the `sqlbundle import alembic` bench
+#   BENCH_ONLY               a subset of: apply seed verify pack rss plot import
 #   BENCH_PGPORT [54347]     port of the throwaway server (unix socket)
 #   BENCH_DIR [.tmp/bench]   generated data, bundles, server, results
 #   BENCH_OUT [bench]        where RESULTS.md and the plot go
@@ -54,7 +55,8 @@ RSS_MB=${BENCH_RSS_MB:-64 2048}
 RUNS=${BENCH_RUNS:-5}
 PLOT_RUNS=${BENCH_PLOT_RUNS:-3}
 NONTX_EVERY=${BENCH_NONTX_EVERY:-100}
-ONLY=${BENCH_ONLY:-apply seed verify pack rss plot}
+ONLY=${BENCH_ONLY:-apply seed verify pack rss plot import}
+IMPORT_REVS=${BENCH_IMPORT_REVS:-500}
 PGPORT_BENCH=${BENCH_PGPORT:-54347}
 work=${BENCH_DIR:-$root/.tmp/bench}
 out=${BENCH_OUT:-$root/bench}
@@ -489,6 +491,41 @@ if wants rss && [ "$have_sb" = 1 ] && [ -f "$key" ]; then
 	for mb in $RSS_MB; do
 		bench_rss "$mb"
 	done
+fi
+
+# sqlbundle import alembic of a generated Alembic chain (the same kind of
+# revisions as the apply bench), capture on this server and offline; one
+# Python process each. Times in times.tsv as bench "import".
+bench_import() {
+	local ichain=$work/import-chain proj side i
+	"$PY" bench/gen_chain.py --out "$ichain" --revs "$IMPORT_REVS" \
+	    --nontx-every "$NONTX_EVERY" >/dev/null
+	meta import-revs "$IMPORT_REVS"
+	for i in $(seq 1 "$RUNS"); do
+		for side in capture offline; do
+			proj=$work/import-proj
+			rm -rf "$proj"
+			mkdir -p "$proj"
+			echo "project = bench" >"$proj/sqlbundle.conf"
+			settle
+			if [ "$side" = capture ]; then
+				run_timed "$logs/import-$side-$i.log" "$SB" -C "$proj" \
+				    import alembic --config "$ichain/alembic/alembic.ini" \
+				    --scratch "host=$PGHOST port=$PGPORT user=$PGUSER dbname=postgres"
+			else
+				run_timed "$logs/import-$side-$i.log" "$SB" -C "$proj" \
+				    import alembic --config "$ichain/alembic/alembic.ini" --offline
+			fi
+			[ "$rc" = 0 ] && ! grep -q "^$IMPORT_REVS new," "$logs/import-$side-$i.log" && rc=97
+			[ "$rc" = 0 ] && { "$SB" -C "$proj" check >/dev/null 2>&1 || rc=96; }
+			record import "$side" "$i"
+			log "import alembic $side, $IMPORT_REVS revisions: ${secs}s"
+		done
+	done
+}
+
+if wants import && [ "$have_sb" = 1 ] && [ "$have_alembic" = 1 ]; then
+	bench_import
 fi
 
 if wants plot; then

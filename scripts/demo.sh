@@ -36,6 +36,17 @@ $SBA upgrade "$B" --trust keys/demo.pub
 step "sqlbundle-apply status"
 $SBA status
 
+# Coming from Alembic: the same chain, written as Alembic revisions in
+# examples/alembic/, imported into a scratch copy of a project.
+rm -rf .demo/from-alembic
+mkdir -p .demo/from-alembic
+cp sqlbundle.conf .demo/from-alembic/
+step "sqlbundle -C .demo/from-alembic import alembic --config examples/alembic/alembic.ini"
+$SB -C .demo/from-alembic import alembic --config "$PWD/examples/alembic/alembic.ini" \
+    --scratch "host=$PGHOST port=$PGPORT user=$PGUSER dbname=postgres"
+step "sqlbundle -C .demo/from-alembic check"
+$SB -C .demo/from-alembic check
+
 step "a look at the data"
 psql -X -q -c "SELECT code, name, account_type FROM acct.account ORDER BY code LIMIT 8" || true
 

@@ -6,7 +6,7 @@ set -eu
 
 pkgs="build-essential pkg-config libarchive-dev libssl-dev libpq-dev
 libcmocka-dev postgresql-15 postgresql-contrib zstd gzip tar openssl
-coreutils python3 alembic python3-psycopg2 procps time util-linux
+coreutils python3 alembic python3-sqlalchemy python3-psycopg2 procps time util-linux
 python3-jsonschema"
 for extra in "$@"; do
 	case $extra in

@@ -23,5 +23,13 @@ int	sb_cmd_keygen(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 int	sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
 int	sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
 int	sb_cmd_inspect(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
+int	sb_cmd_import(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
+
+#define SB_SLUG_MAX	40
+/*
+ * The file-name slug of a message: lower-case letters and digits, other
+ * runs as '_', at most SB_SLUG_MAX bytes (new and import name files alike).
+ */
+void	sb_slugify(const char *msg, char slug[SB_SLUG_MAX + 1]);
 
 #endif

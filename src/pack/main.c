@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	    "revisions" },
 	{ "verify", sb_cmd_verify, "check a bundle against trusted keys" },
 	{ "inspect", sb_cmd_inspect, "print a bundle's manifest" },
+	{ "import", sb_cmd_import, "write revisions from an Alembic project" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

@@ -20,7 +20,6 @@
 #include "cmd.h"
 #include "opts.h"
 
-#define SLUG_MAX	40
 #define ID_BYTES	6	/* 12 hex digits, as Alembic's ids */
 
 static void
@@ -69,21 +68,20 @@ random_id(char id[SB_ID_MAX + 1], struct sb_err *err)
 	return 0;
 }
 
-/* Lower-case letters and digits of the message, other runs as '_'. */
-static void
-slugify(const char *msg, char slug[SLUG_MAX + 1])
+void
+sb_slugify(const char *msg, char slug[SB_SLUG_MAX + 1])
 {
 	size_t n = 0;
 	bool gap = false;
 
-	for (const char *p = msg; *p != '\0' && n < SLUG_MAX; p++) {
+	for (const char *p = msg; *p != '\0' && n < SB_SLUG_MAX; p++) {
 		char c = *p;
 
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
 		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
 			if (gap && n > 0) {
-				if (n + 2 > SLUG_MAX)
+				if (n + 2 > SB_SLUG_MAX)
 					break;	/* no room for "_x" */
 				slug[n++] = '_';
 			}
@@ -176,7 +174,7 @@ sb_cmd_new(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	};
 	struct sb_chain chain = SB_CHAIN_INIT;
 	const char *message = NULL, *want_id = NULL;
-	char id[SB_ID_MAX + 1], slug[SLUG_MAX + 1];
+	char id[SB_ID_MAX + 1], slug[SB_SLUG_MAX + 1];
 	char *revdir = NULL, *path = NULL, *text = NULL;
 	struct stat st;
 	int c, ret = -1;
@@ -236,7 +234,7 @@ sb_cmd_new(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 				goto out;
 		} while (sb_chain_find(&chain, id) != -1);
 	}
-	slugify(message, slug);
+	sb_slugify(message, slug);
 	path = slug[0] ? sb_printf("%s/%s_%s.sql", revdir, id, slug) :
 	    sb_printf("%s/%s.sql", revdir, id);
 	text = sb_printf("-- revision: %s\n"

@@ -1,0 +1,259 @@
+# sqlbundle import alembic: every case of the fixture chains in
+# tests/fixtures/alembic_import/, and equivalence with Alembic itself.
+FIX=$SB_ROOT/tests/fixtures/alembic_import
+# Programs built outside bin/ (a sanitized build) have no share/ beside them.
+[ -f "$SB_BIN/../share/sqlbundle/alembic_import.py" ] ||
+	export SQLBUNDLE_ALEMBIC_HELPER=$SB_ROOT/share/sqlbundle/alembic_import.py
+
+# import_into DIR CHAIN [OPTIONS...]: import CHAIN's fixture into DIR,
+# capturing on the test server unless an option says otherwise.
+import_into() {
+	local dir=$1 chain=$2
+	shift 2
+	mkdir -p "$dir"
+	"$SB" -C "$dir" import alembic --config "$FIX/$chain/alembic.ini" "$@"
+}
+
+scratch() {
+	echo "host=$PGHOST port=$PGPORT user=postgres dbname=postgres"
+}
+
+alembic_url() {
+	echo "postgresql+psycopg2://postgres@/$1?host=$PGHOST&port=$PGPORT"
+}
+
+# file_of DIR ID: the revision file of ID in DIR/revisions.
+file_of() {
+	ls "$1"/revisions/"$2"_*.sql "$1"/revisions/"$2".sql 2>/dev/null | head -n 1
+}
+
+# Dump and rows of database $1, without the applier's own schema; time
+# stamps (DEFAULT now(): when each side ran) are left out of the rows.
+db_state() {
+	PGDATABASE=$1 schema_dump --exclude-schema=sqlbundle
+	PGDATABASE=$1 psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 <<'SQL'
+SELECT format('SELECT %L, count(*), md5(coalesce(string_agg(row(%s)::text, E''\n'' ORDER BY row(%s)::text), '''')) FROM %I.%I',
+              n.nspname || '.' || c.relname, cols, cols, n.nspname, c.relname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL (
+    SELECT coalesce(string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum), 'NULL') AS cols
+    FROM pg_attribute a
+    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      AND a.atttypid NOT IN ('timestamptz'::regtype, 'timestamp'::regtype)) x
+WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'sqlbundle')
+  AND n.nspname NOT LIKE 'pg_toast%'
+ORDER BY 1
+\gexec
+SQL
+}
+
+test_import_cases() {
+	expect_rc 0 import_into proj cases --scratch "$(scratch)"
+	echo "project = cases" > proj/sqlbundle.conf
+	assert_out "7 new, 0 unchanged, 0 drifted"
+	f=$(file_of proj 0001_base_tables)
+	grep -qx -- '-- down_revision: none' "$f" || fail "base: $(cat "$f")"
+	grep -q "O''Brien''s 100% wool" "$f" || fail "bulk_insert values: $(cat "$f")"
+	grep -qx -- '-- transactional: false' "$(file_of proj 3f1a9c2b7d10)" ||
+		fail "autocommit_block() must make the revision non-transactional"
+	f=$(file_of proj 0133_set_services_sms_prefix)
+	grep -qx -- '-- transactional: false' "$f" || fail "COMMIT: $(cat "$f")"
+	! grep -qix 'commit;' "$f" || fail "a COMMIT was kept: $(cat "$f")"
+	grep -qx -- '-- down_revision: b1000000001, b2000000002' \
+	    "$(file_of proj c0ffee000001)" || fail "merge parents"
+	f=$(file_of proj a1b2c3d4e5f6)
+	grep -qx '\$\$;' "$f" || fail "statement ending in ; : $(cat "$f")"
+	! grep -q ';;' "$f" || fail "';;' in $(cat "$f")"
+	grep -qx '  100% real'"';" "$f" || fail "multi-line string: $(cat "$f")"
+	grep -qF "SET note = '50% off; isn''t it' WHERE id = 1;" "$f" ||
+		fail "bound values: $(cat "$f")"
+	! grep -rqi alembic_version proj/revisions || fail "version-table SQL kept"
+	# every downgrade ran once: each file has one
+	assert_eq "$(grep -l -- '^-- +downgrade' proj/revisions/*.sql | wc -l)" 7
+	prove_equivalence "$FIX/cases" proj c0ffee000001
+}
+
+# prove_equivalence ALEMBIC_DIR PROJECT HEAD [upgrade-only]: the imported PROJECT, checked,
+# packed and applied by sqlbundle-apply on one fresh database, and the
+# Alembic project upgraded online by Alembic on another, hold the same
+# schema and rows; so after downgrade base on both; and `alembic current`
+# reads the applied database's position.
+prove_equivalence() {
+	local src=$1 proj=$2 head=$3
+	expect_rc 0 "$SB" -C "$proj" check
+	"$SB" -C "$proj" keygen hq > /dev/null
+	"$SB" -C "$proj" pack --key keys/hq.key -o "$PWD/eq.tar.zst" > /dev/null
+	export SQLBUNDLE_TRUST=$PWD/$proj/keys/hq.pub
+	new_db sb_side
+	expect_rc 0 "$SBA" upgrade eq.tar.zst
+	new_db al_side
+	cp -r "$src" al
+	(cd al && alembic -x url="$(alembic_url al_side)" upgrade head) \
+	    > alembic.log 2>&1 || { cat alembic.log; fail "alembic upgrade head"; }
+	db_state sb_side > sb.state
+	db_state al_side > al.state
+	grep -q 'CREATE TABLE' al.state || fail "nothing to compare"
+	diff -u al.state sb.state || fail "upgrade head: the databases differ"
+	(cd al && alembic -x url="$(alembic_url sb_side)" current) > current.out 2>&1 ||
+		{ cat current.out; fail "alembic current"; }
+	grep -q "^$head (head)" current.out || fail "alembic current: $(cat current.out)"
+	[ "${4:-}" = upgrade-only ] && return 0
+	PGDATABASE=sb_side expect_rc 0 "$SBA" downgrade eq.tar.zst base
+	(cd al && alembic -x url="$(alembic_url al_side)" downgrade base) \
+	    > alembic.log 2>&1 || { cat alembic.log; fail "alembic downgrade base"; }
+	db_state sb_side > sb.state
+	db_state al_side > al.state
+	diff -u al.state sb.state || fail "downgrade base: the databases differ"
+}
+
+# The ArcoIrisPOS chain, written as Alembic users write it.
+test_import_example() {
+	mkdir proj
+	echo "project = arcoirispos" > proj/sqlbundle.conf
+	expect_rc 0 "$SB" -C proj import alembic \
+	    --config "$SB_ROOT/examples/alembic/alembic.ini"
+	assert_out "4 new, 0 unchanged, 0 drifted"
+	grep -qx -- '-- down_revision: 853113448960' \
+	    "$(file_of proj 2864583ca021)" || fail "seed revision parent"
+	prove_equivalence "$SB_ROOT/examples/alembic" proj 2864583ca021
+	# offline cannot render JSONB values: an error naming the line
+	mkdir off
+	expect_err 1 "versions/2864583ca021_seed_initial_data.py:163: sqlalchemy.exc.CompileError: No literal value renderer" \
+	    "$SB" -C off import alembic --offline \
+	    --config "$SB_ROOT/examples/alembic/alembic.ini"
+	assert_eq "$(ls -A off/revisions)" ""
+}
+
+test_import_offline_matches_capture() {
+	expect_rc 0 import_into cap cases --scratch "$(scratch)"
+	expect_rc 0 import_into off cases --offline
+	assert_out "7 new, 0 unchanged, 0 drifted"
+	expect_rc 0 "$SB" -C off check
+	diff -r cap/revisions off/revisions || fail "offline and capture differ"
+}
+
+test_import_private_server() {
+	local before
+	before=$(ls -d /tmp/sqlbundle-import.* 2>/dev/null | wc -l)
+	# no --scratch: a throwaway server of the import's own
+	expect_rc 0 import_into proj cases
+	assert_out "7 new, 0 unchanged, 0 drifted"
+	expect_rc 0 import_into cap cases --scratch "$(scratch)"
+	diff -r cap/revisions proj/revisions || fail "private server differs"
+	assert_eq "$(ls -d /tmp/sqlbundle-import.* 2>/dev/null | wc -l)" "$before" \
+	    "the private server's folder is removed"
+	PGBIN=/nonexistent expect_err 1 "pass --scratch CONNINFO" \
+	    import_into none cases
+}
+
+test_import_irreversible() {
+	expect_rc 0 import_into proj irreversible --scratch "$(scratch)"
+	grep -q -- '^-- +downgrade' "$(file_of proj 1a0000000001)" || fail "base"
+	for r in 1a0000000002 1a0000000003 1a0000000004 1a0000000005; do
+		! grep -q -- '^-- +downgrade' "$(file_of proj $r)" ||
+			fail "$r must be irreversible: $(cat "$(file_of proj $r)")"
+	done
+	grep -qF "versions/1a0000000004.py:20: downgrade() raised: versions/1a0000000004.py:20: NotImplementedError: the data of column c cannot be restored; the revision is irreversible" err ||
+	grep -qF "downgrade() raised: versions/1a0000000004.py:20: NotImplementedError: the data of column c cannot be restored; the revision is irreversible" err ||
+		{ cat err; fail "no warning for the raising downgrade"; }
+	expect_rc 0 "$SB" -C proj check
+	# upgrade only: Alembic cannot go back through them either
+	cp "$FIX/cases/env.py" "$FIX/irreversible/alembic.ini" .
+	mkdir al_src
+	cp -r "$FIX/irreversible/versions" env.py alembic.ini al_src/
+	echo "project = irreversible" > proj/sqlbundle.conf
+	prove_equivalence "$PWD/al_src" proj 1a0000000005 upgrade-only
+}
+
+test_import_warnings() {
+	expect_rc 0 import_into proj warnings --scratch "$(scratch)"
+	for w in "versions/2b0000000001.py: revision 2b0000000001 calls uuid4() at line 20: rendered for an empty database at import time" \
+	    "versions/2b0000000002.py: revision 2b0000000002 calls date.today() at line 17: rendered for an empty database" \
+	    "versions/2b0000000003.py: revision 2b0000000003 reads the database (versions/2b0000000003.py:16): rendered for an empty database" \
+	    "versions/2b0000000004.py: revision 2b0000000004 reads the database (versions/2b0000000004.py:18)" \
+	    "versions/2b0000000005.py: CREATE INDEX CONCURRENTLY ix_t_id_year ON t (id, year) outside an autocommit_block(): the revision is made transactional: false" \
+	    "versions/2b0000000006.py: a statement on alembic_version left out"; do
+		grep -qF -- "$w" err || { cat err; fail "missing warning: $w"; }
+	done
+	grep -qx -- '-- transactional: false' "$(file_of proj 2b0000000005)" ||
+		fail "CONCURRENTLY outside a block must be non-transactional"
+	! grep -rqi alembic_version proj/revisions || fail "version-table SQL kept"
+	expect_rc 0 "$SB" -C proj check
+}
+
+test_import_offline_strict() {
+	expect_err 1 "versions/3c0000000001.py:17: StrictError: parameters passed to execute() would be rendered as NULL by --offline" \
+	    import_into a offline_params --offline
+	expect_err 1 "versions/3c0000000002.py:17: StrictError: reads query results (.scalar), which --offline cannot do" \
+	    import_into b offline_read --offline
+	expect_err 1 "versions/3c0000000003.py:17: StrictError: inspects the database (reflection), which --offline cannot do" \
+	    import_into c offline_reflect --offline
+	assert_eq "$(ls a/revisions b/revisions c/revisions)" "$(printf 'a/revisions:\n\nb/revisions:\n\nc/revisions:')"
+	# capture renders them
+	expect_rc 0 import_into d offline_params --scratch "$(scratch)"
+	grep -qx 'INSERT INTO t (v) VALUES (5);' "$(file_of d 3c0000000001)" ||
+		fail "bound parameter: $(cat "$(file_of d 3c0000000001)")"
+}
+
+test_import_refuses_id() {
+	expect_err 1 'versions/2024_01_15_add_customer_loyalty_points.py: revision id "2024_01_15_add_customer_loyalty_points" cannot be kept' \
+	    import_into proj bad_id --scratch "$(scratch)"
+	# the base before it was fine, and is not written either
+	assert_eq "$(ls -A proj/revisions)" ""
+}
+
+test_import_python_errors() {
+	expect_err 1 "versions/5e0000000002.py:9: ModuleNotFoundError: No module named 'shopmodels'" \
+	    import_into proj import_fail --scratch "$(scratch)"
+	assert_eq "$(ls -A proj/revisions)" ""
+	# the user's PYTHONPATH is honoured
+	PYTHONPATH=$FIX/import_fail/lib expect_rc 0 import_into proj import_fail \
+	    --scratch "$(scratch)"
+	grep -q 'CREATE TABLE from_models' "$(file_of proj 5e0000000002)" || fail "models"
+	expect_err 1 "versions/6f0000000001.py:11: KeyError: 'SHOP_PAYMENT_GATEWAY'" \
+	    import_into env env_fail --offline
+	SHOP_PAYMENT_GATEWAY=acme expect_rc 0 import_into env env_fail --offline
+	expect_err 1 'could not run the Alembic helper with "/nonexistent/python3"' \
+	    import_into py cases --offline --python /nonexistent/python3
+	# without --python: the interpreter of `alembic` on PATH (a virtualenv's)
+	mkdir venvbin
+	printf '#!/nonexistent/venv/bin/python3\nimport sys\n' > venvbin/alembic
+	chmod +x venvbin/alembic
+	PATH=$PWD/venvbin:$PATH expect_err 1 \
+	    'could not run the Alembic helper with "/nonexistent/venv/bin/python3"' \
+	    import_into venv cases --offline
+}
+
+test_import_again_drift_check() {
+	expect_rc 0 import_into part cases --offline --to a1b2c3d4e5f6
+	expect_err 1 "import --check: 3 revisions not imported, 0 drifted" \
+	    import_into part cases --offline --check
+	assert_out "not imported yet: part/revisions/c0ffee000001_merge_the_branches.sql"
+	expect_rc 0 import_into proj cases --offline
+	expect_rc 0 import_into proj cases --offline --check
+	assert_out "0 new, 7 unchanged, 0 drifted"
+	expect_rc 0 import_into proj cases --offline
+	assert_out "0 new, 7 unchanged, 0 drifted"
+	f=$(file_of proj b2000000002)
+	echo "-- edited" >> "$f"
+	cp "$f" edited.sql
+	expect_err 1 "drift: revision \"b2000000002\" ($f) differs from a fresh import of versions/b2000000002_branch_2.py" \
+	    import_into proj cases --offline --check
+	expect_err 0 "drift: revision \"b2000000002\"" import_into proj cases --offline
+	cmp "$f" edited.sql || fail "a drifted revision was rewritten"
+}
+
+test_import_to_and_dry_run() {
+	expect_rc 0 import_into proj cases --offline --dry-run
+	assert_out "would write proj/revisions/0001_base_tables_base_tables.sql"
+	assert_eq "$(ls -A proj/revisions 2>/dev/null)" ""
+	expect_rc 0 import_into proj cases --offline --to 3f1a9c2b7d10
+	assert_out "2 new, 0 unchanged, 0 drifted"
+	assert_eq "$(ls proj/revisions | wc -l)" 2
+	expect_rc 0 "$SB" -C proj check
+	expect_rc 0 import_into proj cases --offline
+	assert_out "5 new, 2 unchanged, 0 drifted"
+	expect_rc 0 "$SB" help import
+	assert_out "Usage: sqlbundle import alembic"
+	expect_err 2 'import: unknown source "flyway"' "$SB" import flyway
+}
