@@ -33,10 +33,10 @@
 
 #include "sqlbundle/crypto.h"
 #include "sqlbundle/err.h"
+#include "sqlbundle/limits.h"
 #include "sqlbundle/revision.h"
 
 #define SB_FORMAT		"sqlbundle-1"
-#define SB_MANIFEST_MAX		(1024 * 1024)
 
 enum sb_entry_kind {
 	SB_ENTRY_UPGRADE,
@@ -103,5 +103,10 @@ int	sb_seed_name_parse(const char *name, enum sb_entry_kind *kind,
 	    char **schema, char **table, struct sb_err *err);
 /* True if every byte of path is in [A-Za-z0-9._/-], no "..", not rooted. */
 bool	sb_path_safe(const char *path);
+/*
+ * A project name as sqlbundle.conf and MANIFEST's Project line hold it:
+ * 1 to SB_PROJECT_MAX bytes of [A-Za-z0-9._-], not starting with a dot.
+ */
+bool	sb_project_valid(const char *name);
 
 #endif

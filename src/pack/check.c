@@ -20,7 +20,6 @@
 #include "seeds.h"
 
 /* SQL seed files are read whole to be split; larger ones are refused. */
-#define SQL_SEED_MAX	((size_t)256 * 1024 * 1024)
 /* Words of a statement looked at for its kind. */
 #define NWORDS		8
 
@@ -379,7 +378,7 @@ check_seed(const struct sb_seed_file *f, bool transactional,
 		sb_names_free(cols, ncols);
 		return 0;
 	}
-	if (sb_read_file(f->path, SQL_SEED_MAX, &buf, &len, err) == -1)
+	if (sb_read_file(f->path, SB_SQL_SEED_MAX, &buf, &len, err) == -1)
 		return -1;
 	if (sb_sql_split(buf, len, &st, &n, err) == -1) {
 		sb_err_prefix(err, "%s", f->path);

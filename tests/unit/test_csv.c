@@ -119,17 +119,114 @@ static void
 test_header_errors(void **state)
 {
 	(void)state;
-	check_bad("\n1,2\n", false, "empty CSV header line");
-	check_bad("a,,b\n", false, "empty column name in CSV header "
+	static const char none[] = "no column name in the CSV header (the "
+	    "first line names the columns)";
+
+	(void)state;
+	check_bad("\n1,2\n", false, none);
+	check_bad("\r\n1,2\r\n", false, none);
+	check_bad("", true, none);
+	check_bad("\xef\xbb\xbf", true, none);
+	check_bad("a,,b\n", false, "empty column name in the CSV header "
 	    "(column 2)");
-	check_bad("a,b,\n", false, "empty column name in CSV header "
+	check_bad("a,b,\n", false, "empty column name in the CSV header "
 	    "(column 3)");
-	check_bad("a,b\"c\n", false, "quote inside an unquoted CSV header "
-	    "field (column 2)");
-	check_bad("a,\"b\"c\n", false, "text after a closing quote");
-	check_bad("a,\"b\n", true, "unterminated quote");
-	check_bad("", true, "CSV file has no header");
-	check_bad("\xef\xbb\xbf", true, "CSV file has no header");
+	check_bad("a,\"\"\n", false, "empty column name in the CSV header "
+	    "(column 2)");
+	check_bad("b,b\"\"\n", true, "column \"b\" named twice in the CSV "
+	    "header (columns 1 and 2)");
+	check_bad("a,\"b\n", true, "unterminated quoted name in the CSV "
+	    "header (column 2)");
+	check_bad("a,b\"\"\"\n", true, "unterminated quoted name in the CSV "
+	    "header (column 2)");
+	check_bad("id,name,id\n", false, "column \"id\" named twice in the "
+	    "CSV header (columns 1 and 3)");
+	check_bad("a,b\xff\n", false, "invalid UTF-8 in the CSV header "
+	    "(column 2)");
+	check_bad("a,\xc3\n", false, "invalid UTF-8 in the CSV header "
+	    "(column 2)");
+	check_bad("a,0123456789012345678901234567890123456789012345678901234567"
+	    "890123\n", false, "column name longer than 63 bytes in the CSV "
+	    "header (column 2)");
+	check_bad("\\.\n1,2\n", false, "end-of-data marker");
+	check_bad("\\.", true, "end-of-data marker");
+	check_bad("\\.\r\n", false, "end-of-data marker");
+}
+
+/* A NUL byte (strlen cannot carry it). */
+static void
+test_header_nul(void **state)
+{
+	static const char buf[] = "id,na\0me\n";
+	struct sb_err err = SB_ERR_INIT;
+	char **cols = NULL;
+	size_t ncols = 0, used = 0;
+	uint64_t lines = 0;
+
+	(void)state;
+	assert_int_equal(sb_csv_header(buf, sizeof(buf) - 1, true, &cols,
+	    &ncols, &used, &lines, &err), -1);
+	assert_string_equal(err.msg, "NUL byte in the CSV header (column 2)");
+}
+
+/* COPY's reading: quotes open and close anywhere inside a field. */
+static void
+test_header_copy_quotes(void **state)
+{
+	static const char *const joined[] = { "id", "namex" };
+	static const char *const mid[] = { "abc", "b", "a\"b", "\"", "b\"" };
+	static const char *const name63[] = { "012345678901234567890123456789"
+	    "012345678901234567890123456789012" };
+	static const char *const marker[] = { "\\.x" };
+
+	(void)state;
+	check_header("id,\"name\"x\n", false, joined, 2, 11, 1);
+	check_header("a\"b\"c,b\"\",\"a\"\"b\",\"\"\"\",b\"\"\"\"\n", false,
+	    mid, 5, 28, 1);
+	check_header("012345678901234567890123456789012345678901234567890123456"
+	    "789012\n", false, name63, 1, 64, 1);
+	check_header("\\.x\n", false, marker, 1, 4, 1);
+}
+
+/* Past SB_CSV_HEADER_MAX bytes a header is refused, with or without eof. */
+static void
+test_header_too_long(void **state)
+{
+	struct sb_err err = SB_ERR_INIT;
+	char **cols = NULL, *buf = malloc(SB_CSV_HEADER_MAX + 10);
+	size_t ncols = 0, used = 0;
+	uint64_t lines = 0;
+
+	(void)state;
+	assert_non_null(buf);
+	/* Each name short and new ("c0000001,"), the line long. */
+	for (size_t i = 0; i + 9 <= SB_CSV_HEADER_MAX + 10; i += 9)
+		snprintf(buf + i, 10, "c%07zu,", i / 9);
+	memset(buf + SB_CSV_HEADER_MAX + 1, 'x', 9);
+	for (int eof = 0; eof <= 1; eof++) {
+		assert_int_equal(sb_csv_header(buf, SB_CSV_HEADER_MAX + 10, eof,
+		    &cols, &ncols, &used, &lines, &err), -1);
+		assert_string_equal(err.msg, "CSV header longer than 1048576 "
+		    "bytes");
+		/* Exactly the limit and nothing known after it: refused too. */
+		assert_int_equal(sb_csv_header(buf, SB_CSV_HEADER_MAX, eof,
+		    &cols, &ncols, &used, &lines, &err), -1);
+	}
+	/* A CR in the last byte: CRLF or CR cannot be told. */
+	buf[SB_CSV_HEADER_MAX - 1] = '\r';
+	assert_int_equal(sb_csv_header(buf, SB_CSV_HEADER_MAX + 10, true,
+	    &cols, &ncols, &used, &lines, &err), -1);
+	/* An LF there ends a header of exactly the limit. */
+	buf[SB_CSV_HEADER_MAX - 1] = '\n';
+	assert_int_equal(sb_csv_header(buf, SB_CSV_HEADER_MAX + 10, false,
+	    &cols, &ncols, &used, &lines, &err), 1);
+	assert_int_equal(used, SB_CSV_HEADER_MAX);
+	sb_csv_cols_free(cols, ncols);
+	/* Shorter than the limit with nothing after it: accepted. */
+	assert_int_equal(sb_csv_header(buf, SB_CSV_HEADER_MAX - 1, true,
+	    &cols, &ncols, &used, &lines, &err), 1);
+	sb_csv_cols_free(cols, ncols);
+	free(buf);
 }
 
 /* Record boundaries found scanning the whole text at once. */
@@ -301,6 +398,9 @@ main(void)
 		cmocka_unit_test(test_header_bom),
 		cmocka_unit_test(test_header_quoted),
 		cmocka_unit_test(test_header_incomplete),
+		cmocka_unit_test(test_header_nul),
+		cmocka_unit_test(test_header_copy_quotes),
+		cmocka_unit_test(test_header_too_long),
 		cmocka_unit_test(test_header_errors),
 		cmocka_unit_test(test_scan_whole),
 		cmocka_unit_test(test_scan_splits),

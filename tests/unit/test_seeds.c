@@ -14,6 +14,7 @@
 #include "sqlbundle/chain.h"
 #include "sqlbundle/err.h"
 #include "sqlbundle/fs.h"
+#include "sqlbundle/limits.h"
 #include "pack/seedcsv.h"
 #include "pack/seeds.h"
 
@@ -317,11 +318,43 @@ test_csv_header(void **state)
 	expect_header_error(fx, "", "no column name in the CSV header (the "
 	    "first line names the columns)");
 	expect_header_error(fx, "id,,name\n", "empty column name in the CSV "
-	    "header (the first line names the columns)");
+	    "header (column 2)");
 	expect_header_error(fx, "id,\"\"\n", "empty column name in the CSV "
-	    "header (the first line names the columns)");
+	    "header (column 2)");
 	expect_header_error(fx, "id,\"name\n1,2\n", "unterminated quoted name "
-	    "in the CSV header");
+	    "in the CSV header (column 2)");
+	expect_header_error(fx, "id,name,id\n", "column \"id\" named twice in "
+	    "the CSV header (columns 1 and 3)");
+}
+
+/* The wrapper feeds the first SB_CSV_HEADER_MAX bytes: a long one fails. */
+static void
+test_csv_header_long(void **state)
+{
+	struct fixture *fx = *state;
+	size_t n = SB_CSV_HEADER_MAX + 100;
+	char *text = sb_malloc(n + 1);
+	struct sb_err err = SB_ERR_INIT;
+	char **cols = NULL, *want;
+	size_t ncols = 0, hlen = 0;
+
+	/* Each name short and new ("c0000001,"), the line long. */
+	for (size_t i = 0; i + 9 <= n; i += 9)
+		snprintf(text + i, 10, "c%07zu,", i / 9);
+	memset(text + n - 9, 'x', 9);
+	text[n] = '\0';
+	assert_int_equal(header_of(fx, text, n, &cols, &ncols, &hlen, &err),
+	    -1);
+	want = sb_printf("%s/h.csv:1: CSV header longer than %d bytes",
+	    fx->dir, SB_CSV_HEADER_MAX);
+	assert_string_equal(err.msg, want);
+	free(want);
+	/* Cut to just under the limit (no line end): the whole file is read. */
+	assert_int_equal(header_of(fx, text, SB_CSV_HEADER_MAX - 1, &cols,
+	    &ncols, &hlen, &err), 0);
+	assert_int_equal(hlen, SB_CSV_HEADER_MAX - 1);
+	sb_names_free(cols, ncols);
+	free(text);
 }
 
 int
@@ -346,6 +379,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_linked_folder, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_csv_header, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_csv_header_long, setup,
 		    teardown),
 	};
 
