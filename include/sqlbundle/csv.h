@@ -29,7 +29,8 @@
  *   end of the file.
  * - Refused (SB_EINVALID, the message names the column where there is
  *   one): an empty file or first line ("no column name"), an empty
- *   name (`a,,b`, `a,`, `""`), a name longer than SB_CSV_NAME_MAX bytes
+ *   name (`a,,b`, `a,`, `""`), a name longer than SB_CSV_NAME_MAX bytes, more than
+ *   SB_CSV_COLUMNS_MAX names
  *   (PostgreSQL would truncate it), a name that is not valid UTF-8, the
  *   same name twice (exact bytes: quoted identifiers), a NUL byte, an
  *   unterminated quote, a first line "\." (COPY's end-of-data marker),

@@ -26,6 +26,12 @@
  * bytes, so a longer name would not name the column it spells.
  */
 #define SB_CSV_NAME_MAX		63
+/*
+ * Columns in a CSV header: a PostgreSQL table has at most 1600
+ * (MaxHeapAttributeNumber); the bound also keeps the duplicate check
+ * cheap on hostile input.
+ */
+#define SB_CSV_COLUMNS_MAX	1600
 /* MANIFEST, read whole before anything else of a bundle. */
 #define SB_MANIFEST_MAX		(1024 * 1024)
 

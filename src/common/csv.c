@@ -35,6 +35,9 @@ name_check(const struct hdr *h, struct sb_err *err)
 	size_t col = h->ncols + 1, k;
 	char esc[SB_ESCAPED_MAX];
 
+	if (col > SB_CSV_COLUMNS_MAX)
+		return sb_err_set(err, SB_EINVALID, "more than %d columns in "
+		    "the CSV header", SB_CSV_COLUMNS_MAX);
 	if (h->flen == 0)
 		return sb_err_set(err, SB_EINVALID, "empty column name in the "
 		    "CSV header (column %zu)", col);

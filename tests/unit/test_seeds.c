@@ -338,10 +338,7 @@ test_csv_header_long(void **state)
 	char **cols = NULL, *want;
 	size_t ncols = 0, hlen = 0;
 
-	/* Each name short and new ("c0000001,"), the line long. */
-	for (size_t i = 0; i + 9 <= n; i += 9)
-		snprintf(text + i, 10, "c%07zu,", i / 9);
-	memset(text + n - 9, 'x', 9);
+	memset(text, 'a', n);
 	text[n] = '\0';
 	assert_int_equal(header_of(fx, text, n, &cols, &ncols, &hlen, &err),
 	    -1);
@@ -349,10 +346,17 @@ test_csv_header_long(void **state)
 	    fx->dir, SB_CSV_HEADER_MAX);
 	assert_string_equal(err.msg, want);
 	free(want);
-	/* Cut to just under the limit (no line end): the whole file is read. */
-	assert_int_equal(header_of(fx, text, SB_CSV_HEADER_MAX - 1, &cols,
-	    &ncols, &hlen, &err), 0);
-	assert_int_equal(hlen, SB_CSV_HEADER_MAX - 1);
+	/* 1600 names of 63 bytes: the widest header, read whole. */
+	for (size_t i = 0; i < SB_CSV_COLUMNS_MAX; i++) {
+		snprintf(text + i * 64, 6, "c%04zu", i);
+		text[i * 64 + 5] = 'a';
+		text[i * 64 + 63] = ',';
+	}
+	text[SB_CSV_COLUMNS_MAX * 64 - 1] = '\n';
+	assert_int_equal(header_of(fx, text, SB_CSV_COLUMNS_MAX * 64 + 4,
+	    &cols, &ncols, &hlen, &err), 0);
+	assert_int_equal(hlen, SB_CSV_COLUMNS_MAX * 64);
+	assert_int_equal(ncols, SB_CSV_COLUMNS_MAX);
 	sb_names_free(cols, ncols);
 	free(text);
 }
