@@ -437,7 +437,7 @@ sb_cmd_check(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 			usage();
 			return 0;
 		default:
-			return sb_opt_error("check", c, argv, err);
+			return sb_cli_opt_error("check", c, argv, err);
 		}
 	}
 	if (optind < argc)

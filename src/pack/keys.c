@@ -374,7 +374,7 @@ sb_cmd_keygen(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 			keygen_usage(stdout);
 			return 0;
 		default:
-			return sb_opt_error("keygen", c, argv, err);
+			return sb_cli_opt_error("keygen", c, argv, err);
 		}
 	}
 	if (argc - optind != 1)

@@ -146,7 +146,7 @@ sb_cmd_new(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 			usage();
 			return 0;
 		default:
-			return sb_opt_error("new", c, argv, err);
+			return sb_cli_opt_error("new", c, argv, err);
 		}
 	}
 	if (optind < argc)

@@ -157,12 +157,9 @@ pack_usage(FILE *fp)
 static int
 parse_level(const char *s, int *level, struct sb_err *err)
 {
-	char *end;
-	long v;
+	unsigned long long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 99)
+	if (sb_parse_number(s, 99, &v) == -1 || v < 1)
 		return sb_err_set(err, SB_EUSAGE, "pack: invalid --level "
 		    "\"%s\"", s);
 	*level = (int)v;
@@ -221,7 +218,7 @@ pack_parse(int argc, char **argv, struct pack_opts *o, int *help,
 			*help = 1;
 			return 0;
 		default:
-			return sb_opt_error("pack", c, argv, err);
+			return sb_cli_opt_error("pack", c, argv, err);
 		}
 	}
 	if (optind < argc)

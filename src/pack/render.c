@@ -487,7 +487,7 @@ sb_cmd_render(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 			usage();
 			return 0;
 		default:
-			return sb_opt_error("render", c, argv, err);
+			return sb_cli_opt_error("render", c, argv, err);
 		}
 	}
 	if (optind < argc)
