@@ -90,7 +90,11 @@ struct sb_manifest {
  */
 int	sb_manifest_parse(struct sb_manifest *m, const char *buf, size_t len,
 	    struct sb_err *err);
-/* Serialize m into a malloc'd buffer (*buf, *len). */
+/*
+ * Serialize m into a malloc'd buffer (*buf, *len). On failure *buf is
+ * NULL and *len the length the text would have had (over
+ * SB_MANIFEST_MAX: too large).
+ */
 int	sb_manifest_format(const struct sb_manifest *m, char **buf,
 	    size_t *len, struct sb_err *err);
 void	sb_manifest_release(struct sb_manifest *m);

@@ -848,6 +848,7 @@ sb_manifest_format(const struct sb_manifest *m, char **bufp, size_t *lenp,
 	if (sb_manifest_parse(&check, t.s, t.len, err) == -1) {
 		sb_err_prefix(err, "invalid manifest");
 		free(t.s);
+		*lenp = t.len;	/* so a caller can tell one too large */
 		return -1;
 	}
 	sb_manifest_release(&check);

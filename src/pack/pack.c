@@ -617,7 +617,7 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	memcpy(run.m.key_id, sb_privkey_id(run.key), SB_KEYID_HEX);
 	if (build_manifest(&run, err) == -1 ||
 	    sb_manifest_format(&run.m, &run.text, &run.len, err) == -1) {
-		if (run.m.nrevs > 1 && strstr(err->msg, "too large") != NULL)
+		if (run.m.nrevs > 1 && run.len > SB_MANIFEST_MAX)
 			sb_err_hint(err, "pack the chain as several bundles "
 			    "with --from and --to (%zu revisions here)",
 			    run.m.nrevs);
