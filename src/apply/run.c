@@ -16,6 +16,8 @@
 
 /* Bytes read from the archive at a time (and sent to COPY at most). */
 #define STREAM_BUF	(1024 * 1024)
+/* The header parser decides once it holds SB_CSV_HEADER_MAX bytes. */
+_Static_assert(STREAM_BUF >= SB_CSV_HEADER_MAX, "a CSV header fits");
 
 struct script {
 	char		*text;		/* statements NUL-terminated in place */
