@@ -437,10 +437,7 @@ write_seed(struct pack_run *run, const struct sb_manifest_entry *e,
 		size_t want = s->size - done < CHUNK ?
 		    (size_t)(s->size - done) + 1 : CHUNK;
 
-		r = read(fd, run->buf, want);
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
+		if ((r = sb_read_full(fd, run->buf, want)) == -1) {
 			sb_err_sys(err, "could not read seed file \"%s\"",
 			    s->path);
 			goto out;

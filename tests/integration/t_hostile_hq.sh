@@ -300,7 +300,7 @@ EOF
 	expect_rc 0 "$SBA" verify empty.tar.zst
 	expect_rc 0 "$SBA" upgrade empty.tar.zst +1
 	app_dump > before.sql
-	expect_err 1 'revision "b2": seeds/0002_b2/app.item.csv:1: CSV file has no header' \
+	expect_err 1 'revision "b2": seeds/0002_b2/app.item.csv:1: no column name in the CSV header' \
 	    "$SBA" upgrade empty.tar.zst
 	app_dump > after.sql
 	diff before.sql after.sql || fail "the refused step left changes"
