@@ -116,6 +116,7 @@ integration: $(PROGS)
 check:
 	$(Q)scripts/deps.sh
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN)
+	$(Q)scripts/archcheck.sh $(B)
 	$(Q)scripts/run-unit.sh $(UNIT_BIN)
 	$(Q)SB_BIN=$(abspath $(B)) tests/integration/run.sh
 

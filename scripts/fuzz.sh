@@ -19,13 +19,21 @@ for t in revision manifest bundle; do
 	# shellcheck disable=SC2086
 	$FUZZ_CC $flags -o "$out/bin/fuzz_$t" "fuzz/fuzz_$t.c" src/common/*.c $libs
 done
+# HQ's seed file wrapper against the store's streamed parse.
+# shellcheck disable=SC2086
+$FUZZ_CC $flags -Isrc -o "$out/bin/fuzz_csv_header" fuzz/fuzz_csv_header.c \
+    src/common/*.c src/pack/seeds.c $libs
 
 # Seed corpora: committed seeds plus what the example project gives.
-for t in revision manifest bundle; do
+for t in revision manifest bundle csv_header; do
 	mkdir -p "$out/corpus/$t"
 	[ -d "fuzz/seeds/$t" ] && cp fuzz/seeds/$t/* "$out/corpus/$t/" 2>/dev/null || true
 done
 cp revisions/*.sql tests/fixtures/chains/*/revisions/*.sql "$out/corpus/revision/" 2>/dev/null || true
+# CSV seeds, after the two bytes that pick the chunking.
+for f in seeds/*/*.csv; do
+	{ printf 'ab'; cat "$f"; } >"$out/corpus/csv_header/$(basename "$f")"
+done
 work=$out/work
 rm -rf "$work"
 mkdir -p "$work/keys" "$work/bundles"
@@ -73,7 +81,7 @@ open(dst + "/hostile-tampered.tar", "wb").write(bytes(tampered))
 PY
 
 status=0
-for t in revision manifest bundle; do
+for t in revision manifest bundle csv_header; do
 	echo "fuzz_$t: ${secs}s"
 	SB_FUZZ_TRUST=$work/keys/fuzz.pub "$out/bin/fuzz_$t" \
 	    -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \

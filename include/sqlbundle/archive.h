@@ -1,8 +1,10 @@
 /*
- * Reading a bundle's tar stream (libarchive lives behind this header and
- * src/common/archive.c only). Only plain ustar regular files with safe
- * relative paths get through; anything else is refused with the entry
- * named.
+ * Reading a bundle's tar stream, for both programs. libarchive has two
+ * seams: reading here (src/common/archive.c) and writing in
+ * src/pack/writer.c, which only sqlbundle links; no other file includes
+ * archive.h (scripts/archcheck.sh). Only plain ustar regular files with
+ * safe relative paths get through; anything else is refused with the
+ * entry named.
  */
 #ifndef SQLBUNDLE_ARCHIVE_H
 #define SQLBUNDLE_ARCHIVE_H

@@ -10,21 +10,46 @@
 #include <stdint.h>
 
 #include "sqlbundle/err.h"
+#include "sqlbundle/limits.h"
 
-/* Longest header record accepted. */
-#define SB_CSV_HEADER_MAX	(1024 * 1024)
+/*
+ * The header grammar: the one rule for HQ (sqlbundle check, render,
+ * pack read seed files through it) and stores (sqlbundle-apply reads the
+ * archive stream through it), decided as the first line PostgreSQL's
+ * COPY ... (FORMAT csv, HEADER MATCH) reads as column names:
+ *
+ * - An optional UTF-8 BOM (EF BB BF) is skipped (COPY would take it as
+ *   part of the first name; spreadsheets write it).
+ * - Fields are separated by ','. A '"' outside quotes opens quotes
+ *   anywhere in a field; inside quotes '""' is one literal quote and a
+ *   lone '"' closes them. Quoted and unquoted parts of a field join:
+ *   `id,"name"x` names the columns `id` and `namex`, `a"b"c` is `abc`.
+ *   Quoted commas, CRs and LFs are part of the name.
+ * - The record ends at the first LF, CRLF or CR outside quotes, or at the
+ *   end of the file.
+ * - Refused (SB_EINVALID, the message names the column where there is
+ *   one): an empty file or first line ("no column name"), an empty
+ *   name (`a,,b`, `a,`, `""`), a name longer than SB_CSV_NAME_MAX bytes, more than
+ *   SB_CSV_COLUMNS_MAX names
+ *   (PostgreSQL would truncate it), a name that is not valid UTF-8, the
+ *   same name twice (exact bytes: quoted identifiers), a NUL byte, an
+ *   unterminated quote, a first line "\." (COPY's end-of-data marker),
+ *   and a header not complete within its first SB_CSV_HEADER_MAX bytes
+ *   (BOM and line end included; a CR in the last of those bytes is
+ *   refused too, since CRLF cannot be told from CR there).
+ *
+ * Data rows are not checked here: COPY checks them.
+ */
 
 /*
  * Parse the header record at the start of a CSV file (buf holds its
- * first len bytes). A UTF-8 BOM is skipped; fields are separated by ','
- * and may be quoted with '"' ("" is a quote inside quotes); the record
- * ends at an unquoted LF, CRLF or CR, or at the end of the file when eof
- * is true. Returns 1 with *cols (malloc'd names, free with
- * sb_csv_cols_free), *ncols, *used (bytes of BOM, header and line end)
- * and *lines (line breaks consumed); 0 when buf does not hold the whole
- * header yet (only when !eof); -1 with err (SB_EINVALID) for an empty
- * header or column name, a NUL byte, a quote inside an unquoted field or
- * text after a closing quote.
+ * first len bytes, eof: nothing follows them). Returns 1 with *cols
+ * (malloc'd names, free with sb_csv_cols_free), *ncols, *used (bytes of
+ * BOM, header and line end) and *lines (LFs consumed, counting the line
+ * end as one); 0 when buf does not hold the whole header yet (only when
+ * !eof and len < SB_CSV_HEADER_MAX); -1 with err as above. The answer
+ * depends only on the file: a caller that feeds a growing prefix until
+ * the answer is not 0 gets what a caller with the whole file gets.
  */
 int	sb_csv_header(const char *buf, size_t len, bool eof, char ***cols,
 	    size_t *ncols, size_t *used, uint64_t *lines, struct sb_err *err);

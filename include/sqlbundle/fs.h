@@ -3,6 +3,7 @@
 #define SQLBUNDLE_FS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "sqlbundle/err.h"
 
@@ -12,6 +13,21 @@
  */
 int	sb_read_file(const char *path, size_t max, char **buf, size_t *len,
 	    struct sb_err *err);
+/*
+ * Read up to len bytes from fd, retrying interrupted and short reads:
+ * fewer than len only at end of file. -1 with errno on error.
+ */
+ssize_t	sb_read_full(int fd, void *buf, size_t len);
+/* Write all len bytes to fd, retrying as above. -1 with errno on error. */
+int	sb_write_all(int fd, const void *buf, size_t len);
+/*
+ * Create path holding buf, durably (fsync, fsync of its folder), with
+ * exactly mode. An existing path (links included) is refused and kept:
+ * "already exists; refusing to overwrite it" (SB_EINVALID). On any other
+ * failure nothing is left behind.
+ */
+int	sb_create_durable(const char *path, const void *buf, size_t len,
+	    int mode, struct sb_err *err);
 /* Write buf to path durably: temp file beside it, fsync, rename, fsync dir. */
 int	sb_write_file_atomic(const char *path, const void *buf, size_t len,
 	    int mode, struct sb_err *err);

@@ -33,10 +33,10 @@
 
 #include "sqlbundle/crypto.h"
 #include "sqlbundle/err.h"
+#include "sqlbundle/limits.h"
 #include "sqlbundle/revision.h"
 
 #define SB_FORMAT		"sqlbundle-1"
-#define SB_MANIFEST_MAX		(1024 * 1024)
 
 enum sb_entry_kind {
 	SB_ENTRY_UPGRADE,
@@ -90,7 +90,11 @@ struct sb_manifest {
  */
 int	sb_manifest_parse(struct sb_manifest *m, const char *buf, size_t len,
 	    struct sb_err *err);
-/* Serialize m into a malloc'd buffer (*buf, *len). */
+/*
+ * Serialize m into a malloc'd buffer (*buf, *len). On failure *buf is
+ * NULL and *len the length the text would have had (over
+ * SB_MANIFEST_MAX: too large).
+ */
 int	sb_manifest_format(const struct sb_manifest *m, char **buf,
 	    size_t *len, struct sb_err *err);
 void	sb_manifest_release(struct sb_manifest *m);
@@ -103,5 +107,10 @@ int	sb_seed_name_parse(const char *name, enum sb_entry_kind *kind,
 	    char **schema, char **table, struct sb_err *err);
 /* True if every byte of path is in [A-Za-z0-9._/-], no "..", not rooted. */
 bool	sb_path_safe(const char *path);
+/*
+ * A project name as sqlbundle.conf and MANIFEST's Project line hold it:
+ * 1 to SB_PROJECT_MAX bytes of [A-Za-z0-9._-], not starting with a dot.
+ */
+bool	sb_project_valid(const char *name);
 
 #endif

@@ -7,8 +7,8 @@
 
 #include "sqlbundle/crypto.h"
 #include "sqlbundle/err.h"
+#include "sqlbundle/limits.h"
 
-#define SB_ID_MAX	32
 
 struct sb_revision {
 	char	 id[SB_ID_MAX + 1];

@@ -6,6 +6,7 @@
 #ifndef SQLBUNDLE_SQLSPLIT_H
 #define SQLBUNDLE_SQLSPLIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sqlbundle/err.h"
@@ -23,5 +24,13 @@ struct sb_stmt {
  */
 int	sb_sql_split(const char *sql, size_t len, struct sb_stmt **out,
 	    size_t *n, struct sb_err *err);
+/*
+ * The next word (keyword or unquoted identifier) of sql from *pos on,
+ * lexed as sb_sql_split lexes: quoted text, dollar quotes, comments and
+ * numbers are stepped over. true with *w, *n and *pos past the word;
+ * false at the end (or at an unterminated quote).
+ */
+bool	sb_sql_next_word(const char *sql, size_t len, size_t *pos,
+	    const char **w, size_t *n);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sqlbundle/cli.h"
 #include "sqlbundle/err.h"
 
 #include "apply.h"
@@ -94,53 +95,11 @@ usage(void)
 	    "(database does\nnot fit the bundle).\n");
 }
 
+/* A usage error of the whole command line. */
 static int
-bad_usage(const char *fmt, const char *arg)
+bad_usage(struct sb_err *err)
 {
-	fprintf(stderr, SB_APPLY_PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry \"" SB_APPLY_PROG " --help\" for more "
-	    "information.\n");
-	return SB_EUSAGE;
-}
-
-/* BYTES with an optional K, M or G (binary) suffix; at least 1. */
-static int
-parse_size(const char *s, size_t *out)
-{
-	unsigned long long v, mul = 1;
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		mul = 1024;
-		end++;
-		break;
-	case 'm': case 'M':
-		mul = 1024 * 1024;
-		end++;
-		break;
-	case 'g': case 'G':
-		mul = 1024ull * 1024 * 1024;
-		end++;
-		break;
-	default:
-		return -1;
-	}
-	if (*end == 'i' || *end == 'B')
-		end += *end == 'i' && end[1] == 'B' ? 2 : 1;
-	if (*end != '\0' || v == 0 || v > (unsigned long long)SIZE_MAX / mul)
-		return -1;
-	*out = (size_t)(v * mul);
-	return 0;
+	return sb_cli_fail(SB_APPLY_PROG, NULL, err);
 }
 
 /* "-1", "-20": a downgrade target, not an option. */
@@ -164,7 +123,7 @@ main(int argc, char **argv)
 	};
 	struct sb_err err = SB_ERR_INIT;
 	char **pos;
-	int npos = 0, c;
+	int npos = 0, c, rc;
 	bool dashdash = false;
 	const struct command *cmd = NULL;
 
@@ -212,56 +171,44 @@ main(int argc, char **argv)
 			o.vtable = optarg;
 			break;
 		case OPT_CHUNK:
-			if (parse_size(optarg, &o.chunk_size) == -1) {
+			if (sb_parse_size(optarg, &o.chunk_size) == -1) {
 				free(pos);
-				return bad_usage("invalid --chunk-size \"%s\"",
-				    optarg);
+				sb_err_set(&err, SB_EUSAGE, "invalid --chunk-size "
+				    "\"%s\"", optarg);
+				return bad_usage(&err);
 			}
 			break;
 		case 'h':
 			usage();
 			free(pos);
-			return 0;
+			return sb_cli_exit(SB_APPLY_PROG, 0);
 		case 'V':
 			printf(SB_APPLY_PROG " " SB_VERSION "\n");
 			free(pos);
-			return 0;
-		case ':':
-			free(pos);
-			return bad_usage("option \"%s\" needs an argument",
-			    argv[optind - 1]);
+			return sb_cli_exit(SB_APPLY_PROG, 0);
 		default:
 			free(pos);
-			if (optopt != 0 && optopt < 256 && optopt != '?') {
-				char opt[3] = { '-', (char)optopt, '\0' };
-
-				return bad_usage("unknown option \"%s\"", opt);
-			}
-			return bad_usage("unknown option \"%s\"",
-			    argv[optind - 1]);
+			sb_cli_opt_error(NULL, c, argv, &err);
+			return bad_usage(&err);
 		}
 	}
 	if (npos == 0) {
 		free(pos);
-		return bad_usage("%s", "no command given");
+		sb_err_set(&err, SB_EUSAGE, "no command given");
+		return bad_usage(&err);
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(pos[0], commands[i].name) == 0)
 			cmd = &commands[i];
 	if (cmd == NULL) {
-		int rc = bad_usage("unknown command \"%s\"", pos[0]);
-
+		sb_err_set(&err, SB_EUSAGE, "unknown command \"%s\"", pos[0]);
 		free(pos);
-		return rc;
+		return bad_usage(&err);
 	}
-	if (cmd->fn(&o, npos - 1, pos + 1, &err) == -1) {
-		free(pos);
-		sb_err_print(SB_APPLY_PROG, &err);
-		if (err.code == SB_EUSAGE)
-			fprintf(stderr, "Try \"" SB_APPLY_PROG " --help\" for "
-			    "more information.\n");
-		return err.code != SB_OK ? err.code : SB_EIO;
-	}
+	rc = cmd->fn(&o, npos - 1, pos + 1, &err);
 	free(pos);
-	return 0;
+	if (rc == -1)
+		return sb_cli_exit(SB_APPLY_PROG, sb_cli_fail(SB_APPLY_PROG,
+		    NULL, &err));
+	return sb_cli_exit(SB_APPLY_PROG, 0);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sqlbundle/cli.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/revision.h"
 
@@ -144,14 +145,9 @@ pos_name(const struct sb_manifest *m, size_t k)
 static int
 parse_count(const char *s, size_t *n)
 {
-	char *end;
 	unsigned long long v;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v == 0 || v > (size_t)-1 / 2)
+	if (sb_parse_number(s, (size_t)-1 / 2, &v) == -1 || v == 0)
 		return -1;
 	*n = (size_t)v;
 	return 0;

@@ -16,6 +16,8 @@
 
 /* Bytes read from the archive at a time (and sent to COPY at most). */
 #define STREAM_BUF	(1024 * 1024)
+/* The header parser decides once it holds SB_CSV_HEADER_MAX bytes. */
+_Static_assert(STREAM_BUF >= SB_CSV_HEADER_MAX, "a CSV header fits");
 
 struct script {
 	char		*text;		/* statements NUL-terminated in place */
@@ -132,9 +134,12 @@ script_fail(const struct ctx *c, size_t si, size_t i,
 	    err);
 }
 
-/* Read the current entry whole (scripts and SQL seeds are small). */
+/*
+ * Read the current entry whole (scripts and SQL seeds are small: at most
+ * max bytes, the limit HQ packs with).
+ */
 static int
-read_entry(struct ctx *c, const char *path, struct script *s,
+read_entry(struct ctx *c, const char *path, size_t max, struct script *s,
     struct sb_err *err)
 {
 	size_t cap = 64 * 1024, n = 0;
@@ -143,12 +148,6 @@ read_entry(struct ctx *c, const char *path, struct script *s,
 
 	for (;;) {
 		if (n + 1 >= cap) {
-			if (cap > SB_SCRIPT_MAX) {
-				free(buf);
-				return sb_err_set(err, SB_EINVALID,
-				    "bundle entry %s is larger than %u bytes",
-				    path, SB_SCRIPT_MAX);
-			}
 			cap *= 2;
 			buf = sb_realloc(buf, cap);
 		}
@@ -160,6 +159,12 @@ read_entry(struct ctx *c, const char *path, struct script *s,
 		if (r == 0)
 			break;
 		n += (size_t)r;
+		if (n > max) {
+			free(buf);
+			return sb_err_set(err, SB_EINVALID,
+			    "bundle entry %s is larger than %zu bytes", path,
+			    max);
+		}
 	}
 	buf[n] = '\0';
 	/* Re-hashed now, before anything of it runs. */
@@ -659,7 +664,7 @@ load_sql(struct ctx *c, size_t si, const struct sb_manifest_entry *e,
 	struct script s = { 0 };
 	int ret;
 
-	if (read_entry(c, e->path, &s, err) == -1) {
+	if (read_entry(c, e->path, SB_SQL_SEED_MAX, &s, err) == -1) {
 		sb_db_rollback(c->run->db);
 		return -1;
 	}
@@ -851,7 +856,8 @@ sb_run(const struct sb_run *run, struct sb_err *err)
 		if ((e->kind == SB_ENTRY_UPGRADE && plan->dir == SB_DIR_UP) ||
 		    (e->kind == SB_ENTRY_DOWNGRADE &&
 		    plan->dir == SB_DIR_DOWN)) {
-			if (read_entry(&c, e->path, &c.scripts[si], err) == -1)
+			if (read_entry(&c, e->path, SB_SCRIPT_MAX,
+			    &c.scripts[si], err) == -1)
 				goto out;
 			if (run_ready(&c, &next, err) == -1)
 				goto out;

@@ -10,6 +10,7 @@
 
 #include "sqlbundle/bundle.h"
 #include "sqlbundle/err.h"
+#include "sqlbundle/limits.h"
 #include "sqlbundle/manifest.h"
 
 #include "db.h"
@@ -17,8 +18,6 @@
 #include "progress.h"
 #include "state.h"
 
-/* Largest script or SQL seed held in memory. */
-#define SB_SCRIPT_MAX	(64u * 1024 * 1024)
 /* Default bytes of CSV loaded between two commits. */
 #define SB_CHUNK_DEFAULT (64u * 1024 * 1024)
 

@@ -214,155 +214,187 @@ report_cycle(const struct sb_revision *revs, const unsigned *down, size_t n,
 	return -1;
 }
 
+/* The chain as a graph while it is checked: files, id index, edges. */
+struct graph {
+	struct sb_revision *revs;	/* file order */
+	unsigned	*down;		/* line of each down_revision key */
+	size_t		 n;
+	struct id_ref	*refs;		/* ids sorted */
+	size_t		*rank;		/* place of each revision in refs */
+	size_t		*pstart, *pidx;	/* parents, compressed rows */
+	size_t		*kstart, *kids;	/* children, compressed rows */
+	size_t		*order;		/* apply order */
+};
+
+static void
+graph_release(struct graph *g)
+{
+	if (g->revs != NULL) {
+		for (size_t i = 0; i < g->n; i++)
+			sb_revision_release(&g->revs[i]);
+		free(g->revs);
+	}
+	free(g->down);
+	free(g->refs);
+	free(g->rank);
+	free(g->pstart);
+	free(g->pidx);
+	free(g->kstart);
+	free(g->kids);
+	free(g->order);
+}
+
+/* ids sorted: duplicates are neighbours; rank = place in id order. */
+static int
+index_ids(struct graph *g, struct sb_err *err)
+{
+	g->refs = sort_ids(g->revs, g->n);
+	g->rank = sb_calloc(g->n, sizeof(*g->rank));
+	for (size_t i = 0; i < g->n; i++) {
+		const struct sb_revision *a, *b;
+
+		g->rank[g->refs[i].i] = i;
+		if (i == 0 || strcmp(g->refs[i - 1].id, g->refs[i].id) != 0)
+			continue;
+		a = &g->revs[g->refs[i - 1].i];
+		b = &g->revs[g->refs[i].i];
+		return sb_err_set(err, SB_EINVALID, "duplicate revision id "
+		    "\"%s\": %s:%u and %s:%u", a->id, a->path, a->header_line,
+		    b->path, b->header_line);
+	}
+	return 0;
+}
+
+/* Parents as indices, and children the other way; unknown ids refused. */
+static int
+link_parents(struct graph *g, struct sb_err *err)
+{
+	size_t n = g->n, *kfill;
+
+	g->pstart = sb_calloc(n + 1, sizeof(*g->pstart));
+	for (size_t i = 0; i < n; i++)
+		g->pstart[i + 1] = g->pstart[i] + g->revs[i].nparents;
+	g->pidx = sb_calloc(g->pstart[n], sizeof(*g->pidx));
+	g->kstart = sb_calloc(n + 1, sizeof(*g->kstart));
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < g->revs[i].nparents; j++) {
+			const char *id = g->revs[i].parents[j];
+			ssize_t r = lookup(g->refs, n, id);
+
+			if (r == -1)
+				return sb_err_set(err, SB_EINVALID, "%s:%u: "
+				    "down_revision names unknown revision "
+				    "\"%s\"", g->revs[i].path, g->down[i], id);
+			g->pidx[g->pstart[i] + j] = g->refs[r].i;
+			g->kstart[g->refs[r].i + 1]++;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		g->kstart[i + 1] += g->kstart[i];
+	g->kids = sb_calloc(g->pstart[n], sizeof(*g->kids));
+	kfill = sb_calloc(n, sizeof(*kfill));
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = g->pstart[i]; k < g->pstart[i + 1]; k++) {
+			size_t p = g->pidx[k];
+
+			g->kids[g->kstart[p] + kfill[p]++] = i;
+		}
+	free(kfill);
+	return 0;
+}
+
+/* Kahn: always take the ready revision with the smallest id. */
+static int
+order_revs(struct graph *g, struct sb_err *err)
+{
+	size_t n = g->n, norder = 0;
+	size_t *indeg = sb_calloc(n, sizeof(*indeg));
+	struct heap ready = { sb_calloc(n, sizeof(size_t)), 0 };
+	int ret = 0;
+
+	g->order = sb_calloc(n, sizeof(*g->order));
+	for (size_t i = 0; i < n; i++) {
+		indeg[i] = g->revs[i].nparents;
+		if (indeg[i] == 0)
+			heap_push(&ready, g->rank[i]);
+	}
+	while (ready.n > 0) {
+		size_t u = g->refs[heap_pop(&ready)].i;
+
+		g->order[norder++] = u;
+		for (size_t k = g->kstart[u]; k < g->kstart[u + 1]; k++)
+			if (--indeg[g->kids[k]] == 0)
+				heap_push(&ready, g->rank[g->kids[k]]);
+	}
+	if (norder < n)
+		ret = report_cycle(g->revs, g->down, n, g->pstart, g->pidx,
+		    indeg, err);
+	free(ready.v);
+	free(indeg);
+	return ret;
+}
+
+/* One base and one head (listed in apply order when there are more). */
+static int
+check_ends(const struct graph *g, struct sb_err *err)
+{
+	size_t nbases = 0, nheads = 0;
+	char bases[768] = "", heads[768] = "";
+
+	for (size_t k = 0; k < g->n; k++) {
+		size_t u = g->order[k];
+
+		if (g->revs[u].nparents == 0)
+			list_add(bases, sizeof(bases), nbases++, &g->revs[u]);
+		if (g->kstart[u] == g->kstart[u + 1])
+			list_add(heads, sizeof(heads), nheads++, &g->revs[u]);
+	}
+	if (nbases > 1)
+		return sb_err_set(err, SB_EINVALID, "more than one base "
+		    "revision (down_revision: none): %s", bases);
+	if (nheads > 1) {
+		sb_err_set(err, SB_EINVALID, "multiple head revisions are "
+		    "present: %s", heads);
+		sb_err_hint(err, "write a merge revision whose down_revision "
+		    "lists every head");
+		return -1;
+	}
+	return 0;
+}
+
 int
 sb_chain_load(struct sb_chain *chain, const char *dir, struct sb_err *err)
 {
-	struct sb_revision *revs = NULL, *ordered = NULL;
-	unsigned *down = NULL;
-	struct id_ref *refs = NULL;
-	size_t *rank = NULL, *pstart = NULL, *pidx = NULL, *kstart = NULL;
-	size_t *kids = NULL, *kfill = NULL, *indeg = NULL, *order = NULL;
-	struct heap ready = { NULL, 0 };
-	size_t n = 0, i, j, k, np = 0, norder = 0, nbases = 0, nheads = 0;
-	char list[768];
-	int ret = -1;
+	struct graph g = { 0 };
+	struct id_ref *refs;
 
 	chain->revs = NULL;
 	chain->by_id = NULL;
 	chain->n = 0;
-	if (load_files(dir, &revs, &down, &n, err) == -1)
+	if (load_files(dir, &g.revs, &g.down, &g.n, err) == -1)
 		return -1;
-	if (n == 0) {
-		ret = 0;
-		goto out;
+	if (g.n > 0 && (index_ids(&g, err) == -1 ||
+	    link_parents(&g, err) == -1 || order_revs(&g, err) == -1 ||
+	    check_ends(&g, err) == -1)) {
+		graph_release(&g);
+		return -1;
 	}
-
-	/* ids sorted: duplicates are neighbours; rank = place in id order */
-	refs = sort_ids(revs, n);
-	rank = sb_calloc(n, sizeof(*rank));
-	for (i = 0; i < n; i++) {
-		rank[refs[i].i] = i;
-		if (i > 0 && strcmp(refs[i - 1].id, refs[i].id) == 0) {
-			const struct sb_revision *a = &revs[refs[i - 1].i];
-			const struct sb_revision *b = &revs[refs[i].i];
-
-			sb_err_set(err, SB_EINVALID, "duplicate revision id "
-			    "\"%s\": %s:%u and %s:%u", a->id, a->path,
-			    a->header_line, b->path, b->header_line);
-			goto out;
-		}
+	/* The revisions move to the chain, in apply order. */
+	chain->n = g.n;
+	if (g.n > 0) {
+		chain->revs = sb_calloc(g.n, sizeof(*chain->revs));
+		for (size_t k = 0; k < g.n; k++)
+			chain->revs[k] = g.revs[g.order[k]];
+		refs = sort_ids(chain->revs, g.n);
+		chain->by_id = sb_calloc(g.n, sizeof(size_t));
+		for (size_t k = 0; k < g.n; k++)
+			chain->by_id[k] = refs[k].i;
+		free(refs);
 	}
-
-	/* parents as indices (CSR), and children the other way */
-	pstart = sb_calloc(n + 1, sizeof(*pstart));
-	for (i = 0; i < n; i++)
-		pstart[i + 1] = pstart[i] + revs[i].nparents;
-	np = pstart[n];
-	pidx = sb_calloc(np, sizeof(*pidx));
-	kstart = sb_calloc(n + 1, sizeof(*kstart));
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < revs[i].nparents; j++) {
-			ssize_t r = lookup(refs, n, revs[i].parents[j]);
-
-			if (r == -1) {
-				sb_err_set(err, SB_EINVALID, "%s:%u: "
-				    "down_revision names unknown revision "
-				    "\"%s\"", revs[i].path, down[i],
-				    revs[i].parents[j]);
-				goto out;
-			}
-			pidx[pstart[i] + j] = refs[r].i;
-			kstart[refs[r].i + 1]++;
-		}
-	}
-	for (i = 0; i < n; i++)
-		kstart[i + 1] += kstart[i];
-	kids = sb_calloc(np, sizeof(*kids));
-	kfill = sb_calloc(n, sizeof(*kfill));
-	for (i = 0; i < n; i++)
-		for (k = pstart[i]; k < pstart[i + 1]; k++)
-			kids[kstart[pidx[k]] + kfill[pidx[k]]++] = i;
-
-	/* Kahn: always take the ready revision with the smallest id */
-	indeg = sb_calloc(n, sizeof(*indeg));
-	order = sb_calloc(n, sizeof(*order));
-	ready.v = sb_calloc(n, sizeof(*ready.v));
-	for (i = 0; i < n; i++) {
-		indeg[i] = revs[i].nparents;
-		if (indeg[i] == 0)
-			heap_push(&ready, rank[i]);
-	}
-	while (ready.n > 0) {
-		size_t u = refs[heap_pop(&ready)].i;
-
-		order[norder++] = u;
-		for (k = kstart[u]; k < kstart[u + 1]; k++)
-			if (--indeg[kids[k]] == 0)
-				heap_push(&ready, rank[kids[k]]);
-	}
-	if (norder < n) {
-		report_cycle(revs, down, n, pstart, pidx, indeg, err);
-		goto out;
-	}
-
-	list[0] = '\0';
-	for (k = 0; k < n; k++) {
-		const struct sb_revision *r = &revs[order[k]];
-
-		if (r->nparents == 0)
-			list_add(list, sizeof(list), nbases++, r);
-	}
-	if (nbases > 1) {
-		sb_err_set(err, SB_EINVALID, "more than one base revision "
-		    "(down_revision: none): %s", list);
-		goto out;
-	}
-	list[0] = '\0';
-	for (k = 0; k < n; k++) {
-		size_t u = order[k];
-
-		if (kstart[u] == kstart[u + 1])
-			list_add(list, sizeof(list), nheads++, &revs[u]);
-	}
-	if (nheads > 1) {
-		sb_err_set(err, SB_EINVALID, "multiple head revisions are "
-		    "present: %s", list);
-		sb_err_hint(err, "write a merge revision whose down_revision "
-		    "lists every head");
-		goto out;
-	}
-
-	ordered = sb_calloc(n, sizeof(*ordered));
-	for (k = 0; k < n; k++)
-		ordered[k] = revs[order[k]];
-	free(revs);
-	revs = NULL;
-	chain->revs = ordered;
-	chain->n = n;
-	free(refs);
-	refs = sort_ids(ordered, n);
-	chain->by_id = sb_calloc(n, sizeof(size_t));
-	for (k = 0; k < n; k++)
-		chain->by_id[k] = refs[k].i;
-	ret = 0;
-out:
-	if (revs != NULL) {
-		for (i = 0; i < n; i++)
-			sb_revision_release(&revs[i]);
-		free(revs);
-	}
-	free(ready.v);
-	free(order);
-	free(indeg);
-	free(kfill);
-	free(kids);
-	free(kstart);
-	free(pidx);
-	free(pstart);
-	free(rank);
-	free(refs);
-	free(down);
-	return ret;
+	free(g.revs);
+	g.revs = NULL;
+	graph_release(&g);
+	return 0;
 }
 
 ssize_t

@@ -122,10 +122,7 @@ sb_sha256_file(const char *path, char hex[SB_SHA256_HEX],
 	}
 	buf = sb_malloc(HASH_BUF);
 	for (;;) {
-		r = read(fd, buf, HASH_BUF);
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
+		if ((r = sb_read_full(fd, buf, HASH_BUF)) == -1) {
 			sb_err_sys(err, "could not read \"%s\"", path);
 			goto out;
 		}

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "sqlbundle/fs.h"
+#include "sqlbundle/limits.h"
+#include "sqlbundle/text.h"
 
 #include "sqlbundle/csv.h"
 
@@ -14,148 +16,185 @@ sb_csv_cols_free(char **cols, size_t ncols)
 	free(cols);
 }
 
-/* Append the field text (quotes undone) to the column list. */
-static int
-add_col(char ***cols, size_t *ncols, const char *text, size_t len,
-    struct sb_err *err)
-{
-	char *s;
+/* The header being parsed: its columns so far and the field at hand. */
+struct hdr {
+	char		**cols;
+	size_t		  ncols;
+	char		 *field;	/* the current name, quotes undone */
+	size_t		  flen;
+	bool		  quoted;	/* inside quotes */
+	bool		  closed;	/* the last byte closed a quote */
+	bool		  any;		/* the record has a quote or a comma */
+};
 
-	if (len == 0)
-		return sb_err_set(err, SB_EINVALID,
-		    "empty column name in CSV header (column %zu)",
-		    *ncols + 1);
-	s = sb_malloc(len + 1);
-	memcpy(s, text, len);
-	s[len] = '\0';
-	*cols = sb_realloc(*cols, (*ncols + 1) * sizeof(**cols));
-	(*cols)[(*ncols)++] = s;
+/* A name COPY's column list takes: not empty, short, UTF-8, new. */
+static int
+name_check(const struct hdr *h, struct sb_err *err)
+{
+	const unsigned char *s = (const unsigned char *)h->field;
+	size_t col = h->ncols + 1, k;
+	char esc[SB_ESCAPED_MAX];
+
+	if (col > SB_CSV_COLUMNS_MAX)
+		return sb_err_set(err, SB_EINVALID, "more than %d columns in "
+		    "the CSV header", SB_CSV_COLUMNS_MAX);
+	if (h->flen == 0)
+		return sb_err_set(err, SB_EINVALID, "empty column name in the "
+		    "CSV header (column %zu)", col);
+	if (h->flen > SB_CSV_NAME_MAX)
+		return sb_err_set(err, SB_EINVALID, "column name longer than "
+		    "%d bytes in the CSV header (column %zu)", SB_CSV_NAME_MAX,
+		    col);
+	for (size_t i = 0; i < h->flen; i += k)
+		if ((k = sb_utf8_len(s + i, h->flen - i, NULL)) == 0)
+			return sb_err_set(err, SB_EINVALID, "invalid UTF-8 in "
+			    "the CSV header (column %zu)", col);
+	for (size_t i = 0; i < h->ncols; i++) {
+		if (strcmp(h->cols[i], h->field) != 0)
+			continue;
+		sb_escape_name(h->field, esc, sizeof(esc));
+		return sb_err_set(err, SB_EINVALID, "column \"%s\" named twice "
+		    "in the CSV header (columns %zu and %zu)", esc, i + 1, col);
+	}
 	return 0;
+}
+
+/* The field ended (at a comma or the line end): add it to the list. */
+static int
+end_field(struct hdr *h, struct sb_err *err)
+{
+	h->field[h->flen] = '\0';
+	if (name_check(h, err) == -1)
+		return -1;
+	h->cols = sb_realloc(h->cols, (h->ncols + 1) * sizeof(*h->cols));
+	h->cols[h->ncols++] = sb_strdup(h->field);
+	h->flen = 0;
+	h->closed = false;
+	return 0;
+}
+
+/*
+ * One byte outside quotes: 1 if it ends the record, 0 if not, -1 on
+ * error. A quote opens quotes anywhere in a field; right after a closing
+ * quote it is a literal quote and reopens them (COPY's reading of "").
+ */
+static int
+unquoted_byte(struct hdr *h, char c, struct sb_err *err)
+{
+	if (c == '\r' || c == '\n') {
+		if (h->ncols == 0 && h->flen == 0 && !h->any)
+			return sb_err_set(err, SB_EINVALID, "no column name in "
+			    "the CSV header (the first line names the "
+			    "columns)");
+		return end_field(h, err) == -1 ? -1 : 1;
+	}
+	h->any |= c == ',' || c == '"';
+	if (c == ',')
+		return end_field(h, err);
+	if (c == '"') {
+		if (h->closed)
+			h->field[h->flen++] = '"';
+		h->quoted = true;
+		h->closed = false;
+		return 0;
+	}
+	h->field[h->flen++] = c;
+	h->closed = false;
+	return 0;
+}
+
+/*
+ * Parse the header record in buf[0..len). Returns 1 with *used and
+ * *lines, 0 if more bytes are needed, -1 on error.
+ */
+static int
+parse(struct hdr *h, const char *buf, size_t len, bool eof, size_t *used,
+    uint64_t *lines, struct sb_err *err)
+{
+	size_t i = 0;
+	int r;
+
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	else if (len < 3 && !eof && memcmp(buf, "\xef\xbb\xbf", len) == 0)
+		return 0;
+	/* "\." first on a line is COPY's end of data: no header at all. */
+	if (len - i >= 2 && memcmp(buf + i, "\\.", 2) == 0 &&
+	    (len - i == 2 ? eof : buf[i + 2] == '\n' || buf[i + 2] == '\r'))
+		return sb_err_set(err, SB_EINVALID, "the CSV header is COPY's "
+		    "end-of-data marker \\.");
+	for (; i < len; i++) {
+		char c = buf[i];
+
+		if (c == '\0')
+			return sb_err_set(err, SB_EINVALID, "NUL byte in the CSV "
+			    "header (column %zu)", h->ncols + 1);
+		if (h->quoted) {
+			*lines += c == '\n';
+			if (c == '"') {
+				h->quoted = false;
+				h->closed = true;
+			} else
+				h->field[h->flen++] = c;
+			continue;
+		}
+		if ((r = unquoted_byte(h, c, err)) == -1)
+			return -1;
+		if (r == 0)
+			continue;
+		/* The line end: CR, LF or CRLF (CR needs its next byte). */
+		if (c == '\r' && i + 1 == len && !eof)
+			return 0;
+		if (c == '\r' && i + 1 < len && buf[i + 1] == '\n')
+			i++;
+		*used = i + 1;
+		(*lines)++;
+		return 1;
+	}
+	if (!eof)
+		return 0;
+	if (h->quoted)
+		return sb_err_set(err, SB_EINVALID, "unterminated quoted name in "
+		    "the CSV header (column %zu)", h->ncols + 1);
+	if (h->ncols == 0 && h->flen == 0 && !h->any)
+		return sb_err_set(err, SB_EINVALID, "no column name in the CSV "
+		    "header (the first line names the columns)");
+	if (end_field(h, err) == -1)
+		return -1;
+	*used = len;
+	return 1;
 }
 
 int
 sb_csv_header(const char *buf, size_t len, bool eof, char ***colsp,
     size_t *ncolsp, size_t *usedp, uint64_t *linesp, struct sb_err *err)
 {
-	char **cols = NULL, *field = NULL;
-	size_t ncols = 0, flen = 0, i = 0;
+	struct hdr h = { 0 };
+	size_t used = 0;
 	uint64_t lines = 0;
-	int ret = -1;
-	bool quoted_field = false, after_quote = false, done = false;
+	bool full = len >= SB_CSV_HEADER_MAX;
+	int ret;
 
-	/* The field buffer never outgrows the header itself. */
-	field = sb_malloc(len + 1);
-	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-		i = 3;
-	else if (!eof && len < 3 && memcmp(buf, "\xef\xbb\xbf", len) == 0) {
-		ret = 0;
-		goto out;
+	/* Only the first SB_CSV_HEADER_MAX bytes count, whatever follows. */
+	if (full) {
+		len = SB_CSV_HEADER_MAX;
+		eof = false;
 	}
-	if (i == len && eof) {
-		sb_err_set(err, SB_EINVALID, "CSV file has no header");
-		goto out;
+	h.field = sb_malloc(len + 1);
+	ret = parse(&h, buf, len, eof, &used, &lines, err);
+	if (ret == 0 && full)
+		ret = sb_err_set(err, SB_EINVALID, "CSV header longer than %d "
+		    "bytes", SB_CSV_HEADER_MAX);
+	if (ret == 1) {
+		*colsp = h.cols;
+		*ncolsp = h.ncols;
+		*usedp = used;
+		*linesp = lines;
+		h.cols = NULL;
+		h.ncols = 0;
 	}
-	while (i < len && !done) {
-		char c = buf[i];
-
-		if (c == '\0') {
-			sb_err_set(err, SB_EINVALID,
-			    "NUL byte in CSV header");
-			goto out;
-		}
-		if (quoted_field) {
-			if (c == '\n')
-				lines++;
-			if (c != '"') {
-				field[flen++] = c;
-				i++;
-				continue;
-			}
-			/* A quote: doubled means a literal one. */
-			if (i + 1 == len && !eof) {
-				ret = 0;
-				goto out;
-			}
-			if (i + 1 < len && buf[i + 1] == '"') {
-				field[flen++] = '"';
-				i += 2;
-				continue;
-			}
-			quoted_field = false;
-			after_quote = true;
-			i++;
-			continue;
-		}
-		if (c == ',' || c == '\n' || c == '\r') {
-			if (flen == 0 && !after_quote && c != ',' && ncols == 0) {
-				sb_err_set(err, SB_EINVALID,
-				    "empty CSV header line");
-				goto out;
-			}
-			if (add_col(&cols, &ncols, field, flen, err) == -1)
-				goto out;
-			flen = 0;
-			after_quote = false;
-			if (c == ',') {
-				i++;
-				continue;
-			}
-			if (c == '\r') {
-				if (i + 1 == len && !eof) {
-					ret = 0;
-					goto out;
-				}
-				if (i + 1 < len && buf[i + 1] == '\n')
-					i++;
-			}
-			i++;
-			lines++;
-			done = true;
-			continue;
-		}
-		if (after_quote) {
-			sb_err_set(err, SB_EINVALID,
-			    "text after a closing quote in CSV header "
-			    "(column %zu)", ncols + 1);
-			goto out;
-		}
-		if (c == '"') {
-			if (flen > 0) {
-				sb_err_set(err, SB_EINVALID,
-				    "quote inside an unquoted CSV header "
-				    "field (column %zu)", ncols + 1);
-				goto out;
-			}
-			quoted_field = true;
-			i++;
-			continue;
-		}
-		field[flen++] = c;
-		i++;
-	}
-	if (!done) {
-		if (!eof) {
-			ret = 0;
-			goto out;
-		}
-		if (quoted_field) {
-			sb_err_set(err, SB_EINVALID,
-			    "unterminated quote in CSV header");
-			goto out;
-		}
-		if (add_col(&cols, &ncols, field, flen, err) == -1)
-			goto out;
-	}
-	*colsp = cols;
-	*ncolsp = ncols;
-	*usedp = i;
-	*linesp = lines;
-	cols = NULL;
-	ncols = 0;
-	ret = 1;
-out:
-	sb_csv_cols_free(cols, ncols);
-	free(field);
+	sb_csv_cols_free(h.cols, h.ncols);
+	free(h.field);
 	return ret;
 }
 

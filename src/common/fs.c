@@ -76,6 +76,92 @@ sb_printf(const char *fmt, ...)
 	return s;
 }
 
+ssize_t
+sb_read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t r;
+
+	while (done < len) {
+		r = read(fd, (char *)buf + done, len - done);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+int
+sb_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Write, fsync and close fd (closed whatever happens). */
+static int
+finish_file(int fd, const char *path, const void *buf, size_t len,
+    struct sb_err *err)
+{
+	if (sb_write_all(fd, buf, len) == -1) {
+		sb_err_sys(err, "could not write \"%s\"", path);
+		close(fd);
+		return -1;
+	}
+	if (fsync(fd) == -1) {
+		sb_err_sys(err, "could not fsync \"%s\"", path);
+		close(fd);
+		return -1;
+	}
+	if (close(fd) == -1)
+		return sb_err_sys(err, "could not write \"%s\"", path);
+	return 0;
+}
+
+int
+sb_create_durable(const char *path, const void *buf, size_t len, int mode,
+    struct sb_err *err)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    mode);
+	if (fd == -1) {
+		if (errno == EEXIST)
+			return sb_err_set(err, SB_EINVALID, "\"%s\" already "
+			    "exists; refusing to overwrite it", path);
+		return sb_err_sys(err, "could not create \"%s\"", path);
+	}
+	/* The umask may only take bits away; the mode must be exact. */
+	if (fchmod(fd, (mode_t)mode) == -1) {
+		sb_err_sys(err, "could not chmod \"%s\"", path);
+		close(fd);
+		goto fail;
+	}
+	if (finish_file(fd, path, buf, len, err) == -1 ||
+	    sb_fsync_parent(path, err) == -1)
+		goto fail;
+	return 0;
+fail:
+	unlink(path);
+	return -1;
+}
+
 int
 sb_read_file(const char *path, size_t max, char **bufp, size_t *lenp,
     struct sb_err *err)
@@ -103,29 +189,19 @@ sb_read_file(const char *path, size_t max, char **bufp, size_t *lenp,
 		    (long long)st.st_size, max);
 		goto out;
 	}
-	cap = (size_t)st.st_size + 1;
-	buf = sb_malloc(cap);
+	/* Reading max + 1 bytes shows a file that grew past max. */
+	cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
+	buf = sb_malloc(cap + 1);
 	for (;;) {
-		if (len + 1 >= cap) {
-			if (cap > max + 1) {
-				sb_err_set(err, SB_EINVALID,
-				    "\"%s\" is too large (at most %zu bytes)",
-				    path, max);
-				goto out;
-			}
-			cap *= 2;
-			buf = sb_realloc(buf, cap);
-		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
+		if ((r = sb_read_full(fd, buf + len, cap - len)) == -1) {
 			sb_err_sys(err, "could not read \"%s\"", path);
 			goto out;
 		}
-		if (r == 0)
-			break;
 		len += (size_t)r;
+		if (len < cap || cap == max + 1)
+			break;
+		cap = cap > max / 2 ? max + 1 : cap * 2;
+		buf = sb_realloc(buf, cap + 1);
 	}
 	if (len > max) {
 		sb_err_set(err, SB_EINVALID,
@@ -166,9 +242,7 @@ sb_write_file_atomic(const char *path, const void *buf, size_t len, int mode,
     struct sb_err *err)
 {
 	char *tmp = sb_printf("%s.tmp.%ld", path, (long)getpid());
-	const char *p = buf;
 	int fd, ret = -1;
-	ssize_t w;
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd == -1) {
@@ -176,34 +250,14 @@ sb_write_file_atomic(const char *path, const void *buf, size_t len, int mode,
 		free(tmp);
 		return -1;
 	}
-	while (len > 0) {
-		if ((w = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			sb_err_sys(err, "could not write \"%s\"", tmp);
-			goto out;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fsync(fd) == -1) {
-		sb_err_sys(err, "could not fsync \"%s\"", tmp);
+	if (finish_file(fd, tmp, buf, len, err) == -1)
 		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		sb_err_sys(err, "could not write \"%s\"", tmp);
-		goto out;
-	}
-	fd = -1;
 	if (rename(tmp, path) == -1) {
 		sb_err_sys(err, "could not rename \"%s\" to \"%s\"", tmp, path);
 		goto out;
 	}
 	ret = sb_fsync_parent(path, err);
 out:
-	if (fd != -1)
-		close(fd);
 	if (ret == -1)
 		unlink(tmp);
 	free(tmp);

@@ -14,8 +14,6 @@
 #include "sqlbundle/manifest.h"
 #include "sqlbundle/text.h"
 
-#define PROJECT_MAX	64
-
 /* Header keys in the only order they may appear; Revision repeats. */
 static const char *const header_keys[] = {
 	"Format", "Project", "Created", "From", "To", "Key-Id", "Entries",
@@ -253,12 +251,13 @@ created_valid(const char *s)
 	return true;
 }
 
-static bool
-project_valid(const char *s)
+bool
+sb_project_valid(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > PROJECT_MAX)
+	/* "." and ".." would make odd bundle names; a leading dot hides it. */
+	if (n == 0 || n > SB_PROJECT_MAX || s[0] == '.')
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!is_name_char(s[i]))
@@ -435,7 +434,7 @@ parse_header_value(struct parser *p, size_t k, char *v)
 			    "\"%s\")", v, SB_FORMAT);
 		return 0;
 	case 1:
-		if (!project_valid(v))
+		if (!sb_project_valid(v))
 			return perr(p, "invalid project name \"%s\"", v);
 		m->project = sb_strdup(v);
 		return 0;
@@ -849,6 +848,7 @@ sb_manifest_format(const struct sb_manifest *m, char **bufp, size_t *lenp,
 	if (sb_manifest_parse(&check, t.s, t.len, err) == -1) {
 		sb_err_prefix(err, "invalid manifest");
 		free(t.s);
+		*lenp = t.len;	/* so a caller can tell one too large */
 		return -1;
 	}
 	sb_manifest_release(&check);

@@ -473,7 +473,7 @@ sb_revision_load_at(struct sb_revision *rev, const char *path,
 
 	memset(rev, 0, sizeof(*rev));
 	rev->transactional = true;
-	if (sb_read_file(path, SB_REVISION_MAX, &buf, &len, err) == -1)
+	if (sb_read_file(path, SB_SCRIPT_MAX, &buf, &len, err) == -1)
 		return -1;
 	ret = parse(rev, path, buf, len, down_line, err);
 	free(buf);

@@ -5,9 +5,6 @@
 #include "sqlbundle/err.h"
 #include "sqlbundle/revision.h"
 
-/* Largest revision file sb_revision_load() reads. */
-#define SB_REVISION_MAX	((size_t)64 * 1024 * 1024)
-
 /*
  * sb_revision_load() that also gives the line of the "-- down_revision:"
  * key (0 when absent), so a chain error can point at it.

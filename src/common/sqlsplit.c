@@ -278,11 +278,11 @@ word(struct splitter *sp, const char *w, size_t n)
 }
 
 static void
-start_statement(struct splitter *sp)
+start_statement(struct splitter *sp, size_t off, unsigned line)
 {
 	sp->started = true;
-	sp->st_off = sp->i;
-	sp->st_line = sp->line;
+	sp->st_off = off;
+	sp->st_line = line;
 	sp->paren = 0;
 	sp->atomic = 0;
 	sp->begin_seen = false;
@@ -290,111 +290,139 @@ start_statement(struct splitter *sp)
 	memset(sp->words, 0, sizeof(sp->words));
 }
 
+enum token { TOK_ERROR, TOK_SPACE, TOK_SEMI, TOK_WORD, TOK_OTHER };
+
+/*
+ * Step over the token at sp->i (sp->i < sp->len): white space and
+ * comments, a quoted string, identifier or dollar quote, a word, a
+ * number, or one other character. The one lexer of SQL text: statement
+ * splitting and sb_sql_next_word both read through it.
+ */
+static enum token
+next_token(struct splitter *sp)
+{
+	const char *s = sp->s;
+	unsigned char c = (unsigned char)s[sp->i];
+	size_t w = sp->i;
+	int skipped;
+
+	if (c == '\n' || is_space(c)) {
+		sp->line += c == '\n';
+		sp->i++;
+		return TOK_SPACE;
+	}
+	if (c == '-' && sp->i + 1 < sp->len && s[sp->i + 1] == '-') {
+		while (sp->i < sp->len && s[sp->i] != '\n')
+			sp->i++;
+		return TOK_SPACE;
+	}
+	if (c == '/' && sp->i + 1 < sp->len && s[sp->i + 1] == '*')
+		return skip_block_comment(sp) == -1 ? TOK_ERROR : TOK_SPACE;
+	sp->i++;
+	if (c == ';')
+		return TOK_SEMI;
+	if (c == '\'' || c == '"')
+		return skip_quoted(sp, (char)c, false, c == '"' ?
+		    "quoted identifier" : "quoted string") == -1 ? TOK_ERROR :
+		    TOK_OTHER;
+	if (c == '$' && sp->i < sp->len && s[sp->i] >= '0' && s[sp->i] <= '9') {
+		/* $1: a parameter */
+		while (sp->i < sp->len && s[sp->i] >= '0' && s[sp->i] <= '9')
+			sp->i++;
+		return TOK_OTHER;
+	}
+	if (c == '$') {
+		sp->i--;
+		if (skip_dollar(sp, &skipped) == -1)
+			return TOK_ERROR;
+		sp->i += !skipped;
+		return TOK_OTHER;
+	}
+	if (is_ident_start(c)) {
+		while (sp->i < sp->len && is_ident_cont((unsigned char)s[sp->i]))
+			sp->i++;
+		if (sp->i - w != 1 || (c != 'e' && c != 'E') ||
+		    sp->i >= sp->len || s[sp->i] != '\'')
+			return TOK_WORD;
+		/* E'...': backslash escapes */
+		sp->i++;
+		do {
+			if (skip_quoted(sp, '\'', true, "quoted string") == -1)
+				return TOK_ERROR;
+		} while (string_continues(sp));
+		return TOK_OTHER;
+	}
+	if (c >= '0' && c <= '9') {
+		/* a number, with any trailing letters (1e5, 0x1F) */
+		while (sp->i < sp->len && (is_tag_cont((unsigned char)s[sp->i]) ||
+		    s[sp->i] == '.'))
+			sp->i++;
+	}
+	return TOK_OTHER;
+}
+
 static int
 split(struct splitter *sp)
 {
-	const char *s = sp->s;
-
 	while (sp->i < sp->len) {
-		unsigned char c = (unsigned char)s[sp->i];
-		bool keep_begin = false;
+		size_t start = sp->i;
+		unsigned line = sp->line;
+		enum token t = next_token(sp);
+		char c = sp->s[start];
 
-		if (c == '\n') {
-			sp->line++;
-			sp->i++;
+		if (t == TOK_ERROR)
+			return -1;
+		if (t == TOK_SPACE || (t == TOK_SEMI && !sp->started))
+			continue;	/* an empty statement too */
+		if (t == TOK_SEMI && sp->atomic == 0) {
+			emit(sp, start);
 			continue;
-		}
-		if (is_space(c)) {
-			sp->i++;
-			continue;
-		}
-		if (c == '-' && sp->i + 1 < sp->len && s[sp->i + 1] == '-') {
-			while (sp->i < sp->len && s[sp->i] != '\n')
-				sp->i++;
-			continue;
-		}
-		if (c == '/' && sp->i + 1 < sp->len && s[sp->i + 1] == '*') {
-			if (skip_block_comment(sp) == -1)
-				return -1;
-			continue;
-		}
-		if (c == ';') {
-			if (!sp->started) {
-				sp->i++;	/* empty statement */
-				continue;
-			}
-			if (sp->atomic == 0) {
-				emit(sp, sp->i);
-				sp->i++;
-				continue;
-			}
 		}
 		if (!sp->started)
-			start_statement(sp);
-
-		if (c == '\'') {
-			sp->i++;
-			if (skip_quoted(sp, '\'', false, "quoted string") == -1)
-				return -1;
-		} else if (c == '"') {
-			sp->i++;
-			if (skip_quoted(sp, '"', false,
-			    "quoted identifier") == -1)
-				return -1;
-		} else if (c == '$') {
-			int skipped;
-
-			if (sp->i + 1 < sp->len && s[sp->i + 1] >= '0' &&
-			    s[sp->i + 1] <= '9') {
-				/* $1: a parameter */
-				sp->i++;
-				while (sp->i < sp->len && s[sp->i] >= '0' &&
-				    s[sp->i] <= '9')
-					sp->i++;
-			} else {
-				if (skip_dollar(sp, &skipped) == -1)
-					return -1;
-				if (!skipped)
-					sp->i++;
-			}
-		} else if (is_ident_start(c)) {
-			size_t w = sp->i;
-
-			while (sp->i < sp->len &&
-			    is_ident_cont((unsigned char)s[sp->i]))
-				sp->i++;
-			if (sp->i - w == 1 && (c == 'e' || c == 'E') &&
-			    sp->i < sp->len && s[sp->i] == '\'') {
-				/* E'...': backslash escapes */
-				sp->i++;
-				do {
-					if (skip_quoted(sp, '\'', true,
-					    "quoted string") == -1)
-						return -1;
-				} while (string_continues(sp));
-			} else {
-				word(sp, s + w, sp->i - w);
-				keep_begin = true;
-			}
-		} else if (c >= '0' && c <= '9') {
-			/* a number, with any trailing letters (1e5, 0x1F) */
-			while (sp->i < sp->len && (is_tag_cont(
-			    (unsigned char)s[sp->i]) || s[sp->i] == '.'))
-				sp->i++;
-		} else {
-			if (c == '(')
-				sp->paren++;
-			else if (c == ')' && sp->paren > 0)
-				sp->paren--;
-			sp->i++;
-		}
-		if (!keep_begin)
+			start_statement(sp, start, line);
+		if (t == TOK_WORD)
+			word(sp, sp->s + start, sp->i - start);
+		else if (c == '(' && t == TOK_OTHER)
+			sp->paren++;
+		else if (c == ')' && t == TOK_OTHER && sp->paren > 0)
+			sp->paren--;
+		if (t != TOK_WORD)
 			sp->begin_seen = false;
 		sp->last_end = sp->i;
 	}
 	if (sp->started)
 		emit(sp, sp->last_end);
 	return 0;
+}
+
+bool
+sb_sql_next_word(const char *sql, size_t len, size_t *pos, const char **w,
+    size_t *n)
+{
+	struct sb_err ignored = SB_ERR_INIT;
+	struct splitter sp;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.s = sql;
+	sp.len = len;
+	sp.i = *pos;
+	sp.line = 1;
+	sp.err = &ignored;
+	while (sp.i < sp.len) {
+		size_t start = sp.i;
+		enum token t = next_token(&sp);
+
+		if (t == TOK_ERROR)
+			break;		/* unterminated: no word after it */
+		if (t == TOK_WORD) {
+			*w = sql + start;
+			*n = sp.i - start;
+			*pos = sp.i;
+			return true;
+		}
+	}
+	*pos = len;
+	return false;
 }
 
 int

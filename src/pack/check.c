@@ -20,7 +20,6 @@
 #include "seeds.h"
 
 /* SQL seed files are read whole to be split; larger ones are refused. */
-#define SQL_SEED_MAX	((size_t)256 * 1024 * 1024)
 /* Words of a statement looked at for its kind. */
 #define NWORDS		8
 
@@ -33,112 +32,11 @@ struct lexer {
 	size_t		 len, i;
 };
 
-static bool
-word_start(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-	    c >= 0x80;
-}
-
-static bool
-word_cont(unsigned char c)
-{
-	return word_start(c) || (c >= '0' && c <= '9') || c == '$';
-}
-
-static void
-skip_quoted(struct lexer *lx, char q, bool backslash)
-{
-	while (lx->i < lx->len) {
-		char c = lx->s[lx->i++];
-
-		if (backslash && c == '\\')
-			lx->i++;
-		else if (c == q && lx->i < lx->len && lx->s[lx->i] == q)
-			lx->i++;
-		else if (c == q)
-			return;
-	}
-}
-
-/* At '$': skip a dollar-quoted string if one starts here. */
-static bool
-skip_dollar(struct lexer *lx)
-{
-	size_t i = lx->i + 1, taglen;
-
-	if (i < lx->len && word_start((unsigned char)lx->s[i]))
-		while (i < lx->len && word_cont((unsigned char)lx->s[i]) &&
-		    lx->s[i] != '$')
-			i++;
-	if (i >= lx->len || lx->s[i] != '$')
-		return false;
-	taglen = i + 1 - lx->i;
-	for (i++; i + taglen <= lx->len; i++) {
-		if (memcmp(lx->s + i, lx->s + lx->i, taglen) == 0) {
-			lx->i = i + taglen;
-			return true;
-		}
-	}
-	lx->i = lx->len;
-	return true;
-}
-
 /* Next word of the statement: true with *w, *n; false at its end. */
 static bool
 next_word(struct lexer *lx, const char **w, size_t *n)
 {
-	while (lx->i < lx->len) {
-		const char *s = lx->s;
-		unsigned char c = (unsigned char)s[lx->i];
-
-		if (c == '-' && lx->i + 1 < lx->len && s[lx->i + 1] == '-') {
-			while (lx->i < lx->len && s[lx->i] != '\n')
-				lx->i++;
-		} else if (c == '/' && lx->i + 1 < lx->len &&
-		    s[lx->i + 1] == '*') {
-			int depth = 1;
-
-			for (lx->i += 2; lx->i < lx->len && depth > 0; lx->i++) {
-				if (s[lx->i] == '/' && lx->i + 1 < lx->len &&
-				    s[lx->i + 1] == '*')
-					depth++, lx->i++;
-				else if (s[lx->i] == '*' && lx->i + 1 < lx->len &&
-				    s[lx->i + 1] == '/')
-					depth--, lx->i++;
-			}
-		} else if (c == '\'') {
-			lx->i++;
-			skip_quoted(lx, '\'', false);
-		} else if (c == '"') {
-			lx->i++;
-			skip_quoted(lx, '"', false);
-		} else if (c == '$' && skip_dollar(lx)) {
-			continue;
-		} else if (word_start(c)) {
-			size_t start = lx->i;
-
-			while (lx->i < lx->len &&
-			    word_cont((unsigned char)s[lx->i]))
-				lx->i++;
-			if (lx->i - start == 1 && (c == 'e' || c == 'E') &&
-			    lx->i < lx->len && s[lx->i] == '\'') {
-				lx->i++;
-				skip_quoted(lx, '\'', true);
-				continue;
-			}
-			*w = s + start;
-			*n = lx->i - start;
-			return true;
-		} else if (c >= '0' && c <= '9') {
-			while (lx->i < lx->len && (word_cont(
-			    (unsigned char)s[lx->i]) || s[lx->i] == '.'))
-				lx->i++;
-		} else {
-			lx->i++;
-		}
-	}
-	return false;
+	return sb_sql_next_word(lx->s, lx->len, &lx->i, w, n);
 }
 
 /* The first words of a statement, upper-cased ("" past its end). */
@@ -379,7 +277,7 @@ check_seed(const struct sb_seed_file *f, bool transactional,
 		sb_names_free(cols, ncols);
 		return 0;
 	}
-	if (sb_read_file(f->path, SQL_SEED_MAX, &buf, &len, err) == -1)
+	if (sb_read_file(f->path, SB_SQL_SEED_MAX, &buf, &len, err) == -1)
 		return -1;
 	if (sb_sql_split(buf, len, &st, &n, err) == -1) {
 		sb_err_prefix(err, "%s", f->path);
@@ -438,7 +336,7 @@ sb_cmd_check(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 			usage();
 			return 0;
 		default:
-			return sb_opt_error("check", c, argv, err);
+			return sb_cli_opt_error("check", c, argv, err);
 		}
 	}
 	if (optind < argc)

@@ -5,28 +5,12 @@
 #include <string.h>
 
 #include "sqlbundle/fs.h"
+#include "sqlbundle/limits.h"
+#include "sqlbundle/manifest.h"
 #include "conf.h"
 
 #define CONF_NAME	"sqlbundle.conf"
 #define CONF_MAX	(64 * 1024)
-#define PROJECT_MAX	64
-
-static bool
-project_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	/* "." and ".." would make odd bundle names; a leading dot hides it. */
-	if (n == 0 || n > PROJECT_MAX || s[0] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(s[i] >= 'a' && s[i] <= 'z') &&
-		    !(s[i] >= 'A' && s[i] <= 'Z') &&
-		    !(s[i] >= '0' && s[i] <= '9') && s[i] != '.' &&
-		    s[i] != '_' && s[i] != '-')
-			return false;
-	return true;
-}
 
 static char *
 trim(char *s, char *end)
@@ -63,13 +47,13 @@ parse_line(struct sb_conf *conf, const char *path, unsigned lineno,
 			return sb_err_set(err, SB_EINVALID,
 			    "%s:%u: key \"project\" is set twice", path,
 			    lineno);
-		if (!project_valid(val)) {
+		if (!sb_project_valid(val)) {
 			sb_err_set(err, SB_EINVALID,
 			    "%s:%u: invalid project name \"%s\"", path,
 			    lineno, val);
 			sb_err_hint(err, "use 1 to %d characters of "
 			    "[A-Za-z0-9._-], not starting with a dot",
-			    PROJECT_MAX);
+			    SB_PROJECT_MAX);
 			return -1;
 		}
 		conf->project = sb_strdup(val);

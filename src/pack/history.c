@@ -74,7 +74,7 @@ sb_cmd_history(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 			usage();
 			return 0;
 		}
-		return sb_opt_error("history", c, argv, err);
+		return sb_cli_opt_error("history", c, argv, err);
 	}
 	if (optind < argc)
 		return sb_err_set(err, SB_EUSAGE, "history: unexpected "

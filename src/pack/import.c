@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "sqlbundle/chain.h"
+#include "sqlbundle/cli.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/revision.h"
 #include "cmd.h"
@@ -598,7 +599,7 @@ parse_opts(struct imp_opts *o, int argc, char **argv, bool *help,
 			*help = true;
 			return 0;
 		default:
-			return sb_opt_error("import", c, argv, err);
+			return sb_cli_opt_error("import", c, argv, err);
 		}
 	}
 	if (optind < argc)

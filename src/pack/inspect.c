@@ -58,7 +58,7 @@ view_parse(const char *cmd, bool allow_json, int argc, char **argv,
 			*help = 1;
 			return 0;
 		default:
-			return sb_opt_error(cmd, c, argv, err);
+			return sb_cli_opt_error(cmd, c, argv, err);
 		}
 	}
 	if (argc - optind != 1)

@@ -58,56 +58,6 @@ sb_key_name_valid(const char *name)
 	return true;
 }
 
-/* Create path (which must not exist) holding buf, durably. */
-static int
-write_new(const char *path, const void *buf, size_t len, mode_t mode,
-    struct sb_err *err)
-{
-	const char *p = buf;
-	ssize_t w;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    mode);
-	if (fd == -1) {
-		if (errno == EEXIST)
-			return sb_err_set(err, SB_EINVALID,
-			    "\"%s\" already exists; refusing to overwrite it",
-			    path);
-		return sb_err_sys(err, "could not create \"%s\"", path);
-	}
-	/* The umask may only take bits away; the key must be exactly 0600. */
-	if (mode == 0600 && fchmod(fd, mode) == -1) {
-		sb_err_sys(err, "could not chmod \"%s\"", path);
-		goto fail;
-	}
-	while (len > 0) {
-		if ((w = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			sb_err_sys(err, "could not write \"%s\"", path);
-			goto fail;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fsync(fd) == -1) {
-		sb_err_sys(err, "could not fsync \"%s\"", path);
-		goto fail;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		sb_err_sys(err, "could not write \"%s\"", path);
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd != -1)
-		close(fd);
-	unlink(path);
-	return -1;
-}
-
 static int
 refuse_existing(const char *path, struct sb_err *err)
 {
@@ -175,12 +125,10 @@ sb_keygen(const char *keydir, const char *name, char id[SB_KEYID_HEX],
 		ossl_err(err, SB_EIO, "could not encode the key pair");
 		goto out;
 	}
-	if (write_new(keypath, kpem, (size_t)klen, 0600, err) == -1)
+	if (sb_create_durable(keypath, kpem, (size_t)klen, 0600, err) == -1)
 		goto out;
 	key_written = 1;
-	if (write_new(pubpath, ppem, (size_t)plen, 0644, err) == -1)
-		goto out;
-	if (sb_fsync_parent(keypath, err) == -1)
+	if (sb_create_durable(pubpath, ppem, (size_t)plen, 0644, err) == -1)
 		goto out;
 	sb_key_id(pub, id);
 	ret = 0;
@@ -278,18 +226,11 @@ sb_privkey_load(struct sb_privkey **keyp, const char *path,
 	}
 	cap = (size_t)st.st_size + 2;
 	buf = sb_calloc(1, cap);
-	while (len + 1 < cap) {
-		if ((r = read(fd, buf + len, cap - 1 - len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			sb_err_sys(err, "could not read private key \"%s\"",
-			    path);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
+	if ((r = sb_read_full(fd, buf, cap - 1)) == -1) {
+		sb_err_sys(err, "could not read private key \"%s\"", path);
+		goto out;
 	}
+	len = (size_t)r;
 	if (len + 1 >= cap) {
 		sb_err_set(err, SB_EIO, "private key \"%s\" grew while being "
 		    "read", path);
@@ -433,7 +374,7 @@ sb_cmd_keygen(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 			keygen_usage(stdout);
 			return 0;
 		default:
-			return sb_opt_error("keygen", c, argv, err);
+			return sb_cli_opt_error("keygen", c, argv, err);
 		}
 	}
 	if (argc - optind != 1)

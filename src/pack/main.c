@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sqlbundle/cli.h"
 #include "sqlbundle/err.h"
 #include "cmd.h"
 
@@ -59,20 +60,6 @@ usage(FILE *fp)
 	    "4 I/O error.\n", fp);
 }
 
-/* Print a usage error the way every sqlbundle usage error looks. */
-static int
-usage_error(const char *cmd, const struct sb_err *err)
-{
-	sb_err_print("sqlbundle", err);
-	if (cmd != NULL)
-		fprintf(stderr, "Try \"sqlbundle %s --help\" for more "
-		    "information.\n", cmd);
-	else
-		fputs("Try \"sqlbundle --help\" for more information.\n",
-		    stderr);
-	return SB_EUSAGE;
-}
-
 static const struct command *
 find_command(const char *name)
 {
@@ -90,13 +77,8 @@ run(const struct command *cmd, struct sb_ctx *ctx, int argc, char **argv)
 	/* Each command parses its own options from a fresh getopt state. */
 	optind = 0;
 	if (cmd->fn(ctx, argc, argv, &err) == 0)
-		return fflush(stdout) == 0 ? 0 : SB_EIO;
-	if (err.code == SB_EUSAGE)
-		return usage_error(cmd->name, &err);
-	if (err.code == SB_OK)
-		err.code = SB_EIO;	/* a failure must not exit 0 */
-	sb_err_print("sqlbundle", &err);
-	return err.code;
+		return sb_cli_exit("sqlbundle", 0);
+	return sb_cli_fail("sqlbundle", cmd->name, &err);
 }
 
 int
@@ -121,33 +103,24 @@ main(int argc, char **argv)
 			if (optarg[0] == '\0') {
 				sb_err_set(&err, SB_EUSAGE,
 				    "option \"-C\" needs a folder");
-				return usage_error(NULL, &err);
+				return sb_cli_fail("sqlbundle", NULL, &err);
 			}
 			ctx.dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return sb_cli_exit("sqlbundle", 0);
 		case 'V':
 			puts("sqlbundle " SB_VERSION);
-			return 0;
-		case ':':
-			sb_err_set(&err, SB_EUSAGE, "option \"%s\" needs a "
-			    "value", argv[optind - 1]);
-			return usage_error(NULL, &err);
+			return sb_cli_exit("sqlbundle", 0);
 		default:
-			if (optopt != 0 && strncmp(argv[optind - 1], "--", 2))
-				sb_err_set(&err, SB_EUSAGE, "unknown option "
-				    "\"-%c\"", optopt);
-			else
-				sb_err_set(&err, SB_EUSAGE, "unknown option "
-				    "\"%s\"", argv[optind - 1]);
-			return usage_error(NULL, &err);
+			sb_cli_opt_error(NULL, c, argv, &err);
+			return sb_cli_fail("sqlbundle", NULL, &err);
 		}
 	}
 	if (optind >= argc) {
 		sb_err_set(&err, SB_EUSAGE, "no command given");
-		return usage_error(NULL, &err);
+		return sb_cli_fail("sqlbundle", NULL, &err);
 	}
 	argc -= optind;
 	argv += optind;
@@ -155,16 +128,16 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "help") == 0) {
 		if (argc == 1) {
 			usage(stdout);
-			return 0;
+			return sb_cli_exit("sqlbundle", 0);
 		}
 		if (argc > 2) {
 			sb_err_set(&err, SB_EUSAGE, "help: too many arguments");
-			return usage_error(NULL, &err);
+			return sb_cli_fail("sqlbundle", NULL, &err);
 		}
 		if ((cmd = find_command(argv[1])) == NULL) {
 			sb_err_set(&err, SB_EUSAGE, "unknown command \"%s\"",
 			    argv[1]);
-			return usage_error(NULL, &err);
+			return sb_cli_fail("sqlbundle", NULL, &err);
 		}
 		help_argv[0] = argv[1];
 		help_argv[1] = "--help";
@@ -173,7 +146,7 @@ main(int argc, char **argv)
 	}
 	if ((cmd = find_command(argv[0])) == NULL) {
 		sb_err_set(&err, SB_EUSAGE, "unknown command \"%s\"", argv[0]);
-		return usage_error(NULL, &err);
+		return sb_cli_fail("sqlbundle", NULL, &err);
 	}
 	return run(cmd, &ctx, argc, argv);
 }

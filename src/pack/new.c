@@ -45,25 +45,17 @@ static int
 random_id(char id[SB_ID_MAX + 1], struct sb_err *err)
 {
 	unsigned char raw[ID_BYTES];
-	size_t got = 0;
 	ssize_t r;
 	int fd;
 
 	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) == -1)
 		return sb_err_sys(err, "could not open \"/dev/urandom\"");
-	while (got < sizeof(raw)) {
-		if ((r = read(fd, raw + got, sizeof(raw) - got)) <= 0) {
-			if (r == -1 && errno == EINTR)
-				continue;
-			if (r == 0)
-				errno = EIO;
-			close(fd);
-			return sb_err_sys(err, "could not read "
-			    "\"/dev/urandom\"");
-		}
-		got += (size_t)r;
-	}
+	r = sb_read_full(fd, raw, sizeof(raw));
+	if (r >= 0 && (size_t)r < sizeof(raw))
+		errno = EIO;
 	close(fd);
+	if (r < 0 || (size_t)r < sizeof(raw))
+		return sb_err_sys(err, "could not read \"/dev/urandom\"");
 	sb_hex(raw, sizeof(raw), id);
 	return 0;
 }
@@ -121,46 +113,6 @@ message_ok(const char *s)
 	return true;
 }
 
-/* Write the whole file, refusing to replace an existing one. */
-static int
-create_file(const char *path, const char *text, struct sb_err *err)
-{
-	size_t len = strlen(text), off = 0;
-	ssize_t w;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		if (errno == EEXIST)
-			return sb_err_set(err, SB_EINVALID, "\"%s\" already "
-			    "exists", path);
-		return sb_err_sys(err, "could not create \"%s\"", path);
-	}
-	while (off < len) {
-		if ((w = write(fd, text + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			sb_err_sys(err, "could not write \"%s\"", path);
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) == -1) {
-		sb_err_sys(err, "could not fsync \"%s\"", path);
-		goto fail;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		sb_err_sys(err, "could not write \"%s\"", path);
-		goto fail;
-	}
-	return sb_fsync_parent(path, err);
-fail:
-	if (fd != -1)
-		close(fd);
-	unlink(path);
-	return -1;
-}
 
 int
 sb_cmd_new(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
@@ -192,7 +144,7 @@ sb_cmd_new(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 			usage();
 			return 0;
 		default:
-			return sb_opt_error("new", c, argv, err);
+			return sb_cli_opt_error("new", c, argv, err);
 		}
 	}
 	if (optind < argc)
@@ -247,7 +199,7 @@ sb_cmd_new(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	    "\n"
 	    "-- +downgrade\n"
 	    "\n", id, chain.n ? chain.revs[chain.n - 1].id : "none", message);
-	if (create_file(path, text, err) == -1)
+	if (sb_create_durable(path, text, strlen(text), 0644, err) == -1)
 		goto out;
 	printf("%s\n", path);
 	ret = 0;

@@ -157,12 +157,9 @@ pack_usage(FILE *fp)
 static int
 parse_level(const char *s, int *level, struct sb_err *err)
 {
-	char *end;
-	long v;
+	unsigned long long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 99)
+	if (sb_parse_number(s, 99, &v) == -1 || v < 1)
 		return sb_err_set(err, SB_EUSAGE, "pack: invalid --level "
 		    "\"%s\"", s);
 	*level = (int)v;
@@ -221,7 +218,7 @@ pack_parse(int argc, char **argv, struct pack_opts *o, int *help,
 			*help = 1;
 			return 0;
 		default:
-			return sb_opt_error("pack", c, argv, err);
+			return sb_cli_opt_error("pack", c, argv, err);
 		}
 	}
 	if (optind < argc)
@@ -440,10 +437,7 @@ write_seed(struct pack_run *run, const struct sb_manifest_entry *e,
 		size_t want = s->size - done < CHUNK ?
 		    (size_t)(s->size - done) + 1 : CHUNK;
 
-		r = read(fd, run->buf, want);
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
+		if ((r = sb_read_full(fd, run->buf, want)) == -1) {
 			sb_err_sys(err, "could not read seed file \"%s\"",
 			    s->path);
 			goto out;
@@ -620,7 +614,7 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	memcpy(run.m.key_id, sb_privkey_id(run.key), SB_KEYID_HEX);
 	if (build_manifest(&run, err) == -1 ||
 	    sb_manifest_format(&run.m, &run.text, &run.len, err) == -1) {
-		if (run.m.nrevs > 1 && strstr(err->msg, "too large") != NULL)
+		if (run.m.nrevs > 1 && run.len > SB_MANIFEST_MAX)
 			sb_err_hint(err, "pack the chain as several bundles "
 			    "with --from and --to (%zu revisions here)",
 			    run.m.nrevs);

@@ -17,7 +17,6 @@
 #include "seedcsv.h"
 #include "seeds.h"
 
-#define SQL_SEED_MAX	((size_t)256 * 1024 * 1024)
 #define COPY_BUF	(256 * 1024)
 
 struct render {
@@ -170,7 +169,7 @@ put_seeds(const struct render *rd, size_t k, struct sb_err *err)
 				return -1;
 			continue;
 		}
-		if (sb_read_file(f->path, SQL_SEED_MAX, &buf, &len, err) == -1)
+		if (sb_read_file(f->path, SB_SQL_SEED_MAX, &buf, &len, err) == -1)
 			return -1;
 		r = put_script(buf, len, f->path, err);
 		free(buf);
@@ -204,7 +203,7 @@ check_seeds(const struct render *rd, ssize_t first, ssize_t last,
 				sb_names_free(cols, n);
 				continue;
 			}
-			if (sb_read_file(f->path, SQL_SEED_MAX, &buf, &len,
+			if (sb_read_file(f->path, SB_SQL_SEED_MAX, &buf, &len,
 			    err) == -1)
 				return -1;
 			r = sb_sql_split(buf, len, &st, &n, err);
@@ -488,7 +487,7 @@ sb_cmd_render(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 			usage();
 			return 0;
 		default:
-			return sb_opt_error("render", c, argv, err);
+			return sb_cli_opt_error("render", c, argv, err);
 		}
 	}
 	if (optind < argc)

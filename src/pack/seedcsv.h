@@ -7,11 +7,11 @@
 #include "sqlbundle/err.h"
 
 /*
- * Read the first line of the CSV file at path (a leading UTF-8 BOM is
- * skipped; quoted names may hold commas, "" and newlines, as COPY reads
- * them). Fills the malloc'd column names and *hlen, the bytes of the
- * header including its line end. An empty header, an empty name or an
- * unterminated quote is an error naming path:1.
+ * Read the header of the CSV seed file at path through the one grammar
+ * both programs use (sb_csv_header, include/sqlbundle/csv.h), fed its
+ * first SB_CSV_HEADER_MAX bytes. Fills the malloc'd column names (free
+ * with sb_csv_cols_free) and *hlen, the bytes of BOM, header and line
+ * end. A refused header is an error naming path:1.
  */
 int	sb_seed_csv_header(const char *path, char ***cols, size_t *ncols,
 	    size_t *hlen, struct sb_err *err);

@@ -2,21 +2,21 @@
  * Seed data: find seeds/<revision-id>/ folders and their files, refusing
  * anything that is not a plain CSV or SQL seed of a known revision.
  */
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
+#include "sqlbundle/csv.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/manifest.h"
 #include "sqlbundle/revision.h"
 #include "seedcsv.h"
 #include "seeds.h"
-
-/* A CSV header line longer than this is not a header. */
-#define HEADER_MAX	(1024 * 1024)
 
 /* Names end up in tar entry paths: keep to bytes every tool handles. */
 static bool
@@ -171,126 +171,35 @@ sb_seeds_release(struct sb_seeds *seeds)
 	seeds->nrevs = 0;
 }
 
-static void
-add_column(char ***cols, size_t *n, size_t *cap, const char *s, size_t len)
-{
-	char *c;
-
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 8;
-		*cols = sb_realloc(*cols, *cap * sizeof(**cols));
-	}
-	c = sb_malloc(len + 1);
-	memcpy(c, s, len);
-	c[len] = '\0';
-	(*cols)[(*n)++] = c;
-}
-
-/* Parse the header in buf[0..len) (eof: nothing follows it). */
-static int
-parse_header(const char *path, const char *buf, size_t len, bool eof,
-    char ***colsp, size_t *ncolsp, size_t *hlen, struct sb_err *err)
-{
-	char **cols = NULL, *field = sb_malloc(len + 1);
-	size_t ncols = 0, cap = 0, flen = 0, pos = 0, i;
-	bool inq = false, quoted = false, ended = false;
-	int ret = -1;
-
-	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-		pos = 3;
-	while (pos < len && !ended) {
-		char c = buf[pos];
-
-		if (inq) {
-			if (c == '"' && pos + 1 < len && buf[pos + 1] == '"') {
-				field[flen++] = '"';
-				pos += 2;
-			} else if (c == '"') {
-				inq = false;
-				pos++;
-			} else {
-				field[flen++] = c;
-				pos++;
-			}
-			continue;
-		}
-		pos++;
-		if (c == '"') {
-			inq = quoted = true;
-		} else if (c == ',' || c == '\n' || c == '\r') {
-			if (flen == 0) {
-				sb_err_set(err, SB_EINVALID, "%s:1: %s in the "
-				    "CSV header (the first line names the "
-				    "columns)", path, ncols == 0 && !quoted &&
-				    c != ',' ? "no column name" :
-				    "empty column name");
-				goto out;
-			}
-			add_column(&cols, &ncols, &cap, field, flen);
-			flen = 0;
-			quoted = false;
-			if (c == '\r' && pos < len && buf[pos] == '\n')
-				pos++;
-			ended = c != ',';
-		} else {
-			field[flen++] = c;
-		}
-	}
-	if (inq || (!ended && !eof)) {
-		sb_err_set(err, SB_EINVALID, "%s:1: %s", path, inq ?
-		    "unterminated quoted name in the CSV header" :
-		    "CSV header line too long");
-		goto out;
-	}
-	if (!ended) {
-		if (flen == 0) {
-			sb_err_set(err, SB_EINVALID, "%s:1: %s in the CSV "
-			    "header (the first line names the columns)", path,
-			    ncols == 0 && !quoted ? "no column name" :
-			    "empty column name");
-			goto out;
-		}
-		add_column(&cols, &ncols, &cap, field, flen);
-	}
-	*colsp = cols;
-	*ncolsp = ncols;
-	*hlen = pos;
-	cols = NULL;
-	ret = 0;
-out:
-	if (cols != NULL) {
-		for (i = 0; i < ncols; i++)
-			free(cols[i]);
-		free(cols);
-	}
-	free(field);
-	return ret;
-}
-
 int
 sb_seed_csv_header(const char *path, char ***cols, size_t *ncols,
     size_t *hlen, struct sb_err *err)
 {
-	char *buf = sb_malloc(HEADER_MAX);
-	size_t len = 0;
-	FILE *f;
-	int ret = -1;
+	char *buf = sb_malloc(SB_CSV_HEADER_MAX);
+	uint64_t lines;
+	ssize_t len;
+	int fd, ret = -1;
 
 	*cols = NULL;
 	*ncols = 0;
-	if ((f = fopen(path, "rb")) == NULL) {
-		free(buf);
-		return sb_err_sys(err, "could not open \"%s\"", path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		sb_err_sys(err, "could not open \"%s\"", path);
+		goto out;
 	}
-	len = fread(buf, 1, HEADER_MAX, f);
-	if (ferror(f)) {
+	if ((len = sb_read_full(fd, buf, SB_CSV_HEADER_MAX)) == -1) {
 		sb_err_sys(err, "could not read \"%s\"", path);
 		goto out;
 	}
-	ret = parse_header(path, buf, len, len < HEADER_MAX, cols, ncols, hlen,
-	    err);
+	/* A full buffer is all the grammar looks at: it always decides. */
+	if (sb_csv_header(buf, (size_t)len, len < SB_CSV_HEADER_MAX, cols,
+	    ncols, hlen, &lines, err) != 1) {
+		sb_err_prefix(err, "%s:1", path);
+		goto out;
+	}
+	ret = 0;
 out:
-	fclose(f);
+	if (fd != -1)
+		close(fd);
 	free(buf);
 	return ret;
 }

@@ -35,19 +35,15 @@ static la_ssize_t
 write_cb(struct archive *a, void *data, const void *buf, size_t len)
 {
 	struct sb_writer *w = data;
-	ssize_t r;
 
 	if (w->discard)
 		return (la_ssize_t)len;
-	do {
-		r = write(w->fd, buf, len);
-	} while (r == -1 && errno == EINTR);
-	if (r == -1) {
+	if (sb_write_all(w->fd, buf, len) == -1) {
 		w->write_errno = errno;
 		archive_set_error(a, errno, "%s", strerror(errno));
 		return -1;
 	}
-	return r;
+	return (la_ssize_t)len;
 }
 
 /* Translate a libarchive failure into err, naming the file. */

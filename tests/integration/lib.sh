@@ -117,3 +117,43 @@ audit() {
 	cat "$T_DIR/audit.out"
 	return $rc
 }
+
+# resign BUNDLE KEY ENTRY FILE OUT: a copy of BUNDLE with ENTRY's data
+# replaced by FILE's, the manifest updated (hash, Unpacked-Size) and signed
+# again with KEY: what a compromised or careless HQ could ship.
+resign() {
+	local dir=$T_DIR/resign.$RANDOM
+	mkdir "$dir"
+	zstd -q -d -c "$1" > "$dir/in.tar"
+	/usr/bin/python3 - "$dir" "$3" "$4" <<'EOF'
+import hashlib, pickle, sys, tarfile
+d, name, repl = sys.argv[1:4]
+with tarfile.open(d + "/in.tar") as t:
+    members = [(m.name, t.extractfile(m).read()) for m in t.getmembers()]
+data = open(repl, "rb").read()
+entries = [(n, data if n == name else b) for n, b in members[2:]]
+head, body = members[0][1].decode().split("\n\n", 1)
+old = dict(reversed(l.split("  ", 1)) for l in body.splitlines())
+body = body.replace(old[name] + "  " + name,
+                    hashlib.sha256(data).hexdigest() + "  " + name)
+size = sum(len(b) for n, b in entries)
+head = "\n".join("Unpacked-Size: %d" % size if l.startswith("Unpacked-Size: ")
+                 else l for l in head.split("\n"))
+open(d + "/MANIFEST", "w").write(head + "\n\n" + body)
+pickle.dump(entries, open(d + "/entries", "wb"))
+EOF
+	openssl pkeyutl -sign -inkey "$2" -rawin -in "$dir/MANIFEST" -out "$dir/MANIFEST.sig"
+	/usr/bin/python3 - "$dir" "$dir/out.tar" <<'EOF'
+import io, pickle, sys, tarfile
+d, out = sys.argv[1:3]
+entries = [("MANIFEST", open(d + "/MANIFEST", "rb").read()),
+           ("MANIFEST.sig", open(d + "/MANIFEST.sig", "rb").read())]
+entries += pickle.load(open(d + "/entries", "rb"))
+with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as t:
+    for name, data in entries:
+        ti = tarfile.TarInfo(name)
+        ti.size, ti.mode, ti.mtime = len(data), 0o644, 1700000000
+        t.addfile(ti, io.BytesIO(data))
+EOF
+	zstd -q -f "$dir/out.tar" -o "$5"
+}

@@ -407,7 +407,7 @@ test_usage() {
 	expect_err 2 'unknown command "frobnicate"' "$SBA" frobnicate
 	expect_err 2 'no command given' "$SBA"
 	expect_err 2 'invalid --chunk-size "12Q"' "$SBA" --chunk-size 12Q status
-	expect_err 2 'option "--dbname" needs an argument' "$SBA" status --dbname
+	expect_err 2 'option "--dbname" needs a value' "$SBA" status --dbname
 	expect_err 2 'missing argument: upgrade BUNDLE [TARGET]' "$SBA" upgrade
 	grep -qx 'Try "sqlbundle-apply --help" for more information.' err || fail "no Try line"
 	expect_err 2 'too many arguments: status' "$SBA" status extra

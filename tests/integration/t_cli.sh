@@ -184,3 +184,16 @@ test_dash_C() {
 	expect_err 1 'sqlbundle: "nowhere/sqlbundle.conf" not found: not a sqlbundle project' \
 	    "$SB" -C nowhere pack --key keys/hq.key
 }
+
+# Both programs check standard output before exiting, the same way: a
+# result that could not be written is an I/O error (4), said on stderr.
+test_stdout_write_error() {
+	local prog
+	for prog in "$SB" "$SBA"; do
+		expect_err 4 "$(basename "$prog"): could not write to standard output: No space left on device" \
+		    sh -c '"$1" --help >/dev/full' sh "$prog"
+		expect_err 4 "could not write to standard output" sh -c '"$1" --version >/dev/full' sh "$prog"
+	done
+	copy_example p
+	expect_err 4 "sqlbundle: could not write to standard output" sh -c '"$1" -C p history >/dev/full' sh "$SB"
+}

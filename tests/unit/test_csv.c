@@ -12,6 +12,7 @@
 
 #include "sqlbundle/err.h"
 #include "sqlbundle/csv.h"
+#include "sqlbundle/limits.h"
 
 /* Parse a whole header and compare its columns and byte count. */
 static void
@@ -119,17 +120,144 @@ static void
 test_header_errors(void **state)
 {
 	(void)state;
-	check_bad("\n1,2\n", false, "empty CSV header line");
-	check_bad("a,,b\n", false, "empty column name in CSV header "
+	static const char none[] = "no column name in the CSV header (the "
+	    "first line names the columns)";
+	char many[1601 * 6 + 1];
+
+	(void)state;
+	for (size_t i = 0; i <= 1600; i++)
+		snprintf(many + i * 6, 7, "c%04zu,", i);
+	many[1601 * 6 - 1] = '\0';
+	check_bad("\n1,2\n", false, none);
+	check_bad("\r\n1,2\r\n", false, none);
+	check_bad("", true, none);
+	check_bad("\xef\xbb\xbf", true, none);
+	check_bad("a,,b\n", false, "empty column name in the CSV header "
 	    "(column 2)");
-	check_bad("a,b,\n", false, "empty column name in CSV header "
+	check_bad("a,b,\n", false, "empty column name in the CSV header "
 	    "(column 3)");
-	check_bad("a,b\"c\n", false, "quote inside an unquoted CSV header "
-	    "field (column 2)");
-	check_bad("a,\"b\"c\n", false, "text after a closing quote");
-	check_bad("a,\"b\n", true, "unterminated quote");
-	check_bad("", true, "CSV file has no header");
-	check_bad("\xef\xbb\xbf", true, "CSV file has no header");
+	check_bad("a,\"\"\n", false, "empty column name in the CSV header "
+	    "(column 2)");
+	check_bad("b,b\"\"\n", true, "column \"b\" named twice in the CSV "
+	    "header (columns 1 and 2)");
+	check_bad("a,\"b\n", true, "unterminated quoted name in the CSV "
+	    "header (column 2)");
+	check_bad("a,b\"\"\"\n", true, "unterminated quoted name in the CSV "
+	    "header (column 2)");
+	check_bad("id,name,id\n", false, "column \"id\" named twice in the "
+	    "CSV header (columns 1 and 3)");
+	check_bad("a,b\xff\n", false, "invalid UTF-8 in the CSV header "
+	    "(column 2)");
+	check_bad("a,\xc3\n", false, "invalid UTF-8 in the CSV header "
+	    "(column 2)");
+	check_bad("a,0123456789012345678901234567890123456789012345678901234567"
+	    "890123\n", false, "column name longer than 63 bytes in the CSV "
+	    "header (column 2)");
+	check_bad(many, true, "more than 1600 columns in the CSV header");
+	check_bad("\\.\n1,2\n", false, "end-of-data marker");
+	check_bad("\\.", true, "end-of-data marker");
+	check_bad("\\.\r\n", false, "end-of-data marker");
+}
+
+/* A NUL byte (strlen cannot carry it). */
+static void
+test_header_nul(void **state)
+{
+	static const char buf[] = "id,na\0me\n";
+	struct sb_err err = SB_ERR_INIT;
+	char **cols = NULL;
+	size_t ncols = 0, used = 0;
+	uint64_t lines = 0;
+
+	(void)state;
+	assert_int_equal(sb_csv_header(buf, sizeof(buf) - 1, true, &cols,
+	    &ncols, &used, &lines, &err), -1);
+	assert_string_equal(err.msg, "NUL byte in the CSV header (column 2)");
+}
+
+/* COPY's reading: quotes open and close anywhere inside a field. */
+static void
+test_header_copy_quotes(void **state)
+{
+	static const char *const joined[] = { "id", "namex" };
+	static const char *const mid[] = { "abc", "b", "a\"b", "\"", "b\"" };
+	static const char *const name63[] = { "012345678901234567890123456789"
+	    "012345678901234567890123456789012" };
+	static const char *const marker[] = { "\\.x" };
+
+	(void)state;
+	check_header("id,\"name\"x\n", false, joined, 2, 11, 1);
+	check_header("a\"b\"c,b\"\",\"a\"\"b\",\"\"\"\",b\"\"\"\"\n", false,
+	    mid, 5, 28, 1);
+	check_header("012345678901234567890123456789012345678901234567890123456"
+	    "789012\n", false, name63, 1, 64, 1);
+	check_header("\\.x\n", false, marker, 1, 4, 1);
+}
+
+/*
+ * Past SB_CSV_HEADER_MAX bytes a header is refused, with or without eof.
+ * Valid headers stay far below it (1600 names of at most 63 bytes), so
+ * only a field that does not end gets there.
+ */
+static void
+test_header_too_long(void **state)
+{
+	struct sb_err err = SB_ERR_INIT;
+	char **cols = NULL, *buf = malloc(SB_CSV_HEADER_MAX + 10);
+	size_t ncols = 0, used = 0;
+	uint64_t lines = 0;
+
+	(void)state;
+	assert_non_null(buf);
+	memset(buf, 'a', SB_CSV_HEADER_MAX + 10);
+	for (int eof = 0; eof <= 1; eof++) {
+		assert_int_equal(sb_csv_header(buf, SB_CSV_HEADER_MAX + 10, eof,
+		    &cols, &ncols, &used, &lines, &err), -1);
+		assert_string_equal(err.msg, "CSV header longer than 1048576 "
+		    "bytes");
+		/* Exactly the limit and nothing known after it: refused too. */
+		assert_int_equal(sb_csv_header(buf, SB_CSV_HEADER_MAX, eof,
+		    &cols, &ncols, &used, &lines, &err), -1);
+		assert_string_equal(err.msg, "CSV header longer than 1048576 "
+		    "bytes");
+	}
+	/* A line end in the window: the name is what is wrong. */
+	buf[SB_CSV_HEADER_MAX - 1] = '\n';
+	assert_int_equal(sb_csv_header(buf, SB_CSV_HEADER_MAX + 10, false,
+	    &cols, &ncols, &used, &lines, &err), -1);
+	assert_string_equal(err.msg, "column name longer than 63 bytes in the "
+	    "CSV header (column 1)");
+	free(buf);
+}
+
+/* The most columns, each as long as allowed: accepted. */
+static void
+test_header_widest(void **state)
+{
+	size_t n = SB_CSV_COLUMNS_MAX * (SB_CSV_NAME_MAX + 1);
+	struct sb_err err = SB_ERR_INIT;
+	char **cols = NULL, *buf = malloc(n + 1);
+	size_t ncols = 0, used = 0;
+	uint64_t lines = 0;
+
+	(void)state;
+	assert_non_null(buf);
+	memset(buf, 'n', n);
+	for (size_t i = 0; i < SB_CSV_COLUMNS_MAX; i++) {
+		char num[8];
+
+		snprintf(num, sizeof(num), "%04zu", i);
+		memcpy(buf + i * (SB_CSV_NAME_MAX + 1), num, 4);
+		buf[(i + 1) * (SB_CSV_NAME_MAX + 1) - 1] = ',';
+	}
+	buf[n - 1] = '\n';
+	assert_int_equal(sb_csv_header(buf, n, false, &cols, &ncols, &used,
+	    &lines, &err), 1);
+	assert_int_equal(ncols, SB_CSV_COLUMNS_MAX);
+	assert_int_equal(strlen(cols[1599]), SB_CSV_NAME_MAX);
+	assert_int_equal(used, n);
+	sb_csv_cols_free(cols, ncols);
+	free(buf);
 }
 
 /* Record boundaries found scanning the whole text at once. */
@@ -301,6 +429,10 @@ main(void)
 		cmocka_unit_test(test_header_bom),
 		cmocka_unit_test(test_header_quoted),
 		cmocka_unit_test(test_header_incomplete),
+		cmocka_unit_test(test_header_nul),
+		cmocka_unit_test(test_header_copy_quotes),
+		cmocka_unit_test(test_header_too_long),
+		cmocka_unit_test(test_header_widest),
 		cmocka_unit_test(test_header_errors),
 		cmocka_unit_test(test_scan_whole),
 		cmocka_unit_test(test_scan_splits),

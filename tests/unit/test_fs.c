@@ -89,6 +89,62 @@ test_write_and_read(void **state)
 	}
 }
 
+/* Create-durably: exact mode, never over an existing file or link. */
+static void
+test_create_durable(void **state)
+{
+	struct sb_err err = SB_ERR_INIT;
+	char *path = sb_printf("%s/new", tmpdir), *link = sb_printf("%s/ln",
+	    tmpdir), *want, *buf = NULL;
+	mode_t old = umask(077);
+	struct stat st;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(sb_create_durable(path, "abc", 3, 0644, &err), 0);
+	umask(old);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_int_equal(sb_read_file(path, 10, &buf, &len, &err), 0);
+	assert_string_equal(buf, "abc");
+	free(buf);
+	assert_int_equal(sb_create_durable(path, "x", 1, 0600, &err), -1);
+	want = sb_printf("\"%s\" already exists; refusing to overwrite it",
+	    path);
+	assert_string_equal(err.msg, want);
+	free(want);
+	assert_int_equal(err.code, SB_EINVALID);
+	/* A dangling link is not followed. */
+	assert_int_equal(symlink("elsewhere", link), 0);
+	assert_int_equal(sb_create_durable(link, "x", 1, 0600, &err), -1);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	free(path);
+	free(link);
+}
+
+/* Read-all and write-all: whole lengths, short only at end of file. */
+static void
+test_read_write_all(void **state)
+{
+	char buf[16];
+	int fds[2];
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(sb_write_all(fds[1], "abc", 3), 0);
+	assert_int_equal(sb_write_all(fds[1], "defg", 4), 0);
+	close(fds[1]);
+	/* Two writes, one read of all of it, then the end. */
+	assert_int_equal(sb_read_full(fds[0], buf, sizeof(buf)), 7);
+	assert_memory_equal(buf, "abcdefg", 7);
+	assert_int_equal(sb_read_full(fds[0], buf, sizeof(buf)), 0);
+	close(fds[0]);
+	assert_int_equal(sb_read_full(-1, buf, sizeof(buf)), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(sb_write_all(-1, "x", 1), -1);
+}
+
 static void
 test_read_missing_and_dir(void **state)
 {
@@ -138,6 +194,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_err_messages),
 		cmocka_unit_test_setup_teardown(test_write_and_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_durable, setup,
+		    teardown),
+		cmocka_unit_test(test_read_write_all),
 		cmocka_unit_test(test_read_missing_and_dir),
 		cmocka_unit_test_setup_teardown(test_list_dir_sorted, setup, teardown),
 	};

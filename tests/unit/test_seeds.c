@@ -14,6 +14,7 @@
 #include "sqlbundle/chain.h"
 #include "sqlbundle/err.h"
 #include "sqlbundle/fs.h"
+#include "sqlbundle/limits.h"
 #include "pack/seedcsv.h"
 #include "pack/seeds.h"
 
@@ -317,11 +318,47 @@ test_csv_header(void **state)
 	expect_header_error(fx, "", "no column name in the CSV header (the "
 	    "first line names the columns)");
 	expect_header_error(fx, "id,,name\n", "empty column name in the CSV "
-	    "header (the first line names the columns)");
+	    "header (column 2)");
 	expect_header_error(fx, "id,\"\"\n", "empty column name in the CSV "
-	    "header (the first line names the columns)");
+	    "header (column 2)");
 	expect_header_error(fx, "id,\"name\n1,2\n", "unterminated quoted name "
-	    "in the CSV header");
+	    "in the CSV header (column 2)");
+	expect_header_error(fx, "id,name,id\n", "column \"id\" named twice in "
+	    "the CSV header (columns 1 and 3)");
+}
+
+/* The wrapper feeds the first SB_CSV_HEADER_MAX bytes: a long one fails. */
+static void
+test_csv_header_long(void **state)
+{
+	struct fixture *fx = *state;
+	size_t n = SB_CSV_HEADER_MAX + 100;
+	char *text = sb_malloc(n + 1);
+	struct sb_err err = SB_ERR_INIT;
+	char **cols = NULL, *want;
+	size_t ncols = 0, hlen = 0;
+
+	memset(text, 'a', n);
+	text[n] = '\0';
+	assert_int_equal(header_of(fx, text, n, &cols, &ncols, &hlen, &err),
+	    -1);
+	want = sb_printf("%s/h.csv:1: CSV header longer than %d bytes",
+	    fx->dir, SB_CSV_HEADER_MAX);
+	assert_string_equal(err.msg, want);
+	free(want);
+	/* 1600 names of 63 bytes: the widest header, read whole. */
+	for (size_t i = 0; i < SB_CSV_COLUMNS_MAX; i++) {
+		snprintf(text + i * 64, 6, "c%04zu", i);
+		text[i * 64 + 5] = 'a';
+		text[i * 64 + 63] = ',';
+	}
+	text[SB_CSV_COLUMNS_MAX * 64 - 1] = '\n';
+	assert_int_equal(header_of(fx, text, SB_CSV_COLUMNS_MAX * 64 + 4,
+	    &cols, &ncols, &hlen, &err), 0);
+	assert_int_equal(hlen, SB_CSV_COLUMNS_MAX * 64);
+	assert_int_equal(ncols, SB_CSV_COLUMNS_MAX);
+	sb_names_free(cols, ncols);
+	free(text);
 }
 
 int
@@ -346,6 +383,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_linked_folder, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_csv_header, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_csv_header_long, setup,
 		    teardown),
 	};
 
