@@ -405,3 +405,41 @@ test_artifact_wrapper() {
 	PATH=$SB_BIN:$PATH expect_rc 0 "$w" --help
 	assert_out "Usage: sqlbundle-mender-artifact -t DEVICE_TYPE"
 }
+
+# The README's store-update script, word for word: one deployment at a
+# time under a lock, and a pending install is rolled back before the next.
+test_store_update_recipe() {
+	mender_setup
+	sed -n '/^## Rolling out to a fleet/,/^## /p' "$SB_ROOT/README.md" |
+	    awk '/^```sh$/ { inb = 1; buf = ""; next }
+		/^```$/ { if (inb && buf ~ /# store-update /) printf "%s", buf; inb = 0; next }
+		inb { buf = buf $0 "\n" }' >store-update
+	grep -q '^mender install "$1"' store-update ||
+		fail "no store-update script in README.md"
+	mkdir shim
+	cat >shim/mender <<EOF2
+#!/bin/sh
+exec /usr/bin/mender --no-syslog --config "$MD/mender.conf" \
+    --fallback-config "$MD/mender.conf" --data "$MD/data" "\$@"
+EOF2
+	chmod +x shim/mender
+	bundle_of part --key keys/hq.key --to 37a02ec8662a
+	bundle_of full --key keys/hq.key
+
+	expect_rc 0 in_ns env PATH="$T_DIR/shim:$SB_BIN:$PATH" LOCK="$T_DIR/lock" \
+	    sh store-update "$T_DIR/part.mender"
+	assert_eq "$(shown_artifact)" arcoirispos-base-37a02ec8662a
+	assert_eq "$(version)" 37a02ec8662a
+
+	# A power cut left an install pending: undone first, then the new one.
+	mender_ 0 install "$T_DIR/full.mender"
+	assert_eq "$(version)" 2864583ca021
+	expect_rc 0 in_ns env PATH="$T_DIR/shim:$SB_BIN:$PATH" LOCK="$T_DIR/lock" \
+	    sh store-update "$T_DIR/full.mender"
+	log_has 'sqlbundle: rolling the database back from 2864583ca021 to 37a02ec8662a'
+	log_has 'sqlbundle: database at 37a02ec8662a; applying full.tar.zst'
+	assert_eq "$(version)" 2864583ca021
+	assert_eq "$(shown_artifact)" arcoirispos-base-2864583ca021
+	mender_ 2 commit
+	[ -e "$T_DIR/lock" ] || fail "the script took no lock"
+}
