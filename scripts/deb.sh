@@ -48,6 +48,10 @@ mkdir "$out/src"
 echo "deb: building in ${out#"$root"/}/src (log: ${out#"$root"/}/build.log)"
 : "${DEB_BUILD_OPTIONS:=parallel=$(nproc)}"
 export DEB_BUILD_OPTIONS
+# Run from make (make check SANITIZE=... O=...), the package must not
+# inherit the caller's make variables (make exports command-line ones).
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES SANITIZE O B V PREFIX \
+    DESTDIR BINDIR MANDIR MENDERDIR
 (cd "$out/src" && dpkg-buildpackage -us -uc -b) >"$out/build.log" 2>&1 || {
 	tail -n 40 "$out/build.log" >&2
 	echo "deb: dpkg-buildpackage failed (log: $out/build.log)" >&2

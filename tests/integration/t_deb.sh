@@ -117,6 +117,9 @@ test_deb_no_signing_code_in_store() {
 		grep -qx "$f" store.sym && fail "signing code in sqlbundle-apply: $f"
 	done
 	grep -qx EVP_DigestVerify store.sym || fail "no verification in sqlbundle-apply"
+	# Debian's flags, not a sanitized build's (make check SANITIZE=...).
+	grep -q '^__asan_init' hq.sym store.sym && fail "sanitized programs packaged"
+	true
 }
 
 test_deb_programs_run() {
