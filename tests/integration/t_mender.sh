@@ -443,3 +443,25 @@ EOF2
 	mender_ 2 commit
 	[ -e "$T_DIR/lock" ] || fail "the script took no lock"
 }
+
+# The inventory's parser against strings that look like keys: a database
+# user named like a piece of status JSON (it lands in the history). Runs
+# the script directly, so it needs no root.
+test_inventory_hostile_strings() {
+	copy_example proj
+	"$SB" -C proj keygen hq >/dev/null
+	"$SB" -C proj pack --key keys/hq.key --to 37a02ec8662a -o "$T_DIR/part.tar.zst" >/dev/null
+	new_db
+	local evil='x","revisions":["evil"],"history":[{"revision":"evil'
+	q "CREATE ROLE \"${evil//\"/\"\"}\" LOGIN SUPERUSER"
+	PGUSER=$evil expect_rc 0 "$SBA" upgrade --trust proj/keys/hq.pub part.tar.zst
+	assert_eq "$(q 'SELECT DISTINCT db_user FROM sqlbundle.history')" "$evil"
+	printf '[sqlbundle]\nhost=%s\nport=%s\nuser=%s\ndbname=%s\n' \
+	    "$PGHOST" "$PGPORT" "$PGUSER" "$PGDATABASE" >svc.conf
+	env -u PGHOST -u PGPORT -u PGDATABASE -u PGUSER PGSERVICEFILE="$T_DIR/svc.conf" \
+	    PATH="$SB_BIN:$PATH" "$SB_ROOT/mender/mender-inventory-sqlbundle" >"$T_DIR/inv"
+	inv_is sqlbundle_status ok
+	inv_is sqlbundle_revision 37a02ec8662a
+	inv_is sqlbundle_last_revision 37a02ec8662a
+	inv_is sqlbundle_last_direction upgrade
+}
