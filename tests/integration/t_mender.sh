@@ -30,6 +30,19 @@ mender_setup() {
 	cp proj/keys/hq.pub "$MD/trust/"
 	new_db
 	STORE_DB=$PGDATABASE
+	cat >"$MD/in-ns" <<EOF
+#!/bin/sh
+exec unshare -m --propagation private sh -c '
+	mount --bind "\$1/etc" /etc/mender &&
+	mount --bind "\$1/modules" /usr/share/mender/modules/v3 &&
+	mount --bind "\$1/inventory" /usr/share/mender/inventory || exit 99
+	shift
+	exec "\$@"' sh "$MD" \\
+    env -u PGHOST -u PGPORT -u PGDATABASE -u PGUSER -u PGSERVICE \\
+    PGSERVICEFILE="$MD/pg_service.conf" SQLBUNDLE_TRUST="$MD/trust" \\
+    PATH="$SB_BIN:$PATH" "\$@"
+EOF
+	chmod +x "$MD/in-ns"
 	cat >"$MD/pg_service.conf" <<EOF
 [sqlbundle]
 host=$PGHOST
@@ -40,17 +53,10 @@ EOF
 }
 
 # in_ns CMD...: CMD in a private mount namespace where Mender's fixed
-# paths are this test's folders, with the store's environment only.
+# paths are this test's folders, with the store's environment only (a
+# script, so that setsid can run it too).
 in_ns() {
-	unshare -m --propagation private sh -c '
-		mount --bind "$1/etc" /etc/mender &&
-		mount --bind "$1/modules" /usr/share/mender/modules/v3 &&
-		mount --bind "$1/inventory" /usr/share/mender/inventory || exit 99
-		shift
-		exec "$@"' sh "$MD" \
-	    env -u PGHOST -u PGPORT -u PGDATABASE -u PGUSER -u PGSERVICE \
-	    PGSERVICEFILE="$MD/pg_service.conf" SQLBUNDLE_TRUST="$MD/trust" \
-	    PATH="$SB_BIN:$PATH" "$@"
+	"$MD/in-ns" "$@"
 }
 
 # mender_ RC ARGS...: the client, expected to exit RC; its log (stderr) is
@@ -190,6 +196,13 @@ test_install_rollback() {
 	inv_is sqlbundle_revision base
 }
 
+# The store at 2864583ca021 through Mender (artifact good.mender, committed).
+deploy_good() {
+	bundle_of good --key keys/hq.key --to 2864583ca021
+	mender_ 0 install "$T_DIR/good.mender"
+	mender_ 0 commit
+}
+
 # proj gets r5 (a table; reversible unless $1 is "irreversible") and r6,
 # whose second statement fails after its first created a table.
 failing_chain() {
@@ -217,10 +230,8 @@ EOF
 test_failing_revision_rolls_back() {
 	mender_setup
 	failing_chain
-	bundle_of good --key keys/hq.key --to 2864583ca021
 	bundle_of bad --key keys/hq.key
-	mender_ 0 install "$T_DIR/good.mender"
-	mender_ 0 commit
+	deploy_good
 	db_state >before.state
 
 	mender_ 1 install "$T_DIR/bad.mender"
@@ -242,11 +253,9 @@ test_failing_revision_rolls_back() {
 test_failing_revision_irreversible() {
 	mender_setup
 	failing_chain irreversible
-	bundle_of good --key keys/hq.key --to 2864583ca021
 	bundle_of bad --key keys/hq.key
 	bundle_of fixed --key keys/hq.key --to r5
-	mender_ 0 install "$T_DIR/good.mender"
-	mender_ 0 commit
+	deploy_good
 
 	# No rollback through r5: the database stays at the last good
 	# revision, never half-way through r6, and Mender says so.
@@ -406,36 +415,43 @@ test_artifact_wrapper() {
 	assert_out "Usage: sqlbundle-mender-artifact -t DEVICE_TYPE"
 }
 
-# The README's store-update script, word for word: one deployment at a
-# time under a lock, and a pending install is rolled back before the next.
-test_store_update_recipe() {
-	mender_setup
+# The README's store-update script, word for word, in ./store-update, and
+# a `mender` in ./shim that runs the client on this test's configuration.
+store_update_script() {
 	sed -n '/^## Rolling out to a fleet/,/^## /p' "$SB_ROOT/README.md" |
 	    awk '/^```sh$/ { inb = 1; buf = ""; next }
 		/^```$/ { if (inb && buf ~ /# store-update /) printf "%s", buf; inb = 0; next }
 		inb { buf = buf $0 "\n" }' >store-update
 	grep -q '^mender install "$1"' store-update ||
 		fail "no store-update script in README.md"
-	mkdir shim
-	cat >shim/mender <<EOF2
-#!/bin/sh
-exec /usr/bin/mender --no-syslog --config "$MD/mender.conf" \
-    --fallback-config "$MD/mender.conf" --data "$MD/data" "\$@"
-EOF2
+	mkdir -p shim
+	printf '#!/bin/sh\nexec /usr/bin/mender --no-syslog --config "%s" --fallback-config "%s" --data "%s" "$@"\n' \
+	    "$MD/mender.conf" "$MD/mender.conf" "$MD/data" >shim/mender
 	chmod +x shim/mender
+}
+
+# store_update ARTIFACT: the script, under the test's lock file.
+store_update() {
+	expect_rc 0 in_ns env PATH="$T_DIR/shim:$SB_BIN:$PATH" LOCK="$T_DIR/lock" \
+	    sh store-update "$1"
+}
+
+# The README's store-update script, word for word: one deployment at a
+# time under a lock, and a pending install is rolled back before the next.
+test_store_update_recipe() {
+	mender_setup
+	store_update_script
 	bundle_of part --key keys/hq.key --to 37a02ec8662a
 	bundle_of full --key keys/hq.key
 
-	expect_rc 0 in_ns env PATH="$T_DIR/shim:$SB_BIN:$PATH" LOCK="$T_DIR/lock" \
-	    sh store-update "$T_DIR/part.mender"
+	store_update "$T_DIR/part.mender"
 	assert_eq "$(shown_artifact)" arcoirispos-base-37a02ec8662a
 	assert_eq "$(version)" 37a02ec8662a
 
 	# A power cut left an install pending: undone first, then the new one.
 	mender_ 0 install "$T_DIR/full.mender"
 	assert_eq "$(version)" 2864583ca021
-	expect_rc 0 in_ns env PATH="$T_DIR/shim:$SB_BIN:$PATH" LOCK="$T_DIR/lock" \
-	    sh store-update "$T_DIR/full.mender"
+	store_update "$T_DIR/full.mender"
 	log_has 'sqlbundle: rolling the database back from 2864583ca021 to 37a02ec8662a'
 	log_has 'sqlbundle: database at 37a02ec8662a; applying full.tar.zst'
 	assert_eq "$(version)" 2864583ca021
@@ -464,4 +480,77 @@ test_inventory_hostile_strings() {
 	inv_is sqlbundle_revision 37a02ec8662a
 	inv_is sqlbundle_last_revision 37a02ec8662a
 	inv_is sqlbundle_last_direction upgrade
+}
+
+# A power cut in the middle of a deployment: every process of it and the
+# database server die at once, while a revision runs. The README's
+# store-update script then deploys again, from the last committed step.
+test_power_cut_during_install() {
+	mender_setup
+	cat >proj/revisions/r4_first.sql <<'EOF'
+-- revision: r4
+-- down_revision: 2864583ca021
+-- message: committed before the cut
+
+-- +upgrade
+CREATE TABLE core.fleet_r4 (id int);
+
+-- +downgrade
+DROP TABLE core.fleet_r4;
+EOF
+	cat >proj/revisions/r5_waits.sql <<'EOF'
+-- revision: r5
+-- down_revision: r4
+-- message: waits for the test's lock
+
+-- +upgrade
+CREATE TABLE core.fleet_r5 (id int);
+SELECT pg_advisory_xact_lock(4242);
+
+-- +downgrade
+DROP TABLE core.fleet_r5;
+EOF
+	bundle_of next --key keys/hq.key
+	deploy_good
+
+	# The test's session holds the lock r5 waits for.
+	mkfifo ctl
+	psql -X -q -At <ctl >holder.out 2>&1 &
+	local psql_pid=$! pid
+	exec 3>ctl
+	echo "SELECT pg_advisory_lock(4242);" >&3
+	setsid "$MD/in-ns" mender --no-syslog --config "$MD/mender.conf" \
+	    --fallback-config "$MD/mender.conf" --data "$MD/data" \
+	    install "$T_DIR/next.mender" >cut.log 2>&1 &
+	pid=$!
+	# Until r5 waits (the server polls, at most a minute).
+	q "SET statement_timeout = '60s';
+	   DO \$\$ BEGIN
+	     WHILE NOT EXISTS (SELECT 1 FROM pg_stat_activity
+	                       WHERE application_name = 'sqlbundle-apply'
+	                         AND wait_event = 'advisory') LOOP
+	       PERFORM pg_stat_clear_snapshot();
+	       PERFORM pg_sleep(0.01);
+	     END LOOP;
+	   END \$\$;" || { cat cut.log; fail "r5 never waited"; }
+	kill -KILL -- "-$pid"
+	wait "$pid" || true
+	# (The server must not inherit the lock holder's pipe.)
+	"$SB_ROOT/scripts/pgserver.sh" restart "$SB_PGDIR" 3>&-
+	exec 3>&-
+	wait "$psql_pid" || true
+	grep -qF 'applying next.tar.zst' cut.log || fail "no install began: $(cat cut.log)"
+	# The last committed step stands; r5's table went with its transaction.
+	assert_eq "$(version)" r4
+	assert_eq "$(q "SELECT to_regclass('core.fleet_r5') IS NULL")" t
+
+	# After the restart: the store-update script. Mender kept no record of
+	# an install cut short (its rollback finds nothing pending), so the
+	# new install resumes from r4.
+	store_update_script
+	store_update "$T_DIR/next.mender"
+	log_has 'sqlbundle: database at r4; applying next.tar.zst'
+	log_has 'upgraded r5 (1/1)'
+	assert_eq "$(version)" r5
+	assert_eq "$(shown_artifact)" arcoirispos-base-r5
 }
