@@ -114,7 +114,7 @@ integration: $(PROGS)
 
 # What CI runs (.ci/run): packages, build, unit tests, integration tests.
 check:
-	$(Q)scripts/deps.sh
+	$(Q)scripts/deps.sh deb mender
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN)
 	$(Q)scripts/archcheck.sh $(B)
 	$(Q)scripts/run-unit.sh $(UNIT_BIN)
@@ -144,7 +144,7 @@ profile:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/profile.sh
 
-install: $(PROGS)
+install: $(PROGS) install-mender
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
@@ -152,7 +152,7 @@ install: $(PROGS)
 	install -m 0644 docs/sqlbundle.schema.json $(DESTDIR)$(DATADIR)/
 	install -m 0644 share/sqlbundle/alembic_import.py $(DESTDIR)$(DATADIR)/
 
-uninstall:
+uninstall: uninstall-mender
 	rm -f $(DESTDIR)$(BINDIR)/sqlbundle $(DESTDIR)$(BINDIR)/sqlbundle-apply
 	rm -f $(DESTDIR)$(MANDIR)/man1/sqlbundle.1 \
 		$(DESTDIR)$(MANDIR)/man1/sqlbundle-apply.1
@@ -162,4 +162,30 @@ uninstall:
 clean:
 	rm -rf $(O) $(B)
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+# Fleet rollout (mender/): the HQ artifact wrapper, the store's Mender
+# update module and inventory script. Mender reads only /usr/share/mender:
+# a manual store install sets MENDERDIR=/usr/share/mender.
+MENDERDIR ?= $(PREFIX)/share/mender
+install-mender:
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MENDERDIR)/modules/v3 \
+		$(DESTDIR)$(MENDERDIR)/inventory
+	install -m 0755 mender/sqlbundle-mender-artifact $(DESTDIR)$(BINDIR)/
+	install -m 0755 mender/sqlbundle $(DESTDIR)$(MENDERDIR)/modules/v3/
+	install -m 0755 mender/mender-inventory-sqlbundle \
+		$(DESTDIR)$(MENDERDIR)/inventory/
+
+uninstall-mender:
+	rm -f $(DESTDIR)$(BINDIR)/sqlbundle-mender-artifact \
+		$(DESTDIR)$(MENDERDIR)/modules/v3/sqlbundle \
+		$(DESTDIR)$(MENDERDIR)/inventory/mender-inventory-sqlbundle \
+		$(DESTDIR)$(MANDIR)/man1/sqlbundle-mender-artifact.1
+
+# Debian packages sqlbundle and sqlbundle-apply, built from a copy of the
+# tree: build/deb/*.deb (scripts/deb.sh).
+deb:
+	$(Q)scripts/deps.sh deb
+	$(Q)scripts/deb.sh
+
+.PHONY: install-mender uninstall-mender deb
+
+-include $(shell find $(O) -path $(O)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

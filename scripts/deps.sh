@@ -13,6 +13,9 @@ for extra in "$@"; do
 	fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
 	bench) pkgs="$pkgs gnuplot-nox" ;;
 	profile) pkgs="$pkgs valgrind" ;;
+	# `make deb`; `make check` adds deb and mender (tests of both).
+	deb) pkgs="$pkgs debhelper dpkg-dev fakeroot lintian" ;;
+	mender) pkgs="$pkgs mender-client mender-artifact" ;;
 	*) echo "deps.sh: unknown group \"$extra\"" >&2; exit 2 ;;
 	esac
 done

@@ -13,6 +13,13 @@ fail() {
 	exit 1
 }
 
+# skip WHY: end the test as skipped; run.sh prints WHY. Only for a missing
+# privilege (not root), never for a missing package: deps.sh installs those.
+skip() {
+	echo "$*"
+	exit 77
+}
+
 # expect_rc CODE CMD...: run CMD, keep stdout in $T_DIR/out and stderr in
 # $T_DIR/err, fail unless it exits with CODE.
 expect_rc() {

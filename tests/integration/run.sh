@@ -35,7 +35,7 @@ env_line=$("$root/scripts/pgserver.sh" start "$pgdir") || {
 eval "$env_line"
 trap '"$root/scripts/pgserver.sh" stop "$pgdir"' EXIT INT TERM
 
-pass=0 fail=0 failed=()
+pass=0 fail=0 skipped=0 failed=()
 for f in "$root"/tests/integration/t_*.sh; do
 	[ -n "$filepat" ] && [[ $(basename "$f") != *$filepat* ]] && continue
 	tests=$(bash -c ". '$root/tests/integration/lib.sh'; . '$f'; declare -F" |
@@ -59,6 +59,10 @@ for f in "$root"/tests/integration/t_*.sh; do
 		if [ $rc -eq 0 ]; then
 			pass=$((pass + 1))
 			echo "ok   $(basename "$f" .sh) $t (${secs}s)"
+			rm -rf "$dir"
+		elif [ $rc -eq 77 ]; then
+			skipped=$((skipped + 1))
+			echo "skip $(basename "$f" .sh) $t: $(tail -n 1 "$dir/log")"
 			rm -rf "$dir"
 		else
 			fail=$((fail + 1))
@@ -85,4 +89,5 @@ else
 fi
 for t in "${failed[@]+"${failed[@]}"}"; do echo "failed: $t"; done
 echo "integration: $pass passed, $fail failed"
+[ $skipped -eq 0 ] || echo "integration: $skipped skipped"
 [ $fail -eq 0 ] && [ $pass -gt 0 ]
