@@ -40,6 +40,7 @@ struct session {
 	struct sb_plan		 plan;
 	size_t			 pos;
 	const struct sb_inflight *resume;
+	struct sb_chunk_plan	 chunks;	/* upgrade: pass 1's cuts */
 };
 
 static void
@@ -62,6 +63,7 @@ session_end(struct session *s, int ret, struct sb_err *err)
 	sb_vtable_release(&s->vt);
 	sb_db_close(s->db);
 	sb_bundle_close(s->b);
+	sb_chunk_plan_release(&s->chunks);
 	if (s->fd != -1)
 		close(s->fd);
 	sb_trust_release(&s->trust);
@@ -87,7 +89,8 @@ load_trust(struct session *s, struct sb_err *err)
  * between is caught). Nothing touches a database before this succeeds.
  */
 static int
-open_verified(struct session *s, const char *path, struct sb_err *err)
+open_verified(struct session *s, const char *path, bool chunks,
+    struct sb_err *err)
 {
 	struct stat st;
 
@@ -102,7 +105,8 @@ open_verified(struct session *s, const char *path, struct sb_err *err)
 	if (!S_ISREG(st.st_mode))
 		return sb_err_set(err, SB_EINVALID,
 		    "bundle \"%s\" is not a regular file", path);
-	if (sb_bundle_verify(s->fd, path, &s->trust, s->id, err) == -1)
+	if (sb_bundle_verify_chunks(s->fd, path, &s->trust, s->o->chunk_size,
+	    chunks ? &s->chunks : NULL, s->id, err) == -1)
 		return -1;
 	if (sb_bundle_open(&s->b, s->fd, path, &s->trust, s->id, err) == -1)
 		return -1;
@@ -247,7 +251,7 @@ sb_apply_verify(const struct sb_apply_opts *o, int argc, char **argv,
 	session_init(&s, o);
 	if (usage_args(argc, 1, 1, "verify BUNDLE", err) == -1)
 		goto out;
-	if (open_verified(&s, argv[0], err) == -1)
+	if (open_verified(&s, argv[0], false, err) == -1)
 		goto out;
 	key = sb_bundle_key(s.b);
 	if (o->json) {
@@ -396,7 +400,7 @@ sb_apply_plan(const struct sb_apply_opts *o, int argc, char **argv,
 	    err) == -1 ||
 	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
 		goto out;
-	if (open_verified(&s, argv[0], err) == -1)
+	if (open_verified(&s, argv[0], false, err) == -1)
 		goto out;
 	/* Read only: no lock, no DDL; missing tables read as empty. */
 	if (connect_db(&s, err) == -1 ||
@@ -434,7 +438,7 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	if (sb_plan_target_check(argc > 1 ? argv[1] : NULL, dir, err) == -1 ||
 	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
 		goto out;
-	if (open_verified(&s, argv[0], err) == -1)
+	if (open_verified(&s, argv[0], dir == SB_DIR_UP, err) == -1)
 		goto out;
 	if (connect_db(&s, err) == -1)
 		goto out;
@@ -470,6 +474,7 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		.bundle_id = s.id,
 		.vt = &s.vt,
 		.chunk_size = o->chunk_size,
+		.chunks = &s.chunks,
 		.progress = &s.progress,
 		.resume = s.resume,
 	};
