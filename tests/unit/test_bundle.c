@@ -94,14 +94,15 @@ sign(EVP_PKEY *k, const void *msg, size_t len, unsigned char sig[64])
 	EVP_MD_CTX_free(ctx);
 }
 
-/* The manifest of payload, with this key id and Unpacked-Size. */
+/* The manifest of p (laid out as payload), key id and Unpacked-Size. */
 static char *
-manifest(const char *id, unsigned long long unpacked)
+manifest_of(const struct tb_entry *p, const char *id,
+    unsigned long long unpacked)
 {
 	char h[NPAYLOAD][65];
 
 	for (size_t i = 0; i < NPAYLOAD; i++)
-		sha_hex(payload[i].data, payload[i].len, h[i]);
+		sha_hex(p[i].data, p[i].len, h[i]);
 	return sb_printf(
 	    "Format: sqlbundle-1\n"
 	    "Project: demo\n"
@@ -122,6 +123,12 @@ manifest(const char *id, unsigned long long unpacked)
 	    id, unpacked, h[0], h[2], h[1],
 	    h[0], payload[0].path, h[1], payload[1].path, h[2], payload[2].path,
 	    h[3], payload[3].path, h[4], payload[4].path);
+}
+
+static char *
+manifest(const char *id, unsigned long long unpacked)
+{
+	return manifest_of(payload, id, unpacked);
 }
 
 /*
@@ -441,6 +448,53 @@ test_head_refusals(void **state)
 	free(t.p);
 }
 
+/*
+ * What the applier would refuse half-way is refused by the verifying
+ * pass, naming the entry and line; a tampered entry reads as tampered
+ * whatever its contents.
+ */
+static void
+test_content_refusals(void **state)
+{
+	struct tb_entry p[NPAYLOAD];
+	struct spec s;
+
+	(void)state;
+	spec_good(&s);
+	s.ents[5].data = "id,\"n\"x\n1,x\n";
+	spec_write(&s, TB_ZSTD);
+	expect_refused(&trust_hq, NAME ": tampered entry "
+	    "\"seeds/0002_bbb/01-core.org.csv\": SHA-256 mismatch");
+	free(s.text);
+
+	/* Signed as it is: the header is what is wrong. */
+	memcpy(p, payload, sizeof(p));
+	p[3].data = "id,\"n\"x\n1,x\n";
+	spec_good(&s);
+	free(s.text);
+	s.text = manifest_of(p, hq_id, PAYLOAD_SIZE);
+	sign(hq, s.text, strlen(s.text), s.sig);
+	s.ents[0].data = s.text;
+	s.ents[5] = p[3];
+	spec_write(&s, TB_ZSTD);
+	expect_refused(&trust_hq, NAME ": seeds/0002_bbb/01-core.org.csv:1: "
+	    "text after a closing quote in CSV header (column 2)");
+	free(s.text);
+
+	memcpy(p, payload, sizeof(p));
+	p[4].data = "INSERT INTO b VALUES ('1);\n";
+	spec_good(&s);
+	free(s.text);
+	s.text = manifest_of(p, hq_id, PAYLOAD_SIZE);
+	sign(hq, s.text, strlen(s.text), s.sig);
+	s.ents[0].data = s.text;
+	s.ents[6] = p[4];
+	spec_write(&s, TB_ZSTD);
+	expect_refused(&trust_hq, NAME ": seeds/0002_bbb/02-extra.sql:1: "
+	    "unterminated quoted string");
+	free(s.text);
+}
+
 static void
 test_entry_refusals(void **state)
 {
@@ -718,6 +772,7 @@ main(void)
 		cmocka_unit_test(test_bad_signature),
 		cmocka_unit_test(test_head_refusals),
 		cmocka_unit_test(test_entry_refusals),
+		cmocka_unit_test(test_content_refusals),
 		cmocka_unit_test(test_unpacked_size),
 		cmocka_unit_test(test_stops_after_error),
 		cmocka_unit_test(test_flat_memory),
