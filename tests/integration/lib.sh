@@ -116,3 +116,15 @@ audit() {
 	cat "$T_DIR/audit.out"
 	return $rc
 }
+
+# wait_for COND: until the shell condition COND holds (checked every
+# 50 ms). A condition, not a duration: the limit ($SB_WAIT_SECS, 300 s)
+# only stops a test whose condition never comes.
+wait_for() {
+	local limit=$(( ${SB_WAIT_SECS:-300} * 20 )) i=0
+	until eval "$1"; do
+		i=$((i + 1))
+		[ "$i" -lt "$limit" ] || fail "timed out waiting for: $1"
+		sleep 0.05
+	done
+}
