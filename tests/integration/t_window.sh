@@ -87,7 +87,7 @@ test_rewritten_in_place_while_loading() {
 	exec 3> ctl
 	echo "SELECT pg_advisory_lock($GATE_KEY);" >&3
 	wait_for '[ "$(q "SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"' AND objid = '"$GATE_KEY"' AND granted")" = 1 ]'
-	"$SBA" --chunk-size "$WINDOW_CHUNK" upgrade bundle.tar.gz > run.out 2> run.err &
+	"$SBA" --chunk-size "$WINDOW_CHUNK" upgrade bundle.tar.gz > run.out 2> run.err 3>&- &
 	pid=$!
 	# Chunks committed, and the applier held at the gate row.
 	wait_for '[ "$(q "SELECT count(*) FROM sqlbundle.progress WHERE seed_offset > 0" 2> /dev/null)" = 1 ] &&
