@@ -124,9 +124,10 @@ struct sb_book {
  * started_at is the progress row's when the step was resumed). Returns
  * the query to put in the step's transaction; b holds what it points to.
  */
-struct sb_query sb_state_step_done(struct sb_book *b, const struct sb_vtable *vt,
-	    const struct sb_book_step *st, const char *const *del, size_t ndel,
-	    const char *const *ins, size_t nins);
+struct sb_query sb_state_step_done(struct sb_book *b,
+	    const struct sb_vtable *vt, const struct sb_book_step *st,
+	    const char *const *del, size_t ndel, const char *const *ins,
+	    size_t nins);
 void	sb_state_book_release(struct sb_book *b);
 
 /* Upsert the step's progress row (autocommit, or the open transaction). */
