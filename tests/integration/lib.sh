@@ -121,10 +121,9 @@ audit() {
 # 50 ms). A condition, not a duration: the limit ($SB_WAIT_SECS, 300 s)
 # only stops a test whose condition never comes.
 wait_for() {
-	local limit=$(( ${SB_WAIT_SECS:-300} * 20 )) i=0
+	local end=$((SECONDS + ${SB_WAIT_SECS:-300}))
 	until eval "$1"; do
-		i=$((i + 1))
-		[ "$i" -lt "$limit" ] || fail "timed out waiting for: $1"
+		[ "$SECONDS" -lt "$end" ] || fail "timed out waiting for: $1"
 		sleep 0.05
 	done
 }

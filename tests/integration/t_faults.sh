@@ -6,12 +6,10 @@
 # A project in proj/ and its bundle $PWD/faults.tar.zst:
 #   f1  schema and a table;
 #   f2  transactional, a seed CSV; a statement between others waits for
-#       the advisory lock GATE_KEY while the test holds it (the gate);
+#       the advisory lock 7001 while the test holds it (f2's gate);
 #   f3  transactional: false; its second statement is not idempotent
-#       (a rerun must not repeat it), the third is the gate;
+#       (a rerun must not repeat it), the third is a gate on lock 7002;
 #   f4  one more table.
-GATE_KEY=7001
-
 faults_bundle() {
 	mkdir -p proj/revisions proj/seeds/f2 proj/keys
 	echo "project = faults" > proj/sqlbundle.conf
@@ -60,7 +58,7 @@ EOF
 -- +upgrade
 CREATE TABLE IF NOT EXISTS app.nt_log (n serial PRIMARY KEY, what text);
 INSERT INTO app.nt_log (what) VALUES ('once');
-SELECT pg_advisory_xact_lock_shared(7001) AS f3_gate;
+SELECT pg_advisory_xact_lock_shared(7002) AS f3_gate;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS b_note_idx ON app.b (note);
 
 -- +downgrade
@@ -105,15 +103,17 @@ assert_like_reference() {
 	assert_eq "$(q 'SELECT count(*) FROM pg_index WHERE NOT indisvalid')" 0 "invalid indexes"
 }
 
-# Close the gate: a session of the test holds GATE_KEY until gate_open.
+# gate_close KEY: a session of the test holds advisory lock KEY (the
+# gate of f2, 7001, or of f3, 7002) until gate_open.
 gate_close() {
+	local key=$1
 	rm -f gate
 	mkfifo gate
 	psql -X -q -At -v ON_ERROR_STOP=1 < gate > gate.out 2>&1 &
 	GATE_PID=$!
 	exec 3> gate
-	echo "SELECT pg_advisory_lock($GATE_KEY);" >&3
-	wait_for '[ "$(q "SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"' AND objid = '"$GATE_KEY"' AND granted")" = 1 ]'
+	echo "SELECT pg_advisory_lock($key);" >&3
+	wait_for '[ "$(q "SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"' AND objid = '"$key"' AND granted")" = 1 ]'
 }
 
 gate_open() {
@@ -130,12 +130,13 @@ applier_at_gate() {
 	    AND wait_event = 'advisory' AND query LIKE '%$1%'"
 }
 
-# Run the applier in the background on $PWD/faults.tar.zst; when its
-# session waits at the gate in $1, terminate that backend from another
-# session. The applier must exit 3, saying the connection was lost.
+# terminate_during GATE REV KEY: run the applier in the background on
+# $PWD/faults.tar.zst; when its session waits at the gate GATE (lock
+# KEY), terminate that backend from another session. The applier must
+# exit 3, saying the connection was lost while running REV.
 terminate_during() {
 	local apid bpid rc=0
-	gate_close
+	gate_close "$3"
 	"$SBA" upgrade faults.tar.zst > run.out 2> run.err 3>&- &
 	apid=$!
 	bpid=$(applier_at_gate "$1")
@@ -154,12 +155,12 @@ test_backend_terminated() {
 	reference_run term_ref
 	new_db term_db
 	# Inside the transactional step f2: it rolls back whole.
-	terminate_during 'f2_gate' f2
+	terminate_during 'f2_gate' f2 7001
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" f1
 	assert_eq "$(q "SELECT to_regclass('app.b') IS NULL AND count(*) = 0 FROM app.a WHERE v LIKE '%(f2)'")" t
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0
 	# Inside f3, after its first two statements committed on their own.
-	terminate_during 'f3_gate' f3
+	terminate_during 'f3_gate' f3 7002
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" f2
 	assert_eq "$(q 'SELECT count(*) FROM app.nt_log')" 1
 	assert_eq "$(q "SELECT revision || ' ' || statements_done FROM sqlbundle.progress")" "f3 2"
@@ -174,7 +175,7 @@ test_statement_timeout() {
 	new_db timeout_db
 	# The gate statement waits until the timeout cancels it; every other
 	# statement takes far less than the limit.
-	gate_close
+	gate_close 7001
 	PGOPTIONS='-c statement_timeout=2000' expect_err 3 \
 	    'revision "f2" (revisions/f2_slow.sql:8): canceling statement due to statement timeout' \
 	    "$SBA" upgrade faults.tar.zst
@@ -185,7 +186,7 @@ test_statement_timeout() {
 	# second statement, which the rerun must not repeat.
 	gate_open
 	expect_rc 0 "$SBA" upgrade faults.tar.zst +1
-	gate_close
+	gate_close 7002
 	PGOPTIONS='-c statement_timeout=2000' expect_err 3 \
 	    'revision "f3" (revisions/f3_nontx.sql:9): canceling statement due to statement timeout' \
 	    "$SBA" upgrade faults.tar.zst
