@@ -65,6 +65,7 @@ struct sb_contents {
 	struct sb_sha256 *sha;		/* bytes since the last cut */
 	uint64_t	 due;		/* cut at the first record end from here */
 	struct sb_chunks cuts;
+	size_t		 cuts_cap;
 };
 
 /*

@@ -71,7 +71,10 @@ add_cut(struct sb_contents *c)
 {
 	struct sb_chunks *k = &c->cuts;
 
-	k->v = sb_realloc(k->v, (k->n + 1) * sizeof(*k->v));
+	if (k->n == c->cuts_cap) {
+		c->cuts_cap = c->cuts_cap ? c->cuts_cap * 2 : 64;
+		k->v = sb_realloc(k->v, c->cuts_cap * sizeof(*k->v));
+	}
 	k->v[k->n].end = c->off;
 	sb_sha256_final(c->sha, k->v[k->n].sha);
 	k->n++;
@@ -198,6 +201,7 @@ sb_contents_end(struct sb_contents *c, struct sb_chunks *out,
 	if (out != NULL) {
 		*out = c->cuts;
 		memset(&c->cuts, 0, sizeof(c->cuts));
+		c->cuts_cap = 0;
 	}
 	return 0;
 }
