@@ -103,24 +103,6 @@ assert_like_reference() {
 	assert_eq "$(q 'SELECT count(*) FROM pg_index WHERE NOT indisvalid')" 0 "invalid indexes"
 }
 
-# gate_close KEY: a session of the test holds advisory lock KEY (the
-# gate of f2, 7001, or of f3, 7002) until gate_open.
-gate_close() {
-	local key=$1
-	rm -f gate
-	mkfifo gate
-	psql -X -q -At -v ON_ERROR_STOP=1 < gate > gate.out 2>&1 &
-	GATE_PID=$!
-	exec 3> gate
-	echo "SELECT pg_advisory_lock($key);" >&3
-	wait_for '[ "$(q "SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"' AND objid = '"$key"' AND granted")" = 1 ]'
-}
-
-gate_open() {
-	exec 3>&-
-	wait "$GATE_PID" || true
-}
-
 # The pid of the applier's backend once it waits at the gate in the
 # statement matching $1.
 applier_at_gate() {
@@ -136,13 +118,13 @@ applier_at_gate() {
 # exit 3, saying the connection was lost while running REV.
 terminate_during() {
 	local apid bpid rc=0
-	gate_close "$3"
+	hold_advisory "$3"
 	"$SBA" upgrade faults.tar.zst > run.out 2> run.err 3>&- &
 	apid=$!
 	bpid=$(applier_at_gate "$1")
 	assert_eq "$(q "SELECT pg_terminate_backend($bpid)")" t
 	wait "$apid" || rc=$?
-	gate_open
+	release_session
 	cat run.err
 	[ "$rc" -eq 3 ] || fail "upgrade exited $rc after its backend was terminated, expected 3"
 	grep -q "^sqlbundle-apply: revision \"$2\" .*connection to the database lost" run.err ||
@@ -175,7 +157,7 @@ test_statement_timeout() {
 	new_db timeout_db
 	# The gate statement waits until the timeout cancels it; every other
 	# statement takes far less than the limit.
-	gate_close 7001
+	hold_advisory 7001
 	PGOPTIONS='-c statement_timeout=2000' expect_err 3 \
 	    'revision "f2" (revisions/f2_slow.sql:8): canceling statement due to statement timeout' \
 	    "$SBA" upgrade faults.tar.zst
@@ -184,15 +166,15 @@ test_statement_timeout() {
 	assert_eq "$(q "SELECT to_regclass('app.b') IS NULL")" t
 	# f2 alone without the limit, then f3 with it: stopped after its
 	# second statement, which the rerun must not repeat.
-	gate_open
+	release_session
 	expect_rc 0 "$SBA" upgrade faults.tar.zst +1
-	gate_close 7002
+	hold_advisory 7002
 	PGOPTIONS='-c statement_timeout=2000' expect_err 3 \
 	    'revision "f3" (revisions/f3_nontx.sql:9): canceling statement due to statement timeout' \
 	    "$SBA" upgrade faults.tar.zst
 	grep -qx 'SQLSTATE: 57014' err || fail "no SQLSTATE: $(cat err)"
 	assert_eq "$(q "SELECT revision || ' ' || statements_done FROM sqlbundle.progress")" "f3 2"
-	gate_open
+	release_session
 	expect_rc 0 "$SBA" upgrade faults.tar.zst
 	assert_eq "$(q 'SELECT count(*) FROM app.nt_log')" 1
 	assert_like_reference

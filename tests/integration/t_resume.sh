@@ -120,23 +120,18 @@ test_resume_after_server_restart() {
 	chain_bundle
 	reference_run restart_ref
 	new_db restart_killed
-	local pid rc=0 holder
-	"$SBA" --chunk-size "$RESUME_CHUNK" --json upgrade chain.tar.zst > run.out 2> run.err &
+	local pid rc=0
+	"$SBA" --chunk-size "$RESUME_CHUNK" --json upgrade chain.tar.zst > run.out 2> run.err 3>&- &
 	pid=$!
 	# Hold the applier still between two chunks of the first seed: once
 	# a chunk has committed, a session queues for an exclusive lock on
 	# the seeded table, and the applier's next chunk waits behind it.
 	wait_for '[ "$(q "SELECT count(*) FROM sqlbundle.progress WHERE seed_offset > 0" 2> /dev/null)" = 1 ]'
-	mkfifo ctl
-	psql -X -q -At < ctl > holder.out 2>&1 &
-	holder=$!
-	exec 3> ctl
-	echo "BEGIN; LOCK TABLE gen.items IN ACCESS EXCLUSIVE MODE;" >&3
+	hold_session "BEGIN; LOCK TABLE gen.items IN ACCESS EXCLUSIVE MODE;"
 	wait_for '[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'sqlbundle-apply'"' AND wait_event_type = '"'Lock'"'")" = 1 ]'
 	# (Without fd 3: the restarted server must not keep the fifo open.)
 	"$SB_ROOT/scripts/pgserver.sh" restart "$SB_PGDIR" 3>&-
-	exec 3>&-
-	wait "$holder" || true
+	release_session
 	wait "$pid" || rc=$?
 	[ "$rc" -eq 3 ] || { cat run.err; fail "upgrade exited $rc, expected 3"; }
 	grep -Eq "$LOST_WORDS" run.err || fail "no lost-connection message: $(cat run.err)"

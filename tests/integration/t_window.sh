@@ -79,14 +79,9 @@ test_rewritten_in_place_while_loading() {
 
 	new_db window
 	cp original.tar.gz bundle.tar.gz
-	local inode pid rc=0 holder
+	local inode pid rc=0
 	inode=$(stat -c %i bundle.tar.gz)
-	mkfifo ctl
-	psql -X -q -At -v ON_ERROR_STOP=1 < ctl > holder.out 2>&1 &
-	holder=$!
-	exec 3> ctl
-	echo "SELECT pg_advisory_lock($GATE_KEY);" >&3
-	wait_for '[ "$(q "SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"' AND objid = '"$GATE_KEY"' AND granted")" = 1 ]'
+	hold_advisory "$GATE_KEY"
 	"$SBA" --chunk-size "$WINDOW_CHUNK" upgrade bundle.tar.gz > run.out 2> run.err 3>&- &
 	pid=$!
 	# Chunks committed, and the applier held at the gate row.
@@ -94,9 +89,7 @@ test_rewritten_in_place_while_loading() {
 	    [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'sqlbundle-apply'"' AND wait_event = '"'advisory'"'")" = 1 ]'
 	cat changed.tar.gz > bundle.tar.gz
 	assert_eq "$(stat -c %i bundle.tar.gz)" "$inode" "rewritten in place"
-	echo "SELECT pg_advisory_unlock($GATE_KEY);" >&3
-	exec 3>&-
-	wait "$holder"
+	release_session
 	wait "$pid" || rc=$?
 	[ "$rc" -eq 1 ] || { cat run.err; fail "upgrade exited $rc, expected 1"; }
 	grep -q '^sqlbundle-apply: revision "b2": seeds/0002_b2/app.t.csv: bytes [0-9]* to [0-9]* changed since the bundle was verified$' run.err ||
