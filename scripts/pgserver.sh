@@ -52,7 +52,7 @@ CONF
 	fi
 	if ! as_owner "$PGBIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
 		as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
-		    -w -t 60 start >/dev/null ||
+		    -w -t 600 start >/dev/null ||
 		    { cat "$dir/server.log" >&2; exit 1; }
 	fi
 	echo "export PGHOST='$dir/sock' PGPORT=$port PGUSER=postgres PGDATABASE=postgres"
@@ -60,15 +60,17 @@ CONF
 stop)
 	real=$(cd "$dir" 2>/dev/null && pwd -P) || exit 0
 	[ -d "$real/data" ] &&
-	    as_owner "$PGBIN/pg_ctl" -D "$real/data" -m fast -w stop >/dev/null 2>&1
+	    as_owner "$PGBIN/pg_ctl" -D "$real/data" -m fast -w -t 600 stop >/dev/null 2>&1
 	rm -rf "$real"
 	[ -L "$dir" ] && rm -f "$dir"
 	exit 0
 	;;
 restart)
 	dir=$(cd "$dir" && pwd -P)
-	as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w -l "$dir/server.log" \
-	    restart >/dev/null
+	# -t: a limit, not a wait: crash recovery on a loaded machine can
+	# take longer than pg_ctl's default minute.
+	as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w -t 600 \
+	    -l "$dir/server.log" restart >/dev/null
 	;;
 *)
 	echo "usage: pgserver.sh start|stop|restart DIR" >&2

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sqlbundle/contents.h"
 #include "sqlbundle/crypto.h"
 #include "sqlbundle/err.h"
 #include "sqlbundle/manifest.h"
@@ -47,8 +48,22 @@ ssize_t	sb_bundle_read(struct sb_bundle *b, void *buf, size_t cap,
 int	sb_bundle_entry_end(struct sb_bundle *b, struct sb_err *err);
 void	sb_bundle_close(struct sb_bundle *b);
 
-/* A whole verifying pass; fills id (may be NULL). */
+/*
+ * A whole verifying pass; fills id (may be NULL). Every entry's contents
+ * are checked as well (contents.h): what the applier would refuse
+ * half-way is refused here, naming the entry and line.
+ */
 int	sb_bundle_verify(int fd, const char *name, const struct sb_trust *trust,
 	    char id[SB_SHA256_HEX], struct sb_err *err);
+/*
+ * sb_bundle_verify that also records, in *plan (release with
+ * sb_chunk_plan_release), where a chunked load of each CSV seed commits
+ * and the SHA-256 of each chunk: chunks of at least `chunk` bytes
+ * (sb_chunk_size may raise it).
+ */
+int	sb_bundle_verify_chunks(int fd, const char *name,
+	    const struct sb_trust *trust, uint64_t chunk,
+	    struct sb_chunk_plan *plan, char id[SB_SHA256_HEX],
+	    struct sb_err *err);
 
 #endif

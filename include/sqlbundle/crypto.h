@@ -21,6 +21,8 @@ struct sb_sha256;		/* opaque streaming context */
 /* Returns NULL only on allocation failure. */
 struct sb_sha256 *sb_sha256_new(void);
 void	sb_sha256_update(struct sb_sha256 *ctx, const void *buf, size_t len);
+/* Writes the 32 digest bytes; the context is reset. */
+void	sb_sha256_final(struct sb_sha256 *ctx, unsigned char md[SB_SHA256_LEN]);
 /* Writes the digest as 64 lowercase hex digits; the context is reset. */
 void	sb_sha256_final_hex(struct sb_sha256 *ctx, char hex[SB_SHA256_HEX]);
 void	sb_sha256_free(struct sb_sha256 *ctx);

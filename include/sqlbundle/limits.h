@@ -32,6 +32,11 @@
  * cheap on hostile input.
  */
 #define SB_CSV_COLUMNS_MAX	1600
+/*
+ * Chunk cuts the verifying pass records for one bundle (40 bytes each,
+ * 2.5 MiB): larger bundles get larger chunks (include/sqlbundle/contents.h).
+ */
+#define SB_CHUNKS_MAX		65536
 /* MANIFEST, read whole before anything else of a bundle. */
 #define SB_MANIFEST_MAX		(1024 * 1024)
 

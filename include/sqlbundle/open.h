@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "sqlbundle/bundle.h"
+#include "sqlbundle/contents.h"
 #include "sqlbundle/crypto.h"
 #include "sqlbundle/err.h"
 #include "sqlbundle/json.h"
@@ -25,9 +26,11 @@ struct sb_open {
 	char		 id[SB_SHA256_HEX];
 	struct sb_bundle *b;		/* pass 2, positioned after MANIFEST.sig */
 	bool		 verified;
+	struct sb_chunk_plan chunks;	/* pass 1's cuts, when asked for */
 };
 
-#define SB_OPEN_INIT { NULL, SB_TRUST_INIT, -1, "", NULL, false }
+#define SB_OPEN_INIT { NULL, SB_TRUST_INIT, -1, "", NULL, false, \
+	SB_CHUNK_PLAN_INIT }
 
 /*
  * Load the trusted keys: opt (a --trust value, already made absolute or
@@ -42,11 +45,14 @@ int	sb_open_trust(struct sb_trust *trust, const char *opt,
  * Open the bundle at path. verify: load the trust as sb_open_trust()
  * does, make a whole verifying pass, then open pass 2 bound to its id.
  * Otherwise (`inspect` without --trust) only MANIFEST and MANIFEST.sig
- * are read and nothing is checked. path must name a regular file. On
- * error o is still released by sb_open_release().
+ * are read and nothing is checked. With chunk > 0 (a verifying open for
+ * an apply), pass 1 also records in o->chunks where a chunked load of
+ * each CSV seed commits and the SHA-256 of each chunk (contents.h). path
+ * must name a regular file. On error o is still released by
+ * sb_open_release().
  */
 int	sb_open_bundle(struct sb_open *o, const char *path, const char *trust,
-	    bool verify, struct sb_err *err);
+	    bool verify, uint64_t chunk, struct sb_err *err);
 void	sb_open_release(struct sb_open *o);
 
 /*

@@ -68,9 +68,11 @@ session_end(struct session *s, int ret, struct sb_err *err)
  * between is caught). Nothing touches a database before this succeeds.
  */
 static int
-open_verified(struct session *s, const char *path, struct sb_err *err)
+open_verified(struct session *s, const char *path, bool chunks,
+    struct sb_err *err)
 {
-	if (sb_open_bundle(&s->bo, path, s->o->trust, true, err) == -1)
+	if (sb_open_bundle(&s->bo, path, s->o->trust, true,
+	    chunks ? s->o->chunk_size : 0, err) == -1)
 		return -1;
 	s->path = s->bo.path;
 	s->id = s->bo.id;
@@ -216,7 +218,7 @@ sb_apply_verify(const struct sb_apply_opts *o, int argc, char **argv,
 	session_init(&s, o);
 	if (usage_args(argc, 1, 1, "verify BUNDLE", err) == -1)
 		goto out;
-	if (open_verified(&s, argv[0], err) == -1)
+	if (open_verified(&s, argv[0], false, err) == -1)
 		goto out;
 	key = sb_bundle_key(s.b);
 	if (o->json) {
@@ -371,7 +373,7 @@ sb_apply_plan(const struct sb_apply_opts *o, int argc, char **argv,
 	    err) == -1 ||
 	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
 		goto out;
-	if (open_verified(&s, argv[0], err) == -1)
+	if (open_verified(&s, argv[0], false, err) == -1)
 		goto out;
 	/* Read only: no lock, no DDL; missing tables read as empty. */
 	if (connect_db(&s, err) == -1 ||
@@ -409,7 +411,7 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	if (sb_plan_target_check(argc > 1 ? argv[1] : NULL, dir, err) == -1 ||
 	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
 		goto out;
-	if (open_verified(&s, argv[0], err) == -1)
+	if (open_verified(&s, argv[0], dir == SB_DIR_UP, err) == -1)
 		goto out;
 	if (connect_db(&s, err) == -1)
 		goto out;
@@ -445,6 +447,7 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		.bundle_id = s.id,
 		.vt = &s.vt,
 		.chunk_size = o->chunk_size,
+		.chunks = &s.bo.chunks,
 		.progress = &s.progress,
 		.resume = s.resume,
 	};

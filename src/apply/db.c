@@ -59,6 +59,25 @@ split_lines(const char *s, char *buf, size_t cap, char *rest, size_t rcap)
 			*p = ' ';
 }
 
+/*
+ * Whether a failure (SQLSTATE f, NULL for libpq's own errors) means the
+ * server is gone. libpq notices a closed socket on its next read only,
+ * so for its own errors read once more before deciding: a server that
+ * shut down or crashed reads "lost" whatever phase the client was in.
+ */
+static bool
+connection_lost(struct sb_db *db, const char *f)
+{
+	if (f != NULL)
+		return strncmp(f, "57P", 3) == 0 || strncmp(f, "08", 2) == 0 ||
+		    PQstatus(db->conn) == CONNECTION_BAD;
+	if (PQstatus(db->conn) != CONNECTION_BAD)
+		(void)PQconsumeInput(db->conn);
+	return PQstatus(db->conn) == CONNECTION_BAD ||
+	    strstr(PQerrorMessage(db->conn), "server closed the connection") !=
+	    NULL;
+}
+
 /* Fill err (and diag) from a failed result, or from the connection. */
 static int
 fail(struct sb_db *db, const PGresult *res, struct sb_db_diag *diag,
@@ -71,9 +90,7 @@ fail(struct sb_db *db, const PGresult *res, struct sb_db_diag *diag,
 	if (res != NULL)
 		primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	f = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	lost = PQstatus(db->conn) == CONNECTION_BAD ||
-	    (f != NULL && (strncmp(f, "57P", 3) == 0 ||
-	    strncmp(f, "08", 2) == 0));
+	lost = connection_lost(db, f);
 	if (diag != NULL) {
 		memset(diag, 0, sizeof(*diag));
 		diag->lost = lost;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "sqlbundle/bundle.h"
+#include "sqlbundle/contents.h"
 #include "sqlbundle/err.h"
 #include "sqlbundle/limits.h"
 #include "sqlbundle/manifest.h"
@@ -29,6 +30,8 @@ struct sb_run {
 	const char		*bundle_id;
 	const struct sb_vtable	*vt;
 	size_t			 chunk_size;
+	/* Pass 1's cuts of each CSV seed: the only places chunks commit. */
+	const struct sb_chunk_plan *chunks;
 	struct sb_progress	*progress;
 	/* The first step was interrupted earlier: where it stopped. */
 	const struct sb_inflight *resume;
@@ -36,7 +39,9 @@ struct sb_run {
 
 /*
  * Run every step of run->plan in order. A step commits its script, its
- * seeds (in chunks of chunk_size bytes for CSV, with a progress row),
+ * seeds (a CSV in the chunks of run->chunks, each proven by its SHA-256
+ * before it commits with a progress row; seed files together in chunks
+ * of chunk_size bytes),
  * the version-table rewrite and its history row together. Errors name
  * the revision, source file and line (SB_EDB), the bundle entry
  * (verification failures), or the CSV entry and line.

@@ -1,4 +1,5 @@
 /* Bookkeeping tables of the applier: create, read, bind, lock. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
  * the quoted version table. $7 and $8 are the version rows to delete and
  * to insert, as array literals.
  */
-const char sb_sql_step_done[] =
+static const char step_done_sql[] =
     "WITH del AS (DELETE FROM %s WHERE version_num = ANY ($7::varchar[])), "
     "ins AS (INSERT INTO %s (version_num) SELECT unnest($8::varchar[])), "
     "prog AS (DELETE FROM sqlbundle.progress WHERE revision = $3::varchar "
@@ -29,7 +30,7 @@ const char sb_sql_step_done[] =
     "$5::text, coalesce((SELECT started_at FROM prog), now()), "
     "clock_timestamp(), current_user, $6::text";
 
-const char sb_sql_progress_upsert[] =
+static const char progress_sql[] =
     "INSERT INTO sqlbundle.progress (revision, direction, bundle_id, "
     "script_sha256, statements_done, seed_entry, seed_offset, seed_line, "
     "started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now()) "
@@ -39,6 +40,77 @@ const char sb_sql_progress_upsert[] =
     "statements_done = EXCLUDED.statements_done, "
     "seed_entry = EXCLUDED.seed_entry, seed_offset = EXCLUDED.seed_offset, "
     "seed_line = EXCLUDED.seed_line";
+
+/* Revision ids need no quoting in an array literal: [0-9A-Za-z_] only. */
+static char *
+id_array(const char *const *ids, size_t n)
+{
+	size_t len = 3;
+	char *s, *o;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(ids[i]) + 1;
+	s = o = sb_malloc(len);
+	*o++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		o = stpcpy(o, ids[i]);
+	}
+	*o++ = '}';
+	*o = '\0';
+	return s;
+}
+
+struct sb_query
+sb_state_step_done(struct sb_book *b, const struct sb_vtable *vt,
+    const struct sb_book_step *st, const char *const *del, size_t ndel,
+    const char *const *ins, size_t nins)
+{
+	b->sql = sb_printf(step_done_sql, vt->quoted, vt->quoted);
+	b->del = id_array(del, ndel);
+	b->ins = id_array(ins, nins);
+	b->p[0] = st->bundle_id;
+	b->p[1] = st->key_id;
+	b->p[2] = st->revision;
+	b->p[3] = st->direction;
+	b->p[4] = st->script_sha;
+	b->p[5] = "sqlbundle-apply " SB_VERSION;
+	b->p[6] = b->del;
+	b->p[7] = b->ins;
+	return (struct sb_query){ b->sql, 8, b->p };
+}
+
+void
+sb_state_book_release(struct sb_book *b)
+{
+	free(b->sql);
+	free(b->del);
+	free(b->ins);
+	memset(b, 0, sizeof(*b));
+}
+
+int
+sb_state_progress(struct sb_db *db, const struct sb_book_step *st,
+    const struct sb_book_at *at, struct sb_db_diag *diag, struct sb_err *err)
+{
+	char a[32], b[32], o[32], l[32];
+	const char *params[8];
+
+	snprintf(a, sizeof(a), "%zu", at->statements);
+	snprintf(b, sizeof(b), "%zu", at->seed_entry);
+	snprintf(o, sizeof(o), "%" PRIu64, at->seed_offset);
+	snprintf(l, sizeof(l), "%" PRIu64, at->seed_line);
+	params[0] = st->revision;
+	params[1] = st->direction;
+	params[2] = st->bundle_id;
+	params[3] = st->script_sha;
+	params[4] = a;
+	params[5] = b;
+	params[6] = o;
+	params[7] = l;
+	return sb_db_query(db, progress_sql, 8, params, NULL, diag, err);
+}
 
 /* After the version table: everything else of DESIGN.md. */
 static const char book_ddl[] =

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sqlbundle/err.h"
 
@@ -95,18 +96,43 @@ int	sb_state_bind(struct sb_db *db, const char *project,
  */
 int	sb_state_lock(struct sb_db *db, bool wait, struct sb_err *err);
 
+/* The step a bookkeeping row is about, and the bundle it came from. */
+struct sb_book_step {
+	const char	*bundle_id, *key_id;
+	const char	*revision, *direction;	/* "upgrade" or "downgrade" */
+	const char	*script_sha;
+};
+
+/* Where an interrupted step resumes (a sqlbundle.progress row). */
+struct sb_book_at {
+	size_t		 statements;	/* statements done (transactional: false) */
+	size_t		 seed_entry;	/* seed file index within the step */
+	uint64_t	 seed_offset;	/* bytes of it committed */
+	uint64_t	 seed_line;	/* line breaks in them */
+};
+
+/* The end-of-step statement with its parameters, owned until released. */
+struct sb_book {
+	char		*sql;
+	const char	*p[8];
+	char		*del, *ins;	/* "{a,b}" array literals */
+};
+
 /*
- * SQL of the bookkeeping statements of a step.
- * step done (a format: the quoted version table, twice): $1 bundle_id,
- *   $2 key_id, $3 revision, $4 direction, $5 script_sha256,
- *   $6 applier_version, $7 version rows to delete, $8 version rows to
- *   insert ("{a,b}"); history started_at is the progress row's when the
- *   step was resumed, else now().
- * progress upsert: $1 revision, $2 direction, $3 bundle_id,
- *   $4 script_sha256, $5 statements_done, $6 seed_entry, $7 seed_offset,
- *   $8 seed_line.
+ * The end of a step in one statement: the version table loses del and
+ * gains ins, the progress row goes, the history row is written (its
+ * started_at is the progress row's when the step was resumed). Returns
+ * the query to put in the step's transaction; b holds what it points to.
  */
-extern const char sb_sql_step_done[];
-extern const char sb_sql_progress_upsert[];
+struct sb_query sb_state_step_done(struct sb_book *b,
+	    const struct sb_vtable *vt, const struct sb_book_step *st,
+	    const char *const *del, size_t ndel, const char *const *ins,
+	    size_t nins);
+void	sb_state_book_release(struct sb_book *b);
+
+/* Upsert the step's progress row (autocommit, or the open transaction). */
+int	sb_state_progress(struct sb_db *db, const struct sb_book_step *st,
+	    const struct sb_book_at *at, struct sb_db_diag *diag,
+	    struct sb_err *err);
 
 #endif

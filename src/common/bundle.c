@@ -11,6 +11,7 @@
 #include "sqlbundle/text.h"
 #include "sqlbundle/archive.h"
 #include "sqlbundle/bundle.h"
+#include "sqlbundle/contents.h"
 #include "sqlbundle/fs.h"
 
 /* Drain buffer for entries the caller does not read itself. */
@@ -407,11 +408,56 @@ sb_bundle_close(struct sb_bundle *b)
 	free(b);
 }
 
+/*
+ * Read the current entry (index idx) through the content check; the
+ * SHA-256 is checked first, so a tampered entry reads as tampered.
+ */
+static int
+verify_entry(struct sb_bundle *b, size_t idx, uint64_t chunk,
+    struct sb_chunks *cuts, struct sb_err *err)
+{
+	struct sb_contents c;
+	struct sb_err cerr = SB_ERR_INIT;
+	ssize_t n = 0;
+	int rc, ret = -1;
+
+	rc = sb_contents_begin(&c, &b->m.entries[idx], b->cur_size, chunk,
+	    &cerr);
+	if (rc == -1) {
+		/* From the header: refused before any byte is read. */
+		*err = cerr;
+		sb_err_prefix(err, "%s", b->name);
+		fail(b);
+		goto out;
+	}
+	rc = 1;
+	while (rc == 1 && (n = sb_bundle_read(b, b->buf, DRAIN_BUF, err)) > 0)
+		rc = sb_contents_feed(&c, b->buf, (size_t)n, &cerr);
+	if (n < 0)
+		goto out;
+	if (rc == 1)
+		rc = sb_contents_end(&c, cuts, &cerr);
+	if (sb_bundle_entry_end(b, err) == -1)
+		goto out;
+	if (rc == -1) {
+		*err = cerr;
+		sb_err_prefix(err, "%s", b->name);
+		fail(b);
+		goto out;
+	}
+	ret = 0;
+out:
+	sb_contents_release(&c);
+	return ret;
+}
+
 int
-sb_bundle_verify(int fd, const char *name, const struct sb_trust *trust,
+sb_bundle_verify_chunks(int fd, const char *name,
+    const struct sb_trust *trust, uint64_t chunk, struct sb_chunk_plan *plan,
     char id[SB_SHA256_HEX], struct sb_err *err)
 {
 	struct sb_bundle *b = NULL;
+	struct sb_chunks *cuts = NULL;
 	size_t idx;
 	int rc, ret = -1;
 
@@ -420,14 +466,38 @@ sb_bundle_verify(int fd, const char *name, const struct sb_trust *trust,
 		    "verify against", name);
 	if (sb_bundle_open(&b, fd, name, trust, NULL, err) == -1)
 		goto out;
+	if (plan != NULL) {
+		chunk = sb_chunk_size(chunk, b->m.unpacked_size);
+		cuts = sb_calloc(b->m.nentries + 1, sizeof(*cuts));
+	}
 	while ((rc = sb_bundle_next(b, &idx, err)) == 1)
-		;
+		if (verify_entry(b, idx, plan != NULL ? chunk : 0,
+		    cuts != NULL ? &cuts[idx] : NULL, err) == -1)
+			goto out;
 	if (rc == -1)
 		goto out;
 	if (id != NULL)
 		memcpy(id, b->id, SB_SHA256_HEX);
+	if (plan != NULL) {
+		plan->size = chunk;
+		plan->entries = cuts;
+		plan->nentries = b->m.nentries;
+		cuts = NULL;
+	}
 	ret = 0;
 out:
+	if (cuts != NULL) {
+		for (size_t i = 0; i < b->m.nentries; i++)
+			free(cuts[i].v);
+		free(cuts);
+	}
 	sb_bundle_close(b);
 	return ret;
+}
+
+int
+sb_bundle_verify(int fd, const char *name, const struct sb_trust *trust,
+    char id[SB_SHA256_HEX], struct sb_err *err)
+{
+	return sb_bundle_verify_chunks(fd, name, trust, 0, NULL, id, err);
 }

@@ -73,16 +73,23 @@ sb_sha256_update(struct sb_sha256 *s, const void *buf, size_t len)
 }
 
 void
-sb_sha256_final_hex(struct sb_sha256 *s, char hex[SB_SHA256_HEX])
+sb_sha256_final(struct sb_sha256 *s, unsigned char md[SB_SHA256_LEN])
 {
-	unsigned char md[SB_SHA256_LEN];
 	unsigned int n = 0;
 
 	if (EVP_DigestFinal_ex(s->ctx, md, &n) != 1 || n != SB_SHA256_LEN)
 		sha_abort("SHA-256 final");
-	sb_hex(md, SB_SHA256_LEN, hex);
 	if (EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL) != 1)
 		sha_abort("SHA-256 init");
+}
+
+void
+sb_sha256_final_hex(struct sb_sha256 *s, char hex[SB_SHA256_HEX])
+{
+	unsigned char md[SB_SHA256_LEN];
+
+	sb_sha256_final(s, md);
+	sb_hex(md, SB_SHA256_LEN, hex);
 }
 
 void

@@ -37,7 +37,7 @@ sb_open_trust(struct sb_trust *trust, const char *opt, struct sb_err *err)
 
 int
 sb_open_bundle(struct sb_open *o, const char *path, const char *trust,
-    bool verify, struct sb_err *err)
+    bool verify, uint64_t chunk, struct sb_err *err)
 {
 	struct stat st;
 
@@ -58,7 +58,8 @@ sb_open_bundle(struct sb_open *o, const char *path, const char *trust,
 		return sb_err_sys(err, "could not read bundle \"%s\"", path);
 	if (!verify)
 		return sb_bundle_open(&o->b, o->fd, path, NULL, NULL, err);
-	if (sb_bundle_verify(o->fd, path, &o->trust, o->id, err) == -1)
+	if (sb_bundle_verify_chunks(o->fd, path, &o->trust, chunk,
+	    chunk > 0 ? &o->chunks : NULL, o->id, err) == -1)
 		return -1;
 	if (sb_bundle_open(&o->b, o->fd, path, &o->trust, o->id, err) == -1)
 		return -1;
@@ -75,6 +76,7 @@ sb_open_release(struct sb_open *o)
 		close(o->fd);
 	o->fd = -1;
 	sb_trust_release(&o->trust);
+	sb_chunk_plan_release(&o->chunks);
 	free(o->path);
 	o->path = NULL;
 }

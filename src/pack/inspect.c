@@ -83,7 +83,7 @@ view_open(struct sb_ctx *ctx, const struct view_opts *o, bool verify,
 	    sb_ctx_path(ctx, o->trust) : NULL;
 	int ret;
 
-	ret = sb_open_bundle(v, path, trust, verify, err);
+	ret = sb_open_bundle(v, path, trust, verify, 0, err);
 	free(trust);
 	free(path);
 	return ret;

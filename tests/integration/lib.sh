@@ -163,4 +163,37 @@ with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as t:
         t.addfile(ti, io.BytesIO(data))
 EOF
 	zstd -q -f "$dir/out.tar" -o "$5"
+# wait_for COND: until the shell condition COND holds (checked every
+# 50 ms). A condition, not a duration: the limit ($SB_WAIT_SECS, 300 s)
+# only stops a test whose condition never comes.
+wait_for() {
+	local end=$((SECONDS + ${SB_WAIT_SECS:-300}))
+	until eval "$1"; do
+		[ "$SECONDS" -lt "$end" ] || fail "timed out waiting for: $1"
+		sleep 0.05
+	done
+}
+
+# hold_session SQL: a psql session of the test that ran SQL and stays
+# open (its input is a fifo on fd 3) until release_session. Start other
+# background programs with 3>&- so that only the test keeps it open.
+hold_session() {
+	rm -f "$T_DIR/hold"
+	mkfifo "$T_DIR/hold"
+	psql -X -q -At -v ON_ERROR_STOP=1 < "$T_DIR/hold" > "$T_DIR/hold.out" 2>&1 &
+	HOLD_PID=$!
+	exec 3> "$T_DIR/hold"
+	echo "$1" >&3
+}
+
+release_session() {
+	exec 3>&-
+	wait "$HOLD_PID" || true
+}
+
+# hold_advisory KEY: hold_session holding advisory lock KEY (< 2^32),
+# returning once the lock is granted.
+hold_advisory() {
+	hold_session "SELECT pg_advisory_lock($1);"
+	wait_for '[ "$(q "SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"' AND objid = '"$1"' AND granted")" = 1 ]'
 }

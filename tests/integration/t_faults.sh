@@ -5,9 +5,10 @@
 
 # A project in proj/ and its bundle $PWD/faults.tar.zst:
 #   f1  schema and a table;
-#   f2  transactional, sleeps 1.6 s between statements, a seed CSV;
+#   f2  transactional, a seed CSV; a statement between others waits for
+#       the advisory lock 7001 while the test holds it (f2's gate);
 #   f3  transactional: false; its second statement is not idempotent
-#       (a rerun must not repeat it), the third sleeps 1.7 s;
+#       (a rerun must not repeat it), the third is a gate on lock 7002;
 #   f4  one more table.
 faults_bundle() {
 	mkdir -p proj/revisions proj/seeds/f2 proj/keys
@@ -32,7 +33,7 @@ EOF
 -- +upgrade
 CREATE TABLE app.b (id int PRIMARY KEY, note text);
 UPDATE app.a SET v = v || ' (f2)' WHERE id % 10 = 0;
-SELECT pg_sleep(1.6);
+SELECT pg_advisory_xact_lock_shared(7001) AS f2_gate;
 ALTER TABLE app.a ADD COLUMN f2 boolean NOT NULL DEFAULT true;
 
 -- +downgrade
@@ -57,7 +58,7 @@ EOF
 -- +upgrade
 CREATE TABLE IF NOT EXISTS app.nt_log (n serial PRIMARY KEY, what text);
 INSERT INTO app.nt_log (what) VALUES ('once');
-SELECT pg_sleep(1.7);
+SELECT pg_advisory_xact_lock_shared(7002) AS f3_gate;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS b_note_idx ON app.b (note);
 
 -- +downgrade
@@ -102,29 +103,28 @@ assert_like_reference() {
 	assert_eq "$(q 'SELECT count(*) FROM pg_index WHERE NOT indisvalid')" 0 "invalid indexes"
 }
 
-# Wait (at most 20 s) until the applier's session sleeps in the statement
-# matching $1; print its pid.
-applier_sleeping_in() {
-	local i pid
-	for i in $(seq 400); do
-		pid=$(q "SELECT pid FROM pg_stat_activity WHERE application_name = 'sqlbundle-apply'
-		    AND wait_event = 'PgSleep' AND query LIKE '%$1%'")
-		[ -n "$pid" ] && { echo "$pid"; return 0; }
-		sleep 0.05
-	done
-	return 1
+# The pid of the applier's backend once it waits at the gate in the
+# statement matching $1.
+applier_at_gate() {
+	wait_for '[ -n "$(q "SELECT pid FROM pg_stat_activity WHERE application_name = '"'sqlbundle-apply'"'
+	    AND wait_event = '"'advisory'"' AND query LIKE '"'%$1%'"'")" ]'
+	q "SELECT pid FROM pg_stat_activity WHERE application_name = 'sqlbundle-apply'
+	    AND wait_event = 'advisory' AND query LIKE '%$1%'"
 }
 
-# Run the applier in the background on $PWD/faults.tar.zst; when its
-# session sleeps in $1, terminate that backend from another session. The
-# applier must exit 3, saying the connection was lost.
+# terminate_during GATE REV KEY: run the applier in the background on
+# $PWD/faults.tar.zst; when its session waits at the gate GATE (lock
+# KEY), terminate that backend from another session. The applier must
+# exit 3, saying the connection was lost while running REV.
 terminate_during() {
 	local apid bpid rc=0
-	"$SBA" upgrade faults.tar.zst > run.out 2> run.err &
+	hold_advisory "$3"
+	"$SBA" upgrade faults.tar.zst > run.out 2> run.err 3>&- &
 	apid=$!
-	bpid=$(applier_sleeping_in "$1") || { kill "$apid"; cat run.err; fail "never saw $1"; }
+	bpid=$(applier_at_gate "$1")
 	assert_eq "$(q "SELECT pg_terminate_backend($bpid)")" t
 	wait "$apid" || rc=$?
+	release_session
 	cat run.err
 	[ "$rc" -eq 3 ] || fail "upgrade exited $rc after its backend was terminated, expected 3"
 	grep -q "^sqlbundle-apply: revision \"$2\" .*connection to the database lost" run.err ||
@@ -137,12 +137,12 @@ test_backend_terminated() {
 	reference_run term_ref
 	new_db term_db
 	# Inside the transactional step f2: it rolls back whole.
-	terminate_during 'pg_sleep(1.6)' f2
+	terminate_during 'f2_gate' f2 7001
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" f1
 	assert_eq "$(q "SELECT to_regclass('app.b') IS NULL AND count(*) = 0 FROM app.a WHERE v LIKE '%(f2)'")" t
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0
 	# Inside f3, after its first two statements committed on their own.
-	terminate_during 'pg_sleep(1.7)' f3
+	terminate_during 'f3_gate' f3 7002
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" f2
 	assert_eq "$(q 'SELECT count(*) FROM app.nt_log')" 1
 	assert_eq "$(q "SELECT revision || ' ' || statements_done FROM sqlbundle.progress")" "f3 2"
@@ -155,7 +155,10 @@ test_statement_timeout() {
 	faults_bundle
 	reference_run timeout_ref
 	new_db timeout_db
-	PGOPTIONS='-c statement_timeout=100' expect_err 3 \
+	# The gate statement waits until the timeout cancels it; every other
+	# statement takes far less than the limit.
+	hold_advisory 7001
+	PGOPTIONS='-c statement_timeout=2000' expect_err 3 \
 	    'revision "f2" (revisions/f2_slow.sql:8): canceling statement due to statement timeout' \
 	    "$SBA" upgrade faults.tar.zst
 	grep -qx 'SQLSTATE: 57014' err || fail "no SQLSTATE: $(cat err)"
@@ -163,12 +166,15 @@ test_statement_timeout() {
 	assert_eq "$(q "SELECT to_regclass('app.b') IS NULL")" t
 	# f2 alone without the limit, then f3 with it: stopped after its
 	# second statement, which the rerun must not repeat.
+	release_session
 	expect_rc 0 "$SBA" upgrade faults.tar.zst +1
-	PGOPTIONS='-c statement_timeout=100' expect_err 3 \
+	hold_advisory 7002
+	PGOPTIONS='-c statement_timeout=2000' expect_err 3 \
 	    'revision "f3" (revisions/f3_nontx.sql:9): canceling statement due to statement timeout' \
 	    "$SBA" upgrade faults.tar.zst
 	grep -qx 'SQLSTATE: 57014' err || fail "no SQLSTATE: $(cat err)"
 	assert_eq "$(q "SELECT revision || ' ' || statements_done FROM sqlbundle.progress")" "f3 2"
+	release_session
 	expect_rc 0 "$SBA" upgrade faults.tar.zst
 	assert_eq "$(q 'SELECT count(*) FROM app.nt_log')" 1
 	assert_like_reference

@@ -297,14 +297,13 @@ EOF
 
 	new_db seed_empty_signed
 	resign header_only.tar.zst p/keys/hq.key seeds/0002_b2/app.item.csv p/seeds/b2/app.item.csv empty.tar.zst
-	expect_rc 0 "$SBA" verify empty.tar.zst
-	expect_rc 0 "$SBA" upgrade empty.tar.zst +1
-	app_dump > before.sql
-	expect_err 1 'revision "b2": seeds/0002_b2/app.item.csv:1: no column name in the CSV header' \
-	    "$SBA" upgrade empty.tar.zst
-	app_dump > after.sql
-	diff before.sql after.sql || fail "the refused step left changes"
-	assert_eq "$(q 'SELECT version_num FROM alembic_version')" a1
+	# Signed, but no store could load it: refused whole, before a1 runs.
+	expect_err 1 'empty.tar.zst: seeds/0002_b2/app.item.csv:1: no column name in the CSV header' \
+	    "$SBA" verify empty.tar.zst
+	expect_err 1 'empty.tar.zst: seeds/0002_b2/app.item.csv:1: no column name in the CSV header' \
+	    "$SBA" upgrade empty.tar.zst +1
+	assert_eq "$(q "SELECT count(*) FROM pg_namespace WHERE nspname IN ('sqlbundle', 'app')")" 0
+	assert_eq "$(q "SELECT to_regclass('public.alembic_version') IS NULL")" t
 }
 
 # Column names made to break out of the identifier: quoted, they are
@@ -430,4 +429,35 @@ EOF
 	expect_err 4 'could not open "tr/dangling.pub"' "$SBA" verify b.tar.zst --trust tr
 	rm tr/dangling.pub
 	expect_rc 0 "$SBA" verify b.tar.zst --trust tr
+}
+
+# A signed bundle whose later seed has a header the applier cannot load
+# (what a careless HQ could sign): refused by `sqlbundle verify` and by
+# the applier's first pass alike, naming the entry and line, before any
+# revision runs; the database is untouched.
+test_bad_seed_refused_before_anything() {
+	hq_project p
+	seeded_rev p <<'EOF2'
+CREATE TABLE app.t (id int, name text);
+EOF2
+	printf 'id,name\n1,one\n' > p/seeds/b2/app.t.csv
+	printf 'INSERT INTO app.t VALUES (2, $$two$$);\n' > p/seeds/b2/more.sql
+	pack_to p good.tar.zst
+	printf 'id,"name"x\n1,one\n' > bad.csv
+	resign good.tar.zst p/keys/hq.key seeds/0002_b2/app.t.csv bad.csv bad.tar.zst
+	local msg='bad.tar.zst: seeds/0002_b2/app.t.csv:1: text after a closing quote in CSV header (column 2)'
+	expect_err 1 "$msg" "$SB" verify bad.tar.zst --trust p/keys/hq.pub
+	expect_err 1 "$msg" "$SBA" verify bad.tar.zst
+	new_db
+	expect_err 1 "$msg" "$SBA" upgrade bad.tar.zst
+	assert_eq "$(q "SELECT count(*) FROM pg_namespace WHERE nspname IN ('sqlbundle', 'app')")" 0
+	assert_eq "$(q "SELECT to_regclass('public.alembic_version') IS NULL")" t
+	# The same with an SQL seed that does not split (an open quote).
+	printf 'SELECT 1;\nINSERT INTO app.t VALUES (2, $$two);\n' > bad.sql
+	resign good.tar.zst p/keys/hq.key seeds/0002_b2/more.sql bad.sql badsql.tar.zst
+	expect_err 1 'badsql.tar.zst: seeds/0002_b2/more.sql:2: unterminated dollar-quoted string' \
+	    "$SBA" upgrade badsql.tar.zst
+	assert_eq "$(q "SELECT count(*) FROM pg_namespace WHERE nspname IN ('sqlbundle', 'app')")" 0
+	expect_rc 0 "$SBA" upgrade good.tar.zst
+	assert_eq "$(q 'SELECT string_agg(name, $$,$$ ORDER BY id) FROM app.t')" one,two
 }

@@ -17,16 +17,6 @@ lock_holder() {
 	   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 }
 
-# Run until $1 holds (a condition command), at most 10 s.
-wait_for() {
-	local i
-	for i in $(seq 100); do
-		eval "$1" && return 0
-		sleep 0.1
-	done
-	fail "timed out waiting for: $1"
-}
-
 test_lock_held() {
 	lock_bundle
 	new_db

@@ -154,7 +154,9 @@ test_pack_reproducible() {
 	tiny_project
 	for c in zstd gzip; do
 		expect_rc 0 "$SB" pack --key keys/hq.key --compress $c -o one.$c
-		sleep 1
+		# Until the clock has moved on: the same bytes at another time.
+		t=$(date +%s)
+		wait_for '[ "$(date +%s)" != "$t" ]'
 		expect_rc 0 "$SB" pack --key keys/hq.key --compress $c -o two.$c
 		cmp one.$c two.$c || fail "$c bundles differ"
 		SOURCE_DATE_EPOCH=1700000001 expect_rc 0 "$SB" pack \
@@ -340,12 +342,8 @@ test_pack_interrupted_leaves_nothing() {
 		"$SB" pack --key keys/hq.key --level 19 > out 2> err &
 		pid=$!
 		# Wait until the temporary file exists, then interrupt.
-		for _ in $(seq 1 200); do
-			ls bundles/*.tmp.* > /dev/null 2>&1 && break
-			sleep 0.05
-		done
-		ls bundles/*.tmp.* > /dev/null 2>&1 || fail "no temp file seen"
-		kill -$sig $pid
+		wait_for 'ls bundles/*.tmp.* > /dev/null 2>&1 || ! kill -0 $pid 2> /dev/null'
+		kill -$sig $pid 2> /dev/null || fail "pack ended before SIG$sig"
 		rc=0
 		wait $pid || rc=$?
 		[ $rc -gt 128 ] || fail "pack exited $rc after SIG$sig"
@@ -434,13 +432,12 @@ test_pack_seed_changed_while_packing() {
 	echo "SELECT 1;" > seeds/c3/04-late.sql
 	"$SB" pack --key keys/hq.key --level 19 > out.txt 2> err.txt &
 	pid=$!
-	# Hashing is over once the temporary file exists.
-	for _ in $(seq 1 200); do
-		ls bundles/*.tmp.* > /dev/null 2>&1 && break
-		sleep 0.05
-	done
-	ls bundles/*.tmp.* > /dev/null 2>&1 || fail "no temp file seen"
+	# Hashing is over once the temporary file exists; the pack is
+	# stopped while the late file changes (8 MB at level 19 come first).
+	wait_for 'ls bundles/*.tmp.* > /dev/null 2>&1 || ! kill -0 $pid 2> /dev/null'
+	kill -STOP $pid 2> /dev/null || fail "pack ended before the change"
 	echo "SELECT 2;" >> seeds/c3/04-late.sql
+	kill -CONT $pid
 	rc=0
 	wait $pid || rc=$?
 	assert_eq "$rc" 4 "exit status"

@@ -14,10 +14,10 @@ chain_bundle() {
 	export SQLBUNDLE_TRUST=$PWD/proj/keys/hq.pub
 }
 
-# The reference: one uninterrupted run into database $1.
+# The reference: one uninterrupted run into database $1, measured.
 reference_run() {
 	new_db "$1"
-	expect_rc 0 "$SBA" upgrade chain.tar.zst
+	measure_units "$SBA" --json --chunk-size "$RESUME_CHUNK" upgrade chain.tar.zst
 	schema_dump > ref.schema
 	table_digest > ref.tables
 	[ "$(wc -l < ref.tables)" -gt $((RESUME_REVS / 2)) ] || fail "too few tables: $(wc -l < ref.tables)"
@@ -37,33 +37,81 @@ assert_like_reference() {
 	assert_eq "$(q 'SELECT count(*) FROM pg_index WHERE NOT indisvalid')" 0 "invalid indexes"
 }
 
+# A lost connection, in any of the words libpq or the server use.
+LOST_WORDS='connection to the database lost|server closed the connection unexpectedly|terminating connection due to administrator command|no connection to the server'
+
+# measure_units CMD...: run CMD (an uninterrupted applier with --json)
+# and set UNITS (its progress events: steps done, chunks committed) and
+# UNIT_SECS (its time per event).
+measure_units() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	expect_rc 0 "$@"
+	t1=$(date +%s.%N)
+	UNITS=$(grep -c '"step_done"\|"chunk"' "$T_DIR/out")
+	UNIT_SECS=$(awk -v t="$(secs "$t0" "$t1")" -v n="$UNITS" 'BEGIN { printf "%.4f", t / n }')
+}
+
+# run_killed N CMD...: run CMD (an applier with --json) and kill -9 it
+# right after its Nth progress event, plus a delay drawn from [0,
+# UNIT_SECS): the kill lands at a random point of the next unit of work,
+# whatever the machine's speed. Sets RC (137 when killed, 0 when CMD
+# finished first).
+run_killed() {
+	local n=$1 seen=0 pid line
+	shift
+	rm -f events
+	mkfifo events
+	"$@" > events 2> run.err &
+	pid=$!
+	exec 4< events
+	while IFS= read -r line <&4; do
+		case $line in
+		*'"step_done"'* | *'"chunk"'*) seen=$((seen + 1)) ;;
+		esac
+		if [ "$seen" -ge "$n" ]; then
+			sleep "$(awk -v u="$UNIT_SECS" -v r="$RANDOM" 'BEGIN { printf "%.4f", u * r / 32768 }')"
+			kill -9 "$pid" 2> /dev/null || true
+			break
+		fi
+	done
+	RC=0
+	wait "$pid" 2> /dev/null || RC=$?
+	exec 4<&-
+}
+
+# kill_until WANT MAXEV CMD...: run_killed with 1..MAXEV events, again
+# and again, until WANT kills happened (or a run finished first); sets
+# KILLS and TRIES.
+kill_until() {
+	local want=$1 maxev=$2
+	shift 2
+	KILLS=0 TRIES=0
+	while [ "$KILLS" -lt "$want" ]; do
+		TRIES=$((TRIES + 1))
+		run_killed $((RANDOM % maxev + 1)) "$@"
+		case $RC in
+		137) KILLS=$((KILLS + 1)) ;;
+		0) break ;;
+		*) cat run.err; fail "run $TRIES exited $RC" ;;
+		esac
+	done
+}
+
 test_resume_after_kills() {
+	local want=20 steps_seen
 	chain_bundle
 	reference_run resume_ref
+	# A killed run does at most 3 events' work and part of the next, so
+	# the chain cannot finish before `want` kills.
+	[ "$UNITS" -gt $((4 * want)) ] || fail "only $UNITS progress events in the chain"
 	new_db resume_killed
-	local kills=0 tries=0 rc pid ms steps_seen
-	while [ "$kills" -lt 60 ] && [ "$tries" -lt 300 ]; do
-		tries=$((tries + 1))
-		"$SBA" --wait --chunk-size "$RESUME_CHUNK" upgrade chain.tar.zst > run.out 2> run.err &
-		pid=$!
-		ms=$((RANDOM % 401))
-		sleep "$(printf '0.%03d' "$ms")"
-		if kill -9 "$pid" 2> /dev/null; then
-			kills=$((kills + 1))
-		fi
-		rc=0
-		wait "$pid" 2> /dev/null || rc=$?
-		if [ "$rc" -ne 137 ] && [ "$rc" -ne 0 ]; then
-			cat run.err
-			fail "run $tries exited $rc"
-		fi
-		[ "$rc" -eq 0 ] && break
-	done
-	steps_seen=$(q "SELECT count(*) FROM sqlbundle.history" 2> /dev/null || echo 0)
+	kill_until "$want" 3 "$SBA" --json --wait --chunk-size "$RESUME_CHUNK" upgrade chain.tar.zst
+	steps_seen=$(q "SELECT count(*) FROM sqlbundle.history")
 	# Also beside the test's folder, which is removed when it passes.
-	echo "resume: $kills kills in $tries runs; $steps_seen of $RESUME_REVS steps done before the final run" |
+	echo "resume: $KILLS kills in $TRIES runs ($UNITS events, ${UNIT_SECS}s each); $steps_seen of $RESUME_REVS steps done before the final run" |
 	    tee -a "$T_DIR/../kills.txt"
-	[ "$kills" -ge 15 ] || fail "only $kills kills happened (the chain finished too soon)"
+	assert_eq "$KILLS" "$want" "kills before the chain finished"
 	expect_rc 0 "$SBA" --wait --chunk-size "$RESUME_CHUNK" upgrade chain.tar.zst
 	assert_like_reference
 }
@@ -72,18 +120,21 @@ test_resume_after_server_restart() {
 	chain_bundle
 	reference_run restart_ref
 	new_db restart_killed
-	local pid rc=0 i
-	"$SBA" --chunk-size "$RESUME_CHUNK" --json upgrade chain.tar.zst > run.out 2> run.err &
+	local pid rc=0
+	"$SBA" --chunk-size "$RESUME_CHUNK" --json upgrade chain.tar.zst > run.out 2> run.err 3>&- &
 	pid=$!
-	# Restart while a seed file is half loaded (chunks committed).
-	for i in $(seq 600); do
-		[ "$(q "SELECT count(*) FROM sqlbundle.progress WHERE seed_offset > 0" 2> /dev/null)" = 1 ] && break
-		sleep 0.01
-	done
-	"$SB_ROOT/scripts/pgserver.sh" restart "$SB_PGDIR"
+	# Hold the applier still between two chunks of the first seed: once
+	# a chunk has committed, a session queues for an exclusive lock on
+	# the seeded table, and the applier's next chunk waits behind it.
+	wait_for '[ "$(q "SELECT count(*) FROM sqlbundle.progress WHERE seed_offset > 0" 2> /dev/null)" = 1 ]'
+	hold_session "BEGIN; LOCK TABLE gen.items IN ACCESS EXCLUSIVE MODE;"
+	wait_for '[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'sqlbundle-apply'"' AND wait_event_type = '"'Lock'"'")" = 1 ]'
+	# (Without fd 3: the restarted server must not keep the fifo open.)
+	"$SB_ROOT/scripts/pgserver.sh" restart "$SB_PGDIR" 3>&-
+	release_session
 	wait "$pid" || rc=$?
 	[ "$rc" -eq 3 ] || { cat run.err; fail "upgrade exited $rc, expected 3"; }
-	grep -q 'connection to the database lost' run.err || fail "no lost-connection message: $(cat run.err)"
+	grep -Eq "$LOST_WORDS" run.err || fail "no lost-connection message: $(cat run.err)"
 	grep -q 'HINT: run the same command again to resume' run.err || fail "no hint: $(cat run.err)"
 	/usr/bin/python3 - run.out <<'EOF'
 import json, sys
@@ -108,24 +159,20 @@ EOF
 # Downgrades resume too: a killed downgrade to base, rerun, leaves the
 # database as a fresh one plus the bookkeeping.
 test_resume_downgrade() {
+	local want=5
 	RESUME_REVS=30 RESUME_SEED_KIB=512
 	chain_bundle
 	new_db resume_down
 	expect_rc 0 "$SBA" upgrade chain.tar.zst
-	local kills=0 tries=0 rc pid
-	while [ "$kills" -lt 5 ] && [ "$tries" -lt 100 ]; do
-		tries=$((tries + 1))
-		"$SBA" --wait downgrade chain.tar.zst base > /dev/null 2>&1 &
-		pid=$!
-		sleep "$(printf '0.%03d' $((RANDOM % 151)))"
-		kill -9 "$pid" 2> /dev/null && kills=$((kills + 1))
-		rc=0
-		wait "$pid" 2> /dev/null || rc=$?
-		[ "$rc" -eq 0 ] && break
-		[ "$rc" -eq 137 ] || fail "run $tries exited $rc"
-	done
+	# The reference downgrade, measured, in a copy of the database.
+	dropdb --if-exists resume_down_ref > /dev/null 2>&1 || true
+	createdb -T resume_down resume_down_ref
+	PGDATABASE=resume_down_ref measure_units "$SBA" --json downgrade chain.tar.zst base
+	[ "$UNITS" -gt $((3 * want)) ] || fail "only $UNITS progress events in the downgrade"
+	kill_until "$want" 2 "$SBA" --json --wait downgrade chain.tar.zst base
+	echo "downgrade: $KILLS kills in $TRIES runs" | tee -a "$T_DIR/../kills.txt"
+	assert_eq "$KILLS" "$want" "kills before the downgrade finished"
 	expect_rc 0 "$SBA" --wait downgrade chain.tar.zst base
-	echo "downgrade: $kills kills in $tries runs" | tee -a "$T_DIR/../kills.txt"
 	assert_eq "$(q "SELECT count(*) FROM pg_namespace WHERE nspname = 'gen'")" 0
 	assert_eq "$(q 'SELECT count(*) FROM alembic_version')" 0
 	assert_eq "$(q "SELECT count(*) FILTER (WHERE direction = 'upgrade') || ' ' || count(*) FILTER (WHERE direction = 'downgrade') || ' ' || count(DISTINCT revision) FILTER (WHERE direction = 'downgrade') FROM sqlbundle.history")" "30 30 30"

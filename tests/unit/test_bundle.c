@@ -94,14 +94,15 @@ sign(EVP_PKEY *k, const void *msg, size_t len, unsigned char sig[64])
 	EVP_MD_CTX_free(ctx);
 }
 
-/* The manifest of payload, with this key id and Unpacked-Size. */
+/* The manifest of p (laid out as payload), key id and Unpacked-Size. */
 static char *
-manifest(const char *id, unsigned long long unpacked)
+manifest_of(const struct tb_entry *p, const char *id,
+    unsigned long long unpacked)
 {
 	char h[NPAYLOAD][65];
 
 	for (size_t i = 0; i < NPAYLOAD; i++)
-		sha_hex(payload[i].data, payload[i].len, h[i]);
+		sha_hex(p[i].data, p[i].len, h[i]);
 	return sb_printf(
 	    "Format: sqlbundle-1\n"
 	    "Project: demo\n"
@@ -122,6 +123,12 @@ manifest(const char *id, unsigned long long unpacked)
 	    id, unpacked, h[0], h[2], h[1],
 	    h[0], payload[0].path, h[1], payload[1].path, h[2], payload[2].path,
 	    h[3], payload[3].path, h[4], payload[4].path);
+}
+
+static char *
+manifest(const char *id, unsigned long long unpacked)
+{
+	return manifest_of(payload, id, unpacked);
 }
 
 /*
@@ -441,6 +448,56 @@ test_head_refusals(void **state)
 	free(t.p);
 }
 
+/*
+ * Write the good bundle with payload entry i's bytes replaced by data
+ * (same length), listed in a manifest signed again: what a careless HQ
+ * could ship.
+ */
+static void
+signed_with(size_t i, const char *data)
+{
+	struct tb_entry p[NPAYLOAD];
+	struct spec s;
+
+	memcpy(p, payload, sizeof(p));
+	p[i].data = data;
+	spec_good(&s);
+	free(s.text);
+	s.text = manifest_of(p, hq_id, PAYLOAD_SIZE);
+	sign(hq, s.text, strlen(s.text), s.sig);
+	s.ents[0].data = s.text;
+	s.ents[2 + i] = p[i];
+	spec_write(&s, TB_ZSTD);
+	free(s.text);
+}
+
+/*
+ * What the applier would refuse half-way is refused by the verifying
+ * pass, naming the entry and line; a tampered entry reads as tampered
+ * whatever its contents.
+ */
+static void
+test_content_refusals(void **state)
+{
+	struct spec s;
+
+	(void)state;
+	spec_good(&s);
+	s.ents[5].data = "id,\"n\"x\n1,x\n";
+	spec_write(&s, TB_ZSTD);
+	expect_refused(&trust_hq, NAME ": tampered entry "
+	    "\"seeds/0002_bbb/01-core.org.csv\": SHA-256 mismatch");
+	free(s.text);
+
+	/* Signed as it is: the header is what is wrong. */
+	signed_with(3, "id,\"n\"x\n1,x\n");
+	expect_refused(&trust_hq, NAME ": seeds/0002_bbb/01-core.org.csv:1: "
+	    "text after a closing quote in CSV header (column 2)");
+	signed_with(4, "INSERT INTO b VALUES ('1);\n");
+	expect_refused(&trust_hq, NAME ": seeds/0002_bbb/02-extra.sql:1: "
+	    "unterminated quoted string");
+}
+
 static void
 test_entry_refusals(void **state)
 {
@@ -609,36 +666,47 @@ max_rss(void)
 }
 
 /*
- * 256 MiB in one entry, written in chunks so the test itself stays small:
- * the pass reads it all, hashes it, and the peak memory barely moves.
+ * 256 MiB of CSV seed in one entry, written in pieces so the test itself
+ * stays small: the pass reads it all, hashes it, records its chunk cuts
+ * (asked for 1-byte chunks, it keeps at most SB_CHUNKS_MAX), and the peak
+ * memory barely moves.
  */
 static void
 test_flat_memory(void **state)
 {
-	const size_t chunk = 1 << 20, nchunks = 256;
+	static const char script[] = "SELECT 1;\n";
+	const size_t piece = 1 << 20, npieces = 256;
 	struct sb_err err = SB_ERR_INIT;
+	struct sb_chunk_plan plan = SB_CHUNK_PLAN_INIT;
 	struct archive *a;
 	struct archive_entry *e;
-	unsigned char *zeros = calloc(1, chunk), md[32], sig[64];
+	unsigned char *rows = malloc(piece), md[32], sig[64];
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	char hex[65], *text;
+	char hex[65], shex[65], *text;
 	long before, after;
+	int fd;
 
 	(void)state;
+	for (size_t i = 0; i < piece; i += 2)
+		memcpy(rows + i, "0\n", 2);
 	assert_int_equal(EVP_DigestInit_ex(c, EVP_sha256(), NULL), 1);
-	for (size_t i = 0; i < nchunks; i++)
-		assert_int_equal(EVP_DigestUpdate(c, zeros, chunk), 1);
+	for (size_t i = 0; i < npieces; i++) {
+		rows[0] = i == 0 ? 'a' : '0';	/* the header: column a */
+		assert_int_equal(EVP_DigestUpdate(c, rows, piece), 1);
+	}
 	assert_int_equal(EVP_DigestFinal_ex(c, md, NULL), 1);
 	EVP_MD_CTX_free(c);
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	sha_hex(script, strlen(script), shex);
 	text = sb_printf("Format: sqlbundle-1\nProject: demo\n"
 	    "Created: 2023-11-14T22:13:20Z\nFrom: base\nTo: aaa\n"
-	    "Key-Id: %s\nEntries: 1\nUnpacked-Size: %zu\n"
+	    "Key-Id: %s\nEntries: 2\nUnpacked-Size: %zu\n"
 	    "Revision: 0001 aaa parents=- transactional=true file=aaa_a.sql "
 	    "upgrade-line=1 downgrade-line=0 upgrade=%s downgrade=- "
-	    "message=big\n\n%s  upgrade/0001_aaa.sql\n", hq_id,
-	    chunk * nchunks, hex, hex);
+	    "message=big\n\n%s  upgrade/0001_aaa.sql\n"
+	    "%s  seeds/0001_aaa/public.t.csv\n", hq_id,
+	    strlen(script) + piece * npieces, shex, shex, hex);
 	sign(hq, text, strlen(text), sig);
 
 	a = tb_writer(TB_ZSTD);
@@ -656,24 +724,44 @@ test_flat_memory(void **state)
 	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
 	archive_write_data(a, sig, 64);
 	archive_entry_set_pathname(e, "upgrade/0001_aaa.sql");
-	archive_entry_set_size(e, (la_int64_t)(chunk * nchunks));
+	archive_entry_set_size(e, (la_int64_t)strlen(script));
 	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
-	for (size_t i = 0; i < nchunks; i++)
-		assert_int_equal(archive_write_data(a, zeros, chunk),
-		    (la_ssize_t)chunk);
+	archive_write_data(a, script, strlen(script));
+	archive_entry_set_pathname(e, "seeds/0001_aaa/public.t.csv");
+	archive_entry_set_size(e, (la_int64_t)(piece * npieces));
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	for (size_t i = 0; i < npieces; i++) {
+		rows[0] = i == 0 ? 'a' : '0';
+		assert_int_equal(archive_write_data(a, rows, piece),
+		    (la_ssize_t)piece);
+	}
 	archive_entry_free(e);
 	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
 	archive_write_free(a);
-	free(zeros);
+	free(rows);
 
 	before = max_rss();
-	assert_int_equal(verify(&trust_hq, NULL, &err), 0);
+	fd = open(file, O_RDONLY);
+	assert_true(fd >= 0);
+	if (sb_bundle_verify_chunks(fd, NAME, &trust_hq, 1, &plan, NULL,
+	    &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
+		fail();
+	}
+	close(fd);
 	after = max_rss();
 	/* Buffers of a few MiB at most, never the entry. */
 	if (after - before > 32 * 1024) {
 		fprintf(stderr, "peak RSS grew by %ld KiB\n", after - before);
 		fail();
 	}
+	assert_int_equal(plan.nentries, 2);
+	assert_int_equal(plan.entries[0].n, 0);
+	assert_true(plan.entries[1].n <= SB_CHUNKS_MAX);
+	assert_true(plan.entries[1].n > SB_CHUNKS_MAX / 100 * 99);
+	assert_int_equal(plan.size, sb_chunk_size(1, strlen(script) +
+	    piece * npieces));
+	sb_chunk_plan_release(&plan);
 	free(text);
 }
 
@@ -687,6 +775,7 @@ main(void)
 		cmocka_unit_test(test_bad_signature),
 		cmocka_unit_test(test_head_refusals),
 		cmocka_unit_test(test_entry_refusals),
+		cmocka_unit_test(test_content_refusals),
 		cmocka_unit_test(test_unpacked_size),
 		cmocka_unit_test(test_stops_after_error),
 		cmocka_unit_test(test_flat_memory),

@@ -1,0 +1,403 @@
+/*
+ * Seed files of a step, loaded in its open transaction: CSV streamed
+ * from the archive into COPY, committed only at the cuts pass 1 recorded
+ * and only once the chunk's bytes hash to what pass 1 verified; SQL
+ * seeds read whole and run as statements.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlbundle/csv.h"
+#include "sqlbundle/fs.h"
+
+#include "run_priv.h"
+
+/* One CSV seed being loaded. */
+struct csv_load {
+	struct sb_run_ctx	*c;
+	size_t			 si, j;
+	const struct sb_manifest_entry *e;
+	const struct sb_chunks	*cuts;		/* pass 1's */
+	size_t			 ci;		/* the next cut */
+	uint64_t		 chunk_start;	/* offset after the last cut */
+	struct sb_csv_scan	 scan;
+	const char		*p;		/* read, not yet taken */
+	size_t			 plen;
+	uint64_t		 offset;	/* entry offset of p */
+	char			*sql;		/* COPY ... FROM STDIN */
+	bool			 copying;
+};
+
+static const char *
+rev_id(const struct csv_load *l)
+{
+	return sb_run_rev(l->c, l->si)->id;
+}
+
+int
+sb_load_commit(struct sb_run_ctx *c, size_t si, size_t entry,
+    uint64_t offset, uint64_t line, const char *path, struct sb_err *err)
+{
+	struct sb_book_at at = { c->scripts[si].n, entry, offset, line };
+	struct sb_db_diag diag;
+
+	if (sb_run_progress(c, si, &at, err) == -1)
+		return -1;
+	if (sb_db_exec(c->run->db, "COMMIT", &diag, err) == -1 ||
+	    sb_db_exec(c->run->db, "BEGIN", &diag, err) == -1) {
+		sb_err_prefix(err, "revision \"%s\": could not commit a "
+		    "chunk of %s", sb_run_rev(c, si)->id, path);
+		sb_run_lost_hint(err, &diag);
+		return -1;
+	}
+	c->since_commit = 0;
+	sb_progress_chunk(c->run->progress, path, offset, line);
+	return 0;
+}
+
+/* Build COPY schema.table (cols) FROM STDIN with quoted identifiers. */
+static char *
+copy_sql(struct sb_run_ctx *c, const struct sb_manifest_entry *e,
+    char **cols, size_t ncols, struct sb_err *err)
+{
+	char *schema = NULL, *table = NULL, *list = NULL, *sql = NULL, *q;
+
+	if ((schema = sb_db_ident(c->run->db, e->schema, err)) == NULL ||
+	    (table = sb_db_ident(c->run->db, e->table, err)) == NULL)
+		goto out;
+	list = sb_strdup("");
+	for (size_t i = 0; i < ncols; i++) {
+		char *n;
+
+		if ((q = sb_db_ident(c->run->db, cols[i], err)) == NULL)
+			goto out;
+		n = sb_printf("%s%s%s", list, i > 0 ? ", " : "", q);
+		free(list);
+		free(q);
+		list = n;
+	}
+	sql = sb_printf("COPY %s.%s (%s) FROM STDIN (FORMAT csv)", schema,
+	    table, list);
+out:
+	free(schema);
+	free(table);
+	free(list);
+	return sql;
+}
+
+/*
+ * The file line where the record of a COPY error begins (COPY's CONTEXT
+ * says "COPY t, line N...").
+ */
+static uint64_t
+copy_error_line(const struct sb_csv_scan *scan, const char *context)
+{
+	const char *p = strstr(context, ", line ");
+	unsigned long long n;
+
+	if (p == NULL || sscanf(p + 7, "%llu", &n) != 1)
+		return 0;
+	return sb_csv_record_line(scan, sb_csv_copy_record(scan, n));
+}
+
+/* COPY failed: roll back, name the file and line of the record. */
+static int
+copy_fail(struct csv_load *l, const struct sb_db_diag *diag,
+    struct sb_err *err)
+{
+	uint64_t line = copy_error_line(&l->scan, diag->context);
+
+	l->copying = false;
+	sb_db_rollback(l->c->run->db);
+	if (line > 0)
+		sb_err_prefix(err, "revision \"%s\": %s:%" PRIu64, rev_id(l),
+		    l->e->path, line);
+	else
+		sb_err_prefix(err, "revision \"%s\": %s", rev_id(l),
+		    l->e->path);
+	sb_run_lost_hint(err, diag);
+	return -1;
+}
+
+static int
+copy_begin(struct csv_load *l, struct sb_err *err)
+{
+	struct sb_db_diag diag;
+
+	if (sb_db_copy_begin(l->c->run->db, l->sql, &diag, err) == -1)
+		return copy_fail(l, &diag, err);
+	l->copying = true;
+	return 0;
+}
+
+/* The next bytes of the entry into the stream buffer: 1, 0 at end, -1. */
+static int
+fill(struct csv_load *l, struct sb_err *err)
+{
+	ssize_t r = sb_bundle_read(l->c->run->bundle, l->c->buf, SB_RUN_BUF,
+	    err);
+
+	if (r <= 0)
+		return (int)r;
+	l->p = l->c->buf;
+	l->plen = (size_t)r;
+	return 1;
+}
+
+/* Bytes from here to the next cut (all of them when there is none). */
+static size_t
+until_cut(const struct csv_load *l, size_t avail)
+{
+	uint64_t left;
+
+	if (l->ci >= l->cuts->n)
+		return avail;
+	left = l->cuts->v[l->ci].end - l->offset;
+	return left < avail ? (size_t)left : avail;
+}
+
+/* Take k bytes: scanned for records, hashed into the chunk's SHA-256. */
+static bool
+take(struct csv_load *l, size_t k)
+{
+	bool hit;
+
+	sb_csv_scan(&l->scan, l->p, k, false, &hit);
+	sb_sha256_update(l->c->chunk_sha, l->p, k);
+	l->p += k;
+	l->plen -= k;
+	l->offset += k;
+	return hit;
+}
+
+static bool
+at_cut(const struct csv_load *l)
+{
+	return l->ci < l->cuts->n && l->offset == l->cuts->v[l->ci].end;
+}
+
+/* At a cut: the chunk's bytes must be the ones pass 1 verified. */
+static int
+check_cut(struct csv_load *l, struct sb_err *err)
+{
+	unsigned char md[SB_SHA256_LEN];
+	const struct sb_chunk *k = &l->cuts->v[l->ci];
+
+	sb_sha256_final(l->c->chunk_sha, md);
+	if (memcmp(md, k->sha, sizeof(md)) != 0) {
+		sb_err_set(err, SB_EINVALID, "revision \"%s\": %s: bytes %"
+		    PRIu64 " to %" PRIu64 " changed since the bundle was "
+		    "verified", rev_id(l), l->e->path, l->chunk_start, k->end);
+		sb_err_detail(err, "the bundle file was written to while it "
+		    "was applied; nothing of these bytes was committed");
+		sb_err_hint(err, "put the signed bundle back and run the "
+		    "same command again");
+		return -1;
+	}
+	l->ci++;
+	l->chunk_start = l->offset;
+	return 0;
+}
+
+/* The header: the column list of COPY. Its bytes are hashed. */
+static int
+read_header(struct csv_load *l, struct sb_err *err)
+{
+	char *buf = l->c->buf, **cols = NULL;
+	size_t have = 0, ncols = 0, used = 0;
+	uint64_t hlines = 0;
+	ssize_t r;
+	int h, ret = -1;
+	bool eof = false;
+
+	for (;;) {
+		if (!eof) {
+			r = sb_bundle_read(l->c->run->bundle, buf + have,
+			    SB_RUN_BUF - have, err);
+			if (r == -1)
+				goto out;
+			eof = r == 0;
+			have += (size_t)r;
+		}
+		h = sb_csv_header(buf, have, eof, &cols, &ncols, &used,
+		    &hlines, err);
+		if (h == -1) {
+			sb_err_prefix(err, "revision \"%s\": %s:1", rev_id(l),
+			    l->e->path);
+			goto out;
+		}
+		if (h == 1)
+			break;
+		if (have == SB_RUN_BUF) {
+			sb_err_set(err, SB_EINVALID, "revision \"%s\": %s: CSV "
+			    "header longer than %d bytes", rev_id(l),
+			    l->e->path, SB_RUN_BUF);
+			goto out;
+		}
+	}
+	if ((l->sql = copy_sql(l->c, l->e, cols, ncols, err)) == NULL)
+		goto out;
+	sb_sha256_update(l->c->chunk_sha, buf, used);
+	sb_csv_scan_init(&l->scan, hlines);
+	l->offset = used;
+	l->p = buf + used;
+	l->plen = have - used;
+	ret = 0;
+out:
+	sb_csv_cols_free(cols, ncols);
+	return ret;
+}
+
+/*
+ * Committed by an earlier run: read (and hash), not load. The skipped
+ * bytes are scanned too: the offset must fall on a record boundary after
+ * the recorded number of lines, or the file is not the one the committed
+ * chunks came from.
+ */
+static int
+skip_committed(struct csv_load *l, uint64_t skip_to, uint64_t line0,
+    struct sb_err *err)
+{
+	bool hit = false;
+	int rc;
+
+	if (skip_to < l->offset)
+		return sb_err_set(err, SB_EREFUSED, "revision \"%s\": %s: "
+		    "progress offset %" PRIu64 " is inside the CSV header",
+		    rev_id(l), l->e->path, skip_to);
+	while (l->offset < skip_to) {
+		size_t k;
+
+		if (l->plen == 0 && (rc = fill(l, err)) != 1) {
+			if (rc == 0)
+				sb_err_set(err, SB_EREFUSED, "revision \"%s\": "
+				    "%s: progress offset %" PRIu64 " is past "
+				    "the end of the file", rev_id(l),
+				    l->e->path, skip_to);
+			return -1;
+		}
+		k = until_cut(l, l->plen);
+		if (k > skip_to - l->offset)
+			k = (size_t)(skip_to - l->offset);
+		hit = take(l, k);
+		if (at_cut(l) && check_cut(l, err) == -1)
+			return -1;
+	}
+	if (!hit || l->scan.line != line0) {
+		sb_err_set(err, SB_EREFUSED, "revision \"%s\": %s does not "
+		    "match the chunks an earlier run committed (byte %" PRIu64
+		    ", line %" PRIu64 ")", rev_id(l), l->e->path, skip_to,
+		    line0);
+		sb_err_hint(err, "finish the step with the bundle it started "
+		    "with");
+		return -1;
+	}
+	sb_csv_chunk(&l->scan);
+	return 0;
+}
+
+/* A proven chunk ends here: end its COPY, commit, start the next. */
+static int
+commit_cut(struct csv_load *l, struct sb_err *err)
+{
+	struct sb_db_diag diag;
+
+	if (check_cut(l, err) == -1)
+		return -1;
+	l->copying = false;
+	if (sb_db_copy_end(l->c->run->db, &diag, err) == -1)
+		return copy_fail(l, &diag, err);
+	if (sb_load_commit(l->c, l->si, l->j, l->offset, l->scan.line,
+	    l->e->path, err) == -1)
+		return -1;
+	sb_csv_chunk(&l->scan);
+	return copy_begin(l, err);
+}
+
+/* The rest of the entry into COPY, chunk by chunk. */
+static int
+stream(struct csv_load *l, struct sb_err *err)
+{
+	struct sb_run_ctx *c = l->c;
+	struct sb_db_diag diag;
+	int rc;
+
+	if (copy_begin(l, err) == -1)
+		return -1;
+	for (;;) {
+		size_t k;
+		const char *p;
+
+		if (l->plen == 0 && (rc = fill(l, err)) != 1) {
+			if (rc == -1)
+				return -1;
+			break;
+		}
+		k = until_cut(l, l->plen);
+		p = l->p;
+		take(l, k);
+		if (sb_db_copy_put(c->run->db, p, k, &diag, err) == -1)
+			return copy_fail(l, &diag, err);
+		c->since_commit += k;
+		sb_progress_seed(c->run->progress, k);
+		if (at_cut(l) && commit_cut(l, err) == -1)
+			return -1;
+	}
+	l->copying = false;
+	if (sb_db_copy_end(c->run->db, &diag, err) == -1)
+		return copy_fail(l, &diag, err);
+	return 0;
+}
+
+int
+sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
+    uint64_t skip_to, uint64_t line0, struct sb_err *err)
+{
+	static const struct sb_chunks none = { NULL, 0 };
+	const struct sb_chunk_plan *plan = c->run->chunks;
+	struct csv_load l = {
+		.c = c, .si = si, .j = j, .e = &c->run->m->entries[idx],
+		.cuts = plan != NULL && idx < plan->nentries ?
+		    &plan->entries[idx] : &none,
+	};
+	unsigned char scratch[SB_SHA256_LEN];
+	int ret = -1;
+
+	/* Reset: the first chunk starts at the entry's first byte. */
+	sb_sha256_final(c->chunk_sha, scratch);
+	if (read_header(&l, err) == -1)
+		goto out;
+	if (skip_to > 0 && skip_committed(&l, skip_to, line0, err) == -1)
+		goto out;
+	if (stream(&l, err) == -1)
+		goto out;
+	ret = 0;
+out:
+	if (l.copying)
+		sb_db_copy_abort(c->run->db);
+	if (ret == -1)
+		sb_db_rollback(c->run->db);
+	sb_csv_scan_release(&l.scan);
+	free(l.sql);
+	return ret;
+}
+
+int
+sb_load_sql(struct sb_run_ctx *c, size_t si, size_t idx, struct sb_err *err)
+{
+	const struct sb_manifest_entry *e = &c->run->m->entries[idx];
+	struct sb_script s = { 0 };
+	int ret;
+
+	if (sb_run_read(c, e->path, SB_SQL_SEED_MAX, &s, err) == -1) {
+		sb_db_rollback(c->run->db);
+		return -1;
+	}
+	ret = sb_run_statements(c, si, &s, e->path, 1, false, err);
+	c->since_commit += s.len;
+	sb_progress_seed(c->run->progress, s.len);
+	sb_run_script_free(&s);
+	return ret;
+}

@@ -1,0 +1,99 @@
+/*
+ * What the steps (run.c) and the seed loading (load.c) of pass 2 share:
+ * the run's context, scripts read from the bundle, the one way a
+ * pipeline is sent, rolled back and its failure named.
+ */
+#ifndef SQLBUNDLE_APPLY_RUN_PRIV_H
+#define SQLBUNDLE_APPLY_RUN_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sqlbundle/crypto.h"
+#include "sqlbundle/err.h"
+#include "sqlbundle/sqlsplit.h"
+
+#include "run.h"
+
+/* Bytes read from the archive at a time (and sent to COPY at most). */
+#define SB_RUN_BUF	(1024 * 1024)
+/* The header parser decides once it holds SB_CSV_HEADER_MAX bytes. */
+_Static_assert(SB_RUN_BUF >= SB_CSV_HEADER_MAX, "a CSV header fits");
+
+/* A script or SQL seed read whole, statements NUL-terminated in place. */
+struct sb_script {
+	char		*text;
+	size_t		 len;
+	struct sb_stmt	*stmts;
+	size_t		 n;
+	bool		 loaded;
+};
+
+/* One run's context, released once at its end. */
+struct sb_run_ctx {
+	const struct sb_run	*run;
+	struct sb_script	*scripts;	/* per step */
+	ssize_t			*step_of_rev;	/* per revision, or -1 */
+	char			*buf;		/* SB_RUN_BUF bytes */
+	struct sb_sha256	*chunk_sha;	/* bytes since a chunk's cut */
+	uint64_t		 since_commit;	/* seed bytes not committed */
+};
+
+/* The statements of a script inside a pipeline, for naming a failure. */
+struct sb_run_src {
+	const struct sb_script	*s;
+	size_t			 first;		/* q index of statement 0 */
+	const char		*file;		/* for messages */
+	unsigned		 base_line;	/* file line of script line 1 */
+};
+
+const struct sb_manifest_rev *sb_run_rev(const struct sb_run_ctx *c,
+	    size_t si);
+/* Bookkeeping identity of step si. */
+struct sb_book_step sb_run_book_step(const struct sb_run_ctx *c, size_t si);
+/* The hint of a lost connection: a rerun resumes. */
+void	sb_run_lost_hint(struct sb_err *err, const struct sb_db_diag *diag);
+
+/*
+ * Read the current entry whole (at most max bytes), re-hash it (a mismatch is an error) and
+ * split it into statements. Release with sb_run_script_free.
+ */
+int	sb_run_read(struct sb_run_ctx *c, const char *path, size_t max,
+	    struct sb_script *s, struct sb_err *err);
+void	sb_run_script_free(struct sb_script *s);
+
+/*
+ * Send q[0..k) as one pipeline for step si. On failure roll back and name
+ * it: a statement of src by revision, file and line; anything else by
+ * the revision and `what` (may be NULL).
+ */
+int	sb_run_pipeline(struct sb_run_ctx *c, size_t si,
+	    const struct sb_query *q, size_t k, const struct sb_run_src *src,
+	    const char *what, struct sb_err *err);
+/* The statements of s in the open transaction (or BEGIN first). */
+int	sb_run_statements(struct sb_run_ctx *c, size_t si,
+	    const struct sb_script *s, const char *file, unsigned base_line,
+	    bool begin, struct sb_err *err);
+/* Record step si's progress row (autocommit, or in the transaction). */
+int	sb_run_progress(struct sb_run_ctx *c, size_t si,
+	    const struct sb_book_at *at, struct sb_err *err);
+
+/*
+ * Seeds (load.c), in the step's open transaction. A CSV seed streams
+ * into COPY from the current entry (index idx, seed j of the step),
+ * committing at the cuts pass 1 recorded once each chunk's SHA-256 is
+ * proven; skip_to and line0 are where an earlier run's committed chunks
+ * end (0: none). On failure the transaction is rolled back.
+ */
+int	sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
+	    uint64_t skip_to, uint64_t line0, struct sb_err *err);
+int	sb_load_sql(struct sb_run_ctx *c, size_t si, size_t idx,
+	    struct sb_err *err);
+/* Commit the open transaction with the position to resume from. */
+int	sb_load_commit(struct sb_run_ctx *c, size_t si, size_t entry,
+	    uint64_t offset, uint64_t line, const char *path,
+	    struct sb_err *err);
+
+#endif
