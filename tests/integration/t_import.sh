@@ -133,15 +133,18 @@ test_import_offline_matches_capture() {
 }
 
 test_import_private_server() {
-	local before
-	before=$(ls -d /tmp/sqlbundle-import.* 2>/dev/null | wc -l)
+	# A temporary folder of this test's own (other runs may be importing
+	# too), short enough for the server's unix socket.
+	local tmp
+	tmp=$(mktemp -d /tmp/sb-import-test.XXXXXX)
+	chmod 755 "$tmp"
 	# no --scratch: a throwaway server of the import's own
-	expect_rc 0 import_into proj cases
+	TMPDIR=$tmp expect_rc 0 import_into proj cases
 	assert_out "7 new, 0 unchanged, 0 drifted"
 	expect_rc 0 import_into cap cases --scratch "$(scratch)"
 	diff -r cap/revisions proj/revisions || fail "private server differs"
-	assert_eq "$(ls -d /tmp/sqlbundle-import.* 2>/dev/null | wc -l)" "$before" \
-	    "the private server's folder is removed"
+	assert_eq "$(ls -A "$tmp")" "" "the private server's folder is removed"
+	rmdir "$tmp"
 	PGBIN=/nonexistent expect_err 1 "pass --scratch CONNINFO" \
 	    import_into none cases
 }
