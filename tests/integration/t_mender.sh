@@ -513,18 +513,16 @@ EOF
 	bundle_of next --key keys/hq.key
 	deploy_good
 
-	# The test's session holds the lock r5 waits for.
-	mkfifo ctl
-	psql -X -q -At <ctl >holder.out 2>&1 &
-	local psql_pid=$! pid
-	exec 3>ctl
-	echo "SELECT pg_advisory_lock(4242);" >&3
+	# The test's session holds the lock r5 waits for, granted before the
+	# install starts.
+	local pid
+	hold_advisory 4242
 	setsid "$MD/in-ns" mender --no-syslog --config "$MD/mender.conf" \
 	    --fallback-config "$MD/mender.conf" --data "$MD/data" \
-	    install "$T_DIR/next.mender" >cut.log 2>&1 &
+	    install "$T_DIR/next.mender" >cut.log 2>&1 3>&- &
 	pid=$!
-	# Until r5 waits (the server polls, at most a minute).
-	q "SET statement_timeout = '60s';
+	# Until r5 waits (the server polls; the limit only ends a stuck test).
+	q "SET statement_timeout = '300s';
 	   DO \$\$ BEGIN
 	     WHILE NOT EXISTS (SELECT 1 FROM pg_stat_activity
 	                       WHERE application_name = 'sqlbundle-apply'
@@ -537,8 +535,7 @@ EOF
 	wait "$pid" || true
 	# (The server must not inherit the lock holder's pipe.)
 	"$SB_ROOT/scripts/pgserver.sh" restart "$SB_PGDIR" 3>&-
-	exec 3>&-
-	wait "$psql_pid" || true
+	release_session
 	grep -qF 'applying next.tar.zst' cut.log || fail "no install began: $(cat cut.log)"
 	# The last committed step stands; r5's table went with its transaction.
 	assert_eq "$(version)" r4

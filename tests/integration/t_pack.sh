@@ -302,7 +302,7 @@ test_pack_refuses_encrypted_key() {
 	chmod 600 keys/enc.key
 	# Never prompts: stdin is a terminal-less pipe that would hang a prompt.
 	expect_err 1 'sqlbundle: private key "keys/enc.key" is encrypted; sqlbundle never asks for a password' \
-	    timeout 10 "$SB" pack --key keys/enc.key < /dev/null
+	    timeout 120 "$SB" pack --key keys/enc.key < /dev/null
 	assert_no_output
 }
 
