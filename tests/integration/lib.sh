@@ -163,6 +163,8 @@ with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as t:
         t.addfile(ti, io.BytesIO(data))
 EOF
 	zstd -q -f "$dir/out.tar" -o "$5"
+}
+
 # wait_for COND: until the shell condition COND holds (checked every
 # 50 ms). A condition, not a duration: the limit ($SB_WAIT_SECS, 300 s)
 # only stops a test whose condition never comes.
