@@ -43,6 +43,9 @@ test_deb_contents() {
 	    O="$T_DIR/o" B="$T_DIR/b" >make.out 2>&1 || { cat make.out; fail "make install"; }
 	(cd inst && find . -type f | sed 's|^\.||' | LC_ALL=C sort) >installed
 	extra=$(grep '^/usr/share/sqlbundle/' installed || true)
+	assert_eq "$(echo "$extra" | tr '\n' ' ')" \
+	    "/usr/share/sqlbundle/alembic_import.py /usr/share/sqlbundle/sqlbundle.schema.json " \
+	    "shared files of the HQ package"
 	cat >want.hq <<EOF
 /usr/bin/sqlbundle
 /usr/bin/sqlbundle-mender-artifact
@@ -78,6 +81,8 @@ EOF
 	assert_eq "$(depends_of sqlbundle-apply Pre-Depends)" ""
 	assert_eq "$(depends_of sqlbundle-apply Recommends)" ""
 	assert_eq "$(depends_of sqlbundle Depends)" "libarchive13 libc6 libssl3 "
+	assert_eq "$(depends_of sqlbundle Recommends)" \
+	    "alembic python3 python3-psycopg2 python3-sqlalchemy zstd "
 	dpkg-deb -e "$(deb sqlbundle-apply)" ctl
 	assert_eq "$(ls ctl | tr '\n' ' ')" "conffiles control md5sums "
 	assert_eq "$(cat ctl/conffiles)" /etc/sqlbundle/pg_service.conf

@@ -443,9 +443,9 @@ EOF2
 	printf 'id,name\n1,one\n' > p/seeds/b2/app.t.csv
 	printf 'INSERT INTO app.t VALUES (2, $$two$$);\n' > p/seeds/b2/more.sql
 	pack_to p good.tar.zst
-	printf 'id,"name"x\n1,one\n' > bad.csv
+	printf 'id,"id"\n1,one\n' > bad.csv
 	resign good.tar.zst p/keys/hq.key seeds/0002_b2/app.t.csv bad.csv bad.tar.zst
-	local msg='bad.tar.zst: seeds/0002_b2/app.t.csv:1: text after a closing quote in CSV header (column 2)'
+	local msg='bad.tar.zst: seeds/0002_b2/app.t.csv:1: column "id" named twice in the CSV header (columns 1 and 2)'
 	expect_err 1 "$msg" "$SB" verify bad.tar.zst --trust p/keys/hq.pub
 	expect_err 1 "$msg" "$SBA" verify bad.tar.zst
 	new_db

@@ -133,13 +133,15 @@ EOF
 
 # refused_everywhere FILE ENTRY MESSAGE: check and pack refuse FILE with
 # MESSAGE at FILE:1, and the applier refuses a good bundle re-signed with
-# FILE as ENTRY, at ENTRY:1, leaving app.r empty.
+# FILE as ENTRY, at ENTRY:1, before anything runs: the database stays
+# untouched (no version table, no schema of the bundle).
 refused_everywhere() {
 	expect_err 1 "sqlbundle: $1:1: $3" "$SB" -C p check
 	expect_err 1 "sqlbundle: $1:1: $3" "$SB" -C p pack --key keys/hq.key -o "$PWD/bad.tar.zst"
 	[ ! -e bad.tar.zst ] || fail "pack wrote a bundle for $1"
 	resign good.tar.zst p/keys/hq.key "$2" "$1" forged.tar.zst
 	expect_err 1 "$2:1: $3" "$SBA" upgrade forged.tar.zst
-	assert_eq "$(q "SELECT count(*) FROM alembic_version WHERE version_num = 'b2'")" 0 \
-	    "b2 applied from $1"
+	assert_eq "$(q "SELECT to_regclass('public.alembic_version') IS NULL AND
+	    NOT EXISTS (SELECT FROM pg_namespace WHERE nspname IN ('app', 'sqlbundle'))")" t \
+	    "database touched by a bundle with $1"
 }

@@ -490,9 +490,9 @@ test_content_refusals(void **state)
 	free(s.text);
 
 	/* Signed as it is: the header is what is wrong. */
-	signed_with(3, "id,\"n\"x\n1,x\n");
+	signed_with(3, "id,\"id\"\n1,x\n");
 	expect_refused(&trust_hq, NAME ": seeds/0002_bbb/01-core.org.csv:1: "
-	    "text after a closing quote in CSV header (column 2)");
+	    "column \"id\" named twice in the CSV header (columns 1 and 2)");
 	signed_with(4, "INSERT INTO b VALUES ('1);\n");
 	expect_refused(&trust_hq, NAME ": seeds/0002_bbb/02-extra.sql:1: "
 	    "unterminated quoted string");

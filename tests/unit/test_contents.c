@@ -81,14 +81,15 @@ test_csv_headers(void **state)
 	accepted(&csv, "id,name\n1,x\n");
 	accepted(&csv, "id,\"na,me\"\r\n1,x\n");
 	accepted(&csv, "id");
-	REFUSED(&csv, "id,\"name\"x\n1,x\n", "seeds/0002_b/public.t.csv:1: "
-	    "text after a closing quote in CSV header (column 2)");
-	REFUSED(&csv, "", "seeds/0002_b/public.t.csv:1: CSV file has no "
-	    "header");
+	accepted(&csv, "id,\"name\"x\n1,x\n");
+	REFUSED(&csv, "id,\"id\"\n1,x\n", "seeds/0002_b/public.t.csv:1: "
+	    "column \"id\" named twice in the CSV header (columns 1 and 2)");
+	REFUSED(&csv, "", "seeds/0002_b/public.t.csv:1: no column name in "
+	    "the CSV header (the first line names the columns)");
 	REFUSED(&csv, "id,,x\n", "seeds/0002_b/public.t.csv:1: empty "
-	    "column name in CSV header (column 2)");
+	    "column name in the CSV header (column 2)");
 	REFUSED(&csv, "id,\"open\n", "seeds/0002_b/public.t.csv:1: "
-	    "unterminated quote in CSV header");
+	    "unterminated quoted name in the CSV header (column 2)");
 }
 
 static void
@@ -123,7 +124,7 @@ test_scripts(void **state)
 	assert_int_equal(sb_contents_begin(&c, &script,
 	    (uint64_t)SB_SCRIPT_MAX + 1, 0, &err), -1);
 	assert_string_equal(err.msg, "upgrade/0002_b.sql: 67108865 bytes, "
-	    "larger than the 67108864 bytes a script or SQL seed may hold");
+	    "larger than the 67108864 bytes a script may hold");
 	sb_contents_release(&c);
 }
 
