@@ -164,7 +164,7 @@ def main():
             get(a, "psql"), 1.0)
         row("apply %s revisions" % revs, get(a, "ours"),
             "`psql -1 -f`, everything in one transaction (the floor)",
-            get(a, "floor"), None)
+            get(a, "floor"), 1.0)
         if (a, "alembic") in series:
             row("apply %s revisions" % revs, get(a, "ours"),
                 "`alembic upgrade head`", get(a, "alembic"), None)

@@ -191,7 +191,23 @@ add_stmts(struct sb_query *q, size_t k, const struct sb_script *s)
 	return k;
 }
 
-/* Append the end of a step to q at k: bookkeeping and COMMIT. */
+/*
+ * Whether step si must commit synchronously: the run's last step, and
+ * the step before a non-transactional one (whose statements must not
+ * outlive, in a crash, the revisions before them). Other steps commit
+ * asynchronously (see SB_RUN_ASYNC).
+ */
+static bool
+durable_commit(const struct sb_run_ctx *c, size_t si)
+{
+	return si + 1 >= c->run->plan->nsteps ||
+	    !sb_run_rev(c, si + 1)->transactional;
+}
+
+/*
+ * Append the end of a step to q at k: bookkeeping and COMMIT, made
+ * synchronous again (the session's default) where durable_commit says.
+ */
 static size_t
 add_book(struct sb_run_ctx *c, size_t si, struct sb_query *q, size_t k,
     struct sb_book *b)
@@ -201,11 +217,13 @@ add_book(struct sb_run_ctx *c, size_t si, struct sb_query *q, size_t k,
 
 	q[k++] = sb_state_step_done(b, c->run->vt, &bs, st->del, st->ndel,
 	    st->ins, st->nins);
+	if (durable_commit(c, si))
+		q[k++] = (struct sb_query){ SB_RUN_SYNC_LOCAL, 0, NULL };
 	q[k++] = (struct sb_query){ "COMMIT", 0, NULL };
 	return k;
 }
 
-#define BOOK_QUERIES	2
+#define BOOK_QUERIES	3
 
 /* The end of a step whose work is done: bookkeeping and COMMIT. */
 static int
@@ -303,6 +321,9 @@ run_autocommit(struct sb_run_ctx *c, size_t si, size_t from,
 	struct sb_db_diag diag;
 
 	source_name(r, file, sizeof(file));
+	/* Each statement and its progress row on disk before the next. */
+	if (sb_run_sync(c, si, true, err) == -1)
+		return -1;
 	for (size_t i = from; i < s->n; i++) {
 		struct sb_book_at at = { .statements = i + 1 };
 
@@ -313,6 +334,19 @@ run_autocommit(struct sb_run_ctx *c, size_t si, size_t from,
 			return -1;
 	}
 	return 0;
+}
+
+int
+sb_run_sync(struct sb_run_ctx *c, size_t si, bool on, struct sb_err *err)
+{
+	struct sb_db_diag diag;
+
+	if (sb_db_exec(c->run->db, on ? SB_RUN_SYNC : SB_RUN_ASYNC, &diag,
+	    err) == 0)
+		return 0;
+	sb_err_prefix(err, "revision \"%s\"", sb_run_rev(c, si)->id);
+	sb_run_lost_hint(err, &diag);
+	return -1;
 }
 
 /* Say where an interrupted seeded step resumes. */
@@ -346,8 +380,9 @@ seeded_script(struct sb_run_ctx *c, size_t si, const struct sb_inflight *in,
 		    r->upgrade_line, true, err);
 	}
 	/* Done statement by statement, or committed with a chunk. */
-	if (!r->transactional && run_autocommit(c, si, in != NULL ?
-	    (size_t)in->statements_done : 0, err) == -1)
+	if (!r->transactional && (run_autocommit(c, si, in != NULL ?
+	    (size_t)in->statements_done : 0, err) == -1 ||
+	    sb_run_sync(c, si, false, err) == -1))
 		return -1;
 	if (sb_db_exec(c->run->db, "BEGIN", &diag, err) == -1) {
 		sb_err_prefix(err, "revision \"%s\"", r->id);
@@ -437,9 +472,10 @@ run_step(struct sb_run_ctx *c, size_t si, struct sb_err *err)
 		sb_progress_resume(c->run->progress, what);
 	}
 	if (run_autocommit(c, si, in != NULL ?
-	    (size_t)in->statements_done : 0, err) == -1)
+	    (size_t)in->statements_done : 0, err) == -1 ||
+	    finish(c, si, true, err) == -1)
 		return -1;
-	return finish(c, si, true, err);
+	return sb_run_sync(c, si, false, err);
 }
 
 static void
@@ -535,6 +571,8 @@ sb_run(const struct sb_run *run, struct sb_err *err)
 		sb_err_set(err, SB_EIO, "out of memory");
 		goto out;
 	}
+	if (sb_run_sync(&c, 0, false, err) == -1)
+		goto out;
 	while (next < plan->nsteps) {
 		rc = sb_bundle_next(run->bundle, &idx, err);
 		if (rc == -1)

@@ -31,6 +31,17 @@ struct sb_script {
 	bool		 loaded;
 };
 
+/*
+ * Durability of commits. A run's commits are asynchronous except the
+ * last one and those next to non-transactional statements: WAL is
+ * flushed in order, so whatever a server crash loses is a suffix of the
+ * run's commits (each a revision or a chunk with its bookkeeping), and a
+ * rerun applies exactly that suffix again. docs/DESIGN.md, "Durability".
+ */
+#define SB_RUN_ASYNC		"SET synchronous_commit = off"
+#define SB_RUN_SYNC		"RESET synchronous_commit"
+#define SB_RUN_SYNC_LOCAL	"SET LOCAL synchronous_commit TO DEFAULT"
+
 /* One run's context, released once at its end. */
 struct sb_run_ctx {
 	const struct sb_run	*run;
@@ -76,6 +87,9 @@ int	sb_run_pipeline(struct sb_run_ctx *c, size_t si,
 int	sb_run_statements(struct sb_run_ctx *c, size_t si,
 	    const struct sb_script *s, const char *file, unsigned base_line,
 	    bool begin, struct sb_err *err);
+/* Session commits synchronous (on: the session's default) or not. */
+int	sb_run_sync(struct sb_run_ctx *c, size_t si, bool on,
+	    struct sb_err *err);
 /* Record step si's progress row (autocommit, or in the transaction). */
 int	sb_run_progress(struct sb_run_ctx *c, size_t si,
 	    const struct sb_book_at *at, struct sb_err *err);

@@ -178,3 +178,68 @@ test_resume_downgrade() {
 	assert_eq "$(q "SELECT count(*) FILTER (WHERE direction = 'upgrade') || ' ' || count(*) FILTER (WHERE direction = 'downgrade') || ' ' || count(DISTINCT revision) FILTER (WHERE direction = 'downgrade') FROM sqlbundle.history")" "30 30 30"
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0
 }
+
+# run_crashed N CMD...: run CMD (an applier with --json) and crash the
+# server (pg_ctl stop -m immediate, then start) right after CMD's Nth
+# progress event, plus a delay drawn from [0, UNIT_SECS) as in
+# run_killed. Commits are asynchronous but the last: the crash can take
+# back commits CMD already reported. Sets RC (3 when the connection was
+# lost, 0 when CMD finished first) and SEEN (step_done events seen).
+run_crashed() {
+	local n=$1 seen=0 crashed=0 pid line
+	shift
+	rm -f events
+	mkfifo events
+	"$@" > events 2> run.err 3>&- &
+	pid=$!
+	exec 4< events
+	SEEN=0
+	while IFS= read -r line <&4; do
+		case $line in
+		*'"step_done"'*) SEEN=$((SEEN + 1)); seen=$((seen + 1)) ;;
+		*'"chunk"'*) seen=$((seen + 1)) ;;
+		esac
+		if [ "$crashed" = 0 ] && [ "$seen" -ge "$n" ]; then
+			sleep "$(awk -v u="$UNIT_SECS" -v r="$RANDOM" 'BEGIN { printf "%.4f", u * r / 32768 }')"
+			"$SB_ROOT/scripts/pgserver.sh" restart "$SB_PGDIR" 3>&- 4<&-
+			crashed=1
+		fi
+	done
+	RC=0
+	wait "$pid" 2> /dev/null || RC=$?
+	exec 4<&-
+}
+
+# The server crashes at random points of asynchronous runs: each rerun
+# starts from what survived (a prefix of the commits), and the last one
+# ends exactly where an uninterrupted run ends.
+test_resume_after_server_crashes() {
+	local want=4 crashes=0 tries=0 before after lost=0
+	chain_bundle
+	reference_run crash_ref
+	new_db crash_killed
+	while [ "$crashes" -lt "$want" ]; do
+		tries=$((tries + 1))
+		[ "$tries" -le $((want * 3)) ] || fail "only $crashes crashes in $tries runs"
+		before=$(q "SELECT count(*) FROM sqlbundle.history" 2> /dev/null || echo 0)
+		run_crashed $((RANDOM % (UNITS / want + 1) + 1)) "$SBA" --json --chunk-size "$RESUME_CHUNK" upgrade chain.tar.zst
+		case $RC in
+		3)
+			crashes=$((crashes + 1))
+			grep -Eq "$LOST_WORDS" run.err || fail "no lost-connection message: $(cat run.err)"
+			after=$(q "SELECT count(*) FROM sqlbundle.history")
+			# What the run reported done and the crash took back.
+			[ $((before + SEEN)) -gt "$after" ] && lost=$((lost + before + SEEN - after))
+			;;
+		0) break ;;
+		*) cat run.err; fail "run $tries exited $RC" ;;
+		esac
+	done
+	echo "server crashes: $crashes in $tries runs; $lost reported steps taken back by the crashes" |
+	    tee -a "$T_DIR/../kills.txt"
+	expect_rc 0 "$SBA" --chunk-size "$RESUME_CHUNK" upgrade chain.tar.zst
+	assert_like_reference
+	# The last commit is synchronous: a crash now loses nothing.
+	"$SB_ROOT/scripts/pgserver.sh" restart "$SB_PGDIR" 3>&-
+	assert_like_reference
+}
