@@ -4,11 +4,14 @@
 BOUNDS_MIB=${BOUNDS_MIB:-2048}		# seed data of the memory test
 BOUNDS_RSS_KIB=32768			# the bound: 32 MiB of peak RSS
 
-# True if $1 was built with AddressSanitizer (its shadow memory makes
-# RSS figures meaningless).
+# True if program $1 was built with AddressSanitizer (its shadow memory
+# makes RSS figures meaningless). $1 may be run.sh's JSON wrapper: the
+# build looked at is the program in $SB_BIN of the same name.
 sanitized() {
-	nm -D "$1" 2> /dev/null | grep -q '__asan_init' ||
-	    nm "$1" 2> /dev/null | grep -q '__asan_init'
+	local bin=$SB_BIN/$(basename "$1")
+	[ -x "$bin" ] || fail "no program $bin behind $1"
+	nm -D "$bin" 2> /dev/null | grep -q '__asan_init' ||
+	    nm "$bin" 2> /dev/null | grep -q '__asan_init'
 }
 
 # measure NAME CMD...: run CMD under /usr/bin/time; log peak RSS and
