@@ -67,10 +67,10 @@ struct sb_contents {
 
 /*
  * Start checking entry e of `size` bytes (from its archive header): a
- * script or SQL seed over SB_SCRIPT_MAX is refused here, before any byte
- * is read. With chunk > 0, a CSV seed's cuts are recorded: the first
- * record end at least chunk bytes after the header or the previous cut,
- * never the end of the entry.
+ * script over SB_SCRIPT_MAX or an SQL seed over SB_SQL_SEED_MAX is
+ * refused here, before any byte is read. With chunk > 0, a CSV seed's
+ * cuts are recorded: the first record end at least chunk bytes after the
+ * header or the previous cut, never the end of the entry.
  */
 int	sb_contents_begin(struct sb_contents *c,
 	    const struct sb_manifest_entry *e, uint64_t size, uint64_t chunk,
