@@ -71,6 +71,7 @@ FORCE:
 $(O)/src/common/archive.o $(O)/src/pack/writer.o: EXTRA_CFLAGS = $(ARCHIVE_CFLAGS)
 $(O)/src/common/crypto.o $(O)/src/pack/keys.o: EXTRA_CFLAGS = $(CRYPTO_CFLAGS)
 $(O)/src/apply/db.o: EXTRA_CFLAGS = $(PQ_CFLAGS)
+$(O)/src/apply/jobs.o: EXTRA_CFLAGS = -pthread
 $(O)/src/pack/import.o: EXTRA_CFLAGS = -DSB_DATADIR='"$(DATADIR)"'
 $(O)/tests/%.o: EXTRA_CFLAGS = $(CMOCKA_CFLAGS) $(ARCHIVE_CFLAGS) $(CRYPTO_CFLAGS) -Isrc
 
@@ -87,7 +88,8 @@ $(B)/sqlbundle: $(PACK_OBJ) $(COMMON_OBJ)
 $(B)/sqlbundle-apply: $(APPLY_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PQ_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ $(PQ_LIBS) $(ARCHIVE_LIBS) \
+		$(CRYPTO_LIBS)
 
 # Unit tests link static archives, so only the modules they use come in.
 $(O)/libcommon.a: $(COMMON_OBJ)
@@ -99,7 +101,7 @@ $(O)/lib%.a:
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(O)/libpack.a $(O)/libapply.a $(O)/libcommon.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(O)/libpack.a \
+	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $< -Wl,--start-group $(O)/libpack.a \
 		$(O)/libapply.a $(O)/libcommon.a -Wl,--end-group \
 		$(CMOCKA_LIBS) $(PQ_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS)
 

@@ -16,6 +16,7 @@ struct sb_apply_opts {
 	const char	*trust;		/* --trust, NULL for the default */
 	const char	*vtable;	/* --version-table */
 	size_t		 chunk_size;	/* --chunk-size */
+	unsigned	 jobs;		/* --jobs */
 	bool		 json, quiet, wait;
 };
 

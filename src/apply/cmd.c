@@ -441,6 +441,8 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	    s.st.nheads, pos_name(s.m, s.plan.target), s.plan.nsteps);
 	run = (struct sb_run){
 		.db = s.db,
+		.conninfo = o->conninfo,
+		.jobs = o->jobs,
 		.bundle = s.b,
 		.m = s.m,
 		.plan = &s.plan,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sqlbundle/csv.h"
 #include "sqlbundle/fs.h"
@@ -27,6 +28,8 @@ struct csv_load {
 	size_t			 plen;
 	uint64_t		 offset;	/* entry offset of p */
 	char			*sql;		/* COPY ... FROM STDIN */
+	char			**cols;		/* of the header */
+	size_t			 ncols;
 	bool			 copying;
 };
 
@@ -36,14 +39,14 @@ rev_id(const struct csv_load *l)
 	return sb_run_rev(l->c, l->si)->id;
 }
 
-int
-sb_load_commit(struct sb_run_ctx *c, size_t si, size_t entry,
-    uint64_t offset, uint64_t line, const char *path, struct sb_err *err)
+/* Commit the open transaction with a progress row; open the next. */
+static int
+commit_at(struct sb_run_ctx *c, size_t si, const struct sb_book_at *at,
+    const char *path, struct sb_err *err)
 {
-	struct sb_book_at at = { c->scripts[si].n, entry, offset, line };
 	struct sb_db_diag diag;
 
-	if (sb_run_progress(c, si, &at, err) == -1)
+	if (sb_run_progress(c, si, at, err) == -1)
 		return -1;
 	if (sb_db_exec(c->run->db, "COMMIT", &diag, err) == -1 ||
 	    sb_db_exec(c->run->db, "BEGIN", &diag, err) == -1) {
@@ -53,6 +56,17 @@ sb_load_commit(struct sb_run_ctx *c, size_t si, size_t entry,
 		return -1;
 	}
 	c->since_commit = 0;
+	return 0;
+}
+
+int
+sb_load_commit(struct sb_run_ctx *c, size_t si, size_t entry,
+    uint64_t offset, uint64_t line, const char *path, struct sb_err *err)
+{
+	struct sb_book_at at = { c->scripts[si].n, entry, offset, line };
+
+	if (commit_at(c, si, &at, path, err) == -1)
+		return -1;
 	sb_progress_chunk(c->run->progress, path, offset, line);
 	return 0;
 }
@@ -239,6 +253,10 @@ read_header(struct csv_load *l, struct sb_err *err)
 	}
 	if ((l->sql = copy_sql(l->c, l->e, cols, ncols, err)) == NULL)
 		goto out;
+	l->cols = cols;
+	l->ncols = ncols;
+	cols = NULL;
+	ncols = 0;
 	sb_sha256_update(l->c->chunk_sha, buf, used);
 	sb_csv_scan_init(&l->scan, hlines);
 	l->offset = used;
@@ -351,6 +369,280 @@ stream(struct csv_load *l, struct sb_err *err)
 	return 0;
 }
 
+/*
+ * Parallel load (DESIGN.md "Parallel seed loads"). Every chunk that ends
+ * at a cut goes to a worker, which commits it with its chunk row, once
+ * its bytes are spooled and proven; the tail after the last cut streams
+ * into this connection's transaction, as in a serial load, and commits
+ * with the step once the whole entry's hash is proven.
+ */
+
+/* The chunk rows of an earlier run: each must be a cut, with its hash. */
+static int
+check_done(struct csv_load *l, const struct sb_rows *done,
+    struct sb_err *err)
+{
+	char hex[SB_SHA256_HEX];
+	size_t ci = 0;
+
+	for (size_t r = 0; r < done->nrows; r++) {
+		const char *end = sb_rows_get(done, r, 0);
+		const char *sha = sb_rows_get(done, r, 1);
+		unsigned long long e = strtoull(end ? end : "0", NULL, 10);
+
+		while (ci < l->cuts->n && l->cuts->v[ci].end < e)
+			ci++;
+		if (ci < l->cuts->n && l->cuts->v[ci].end == e) {
+			sb_hex(l->cuts->v[ci].sha, SB_SHA256_LEN, hex);
+			if (sha != NULL && strcmp(sha, hex) == 0)
+				continue;
+		}
+		sb_err_set(err, SB_EREFUSED, "revision \"%s\": %s does not "
+		    "match the chunks an earlier run committed (chunk ending "
+		    "at byte %llu)", rev_id(l), l->e->path, e);
+		sb_err_hint(err, "finish the step with the bundle it started "
+		    "with");
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+is_done(const struct sb_rows *done, uint64_t end)
+{
+	for (size_t r = 0; r < done->nrows; r++) {
+		const char *v = sb_rows_get(done, r, 0);
+
+		if (v != NULL && strtoull(v, NULL, 10) == end)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether this file loads in parallel: 1 yes, 0 serially, -1 error.
+ * Chunks an earlier run committed in parallel (in *done) must be
+ * skipped, so they decide alone; otherwise --jobs and the table do.
+ */
+static int
+choose(struct csv_load *l, struct sb_rows *done, struct sb_err *err)
+{
+	struct sb_run_ctx *c = l->c;
+	struct sb_book_step bs = sb_run_book_step(c, l->si);
+	char *why = NULL;
+	bool missing;
+
+	if (sb_state_chunks_read(c->run->db, &bs, l->j, done, err) == -1)
+		return -1;
+	if (done->nrows > 0)
+		return check_done(l, done, err) == -1 ? -1 : 1;
+	if (c->run->jobs <= 1)
+		return 0;
+	if (sb_jobs_ordered(c->run->db, l->e->schema, l->e->table, l->cols,
+	    l->ncols, &why, &missing, err) == -1)
+		return -1;
+	if (why != NULL)
+		sb_progress_info(c->run->progress, "%s: loaded serially, in "
+		    "file order: %s", l->e->path, why);
+	free(why);
+	return why == NULL && !missing;
+}
+
+/* The workers of the run, opened at the first parallel file. */
+static int
+pool(struct sb_run_ctx *c, bool must, struct sb_err *err)
+{
+	unsigned n = c->run->jobs > 1 ? c->run->jobs : 1;
+
+	if (c->jobs != NULL)
+		return 1;
+	if (sb_jobs_open(&c->jobs, n, c->run->conninfo, err) == 0)
+		return 1;
+	if (must)
+		return -1;
+	sb_progress_info(c->run->progress, "loading serially: %s", err->msg);
+	sb_err_clear(err);
+	return 0;
+}
+
+/* The line (1-based) of the record that COPY names in a worker's chunk. */
+static uint64_t
+job_line(struct csv_load *l, const struct sb_job *j)
+{
+	struct sb_csv_scan scan;
+	uint64_t off = 0, line;
+	bool hit;
+
+	sb_csv_scan_init(&scan, j->line0);
+	while (off < j->len) {
+		size_t want = j->len - off < SB_RUN_BUF ?
+		    (size_t)(j->len - off) : SB_RUN_BUF;
+		ssize_t r = pread(j->fd, l->c->buf, want, (off_t)off);
+
+		if (r <= 0)
+			break;
+		sb_csv_scan(&scan, l->c->buf, (size_t)r, false, &hit);
+		off += (uint64_t)r;
+	}
+	line = copy_error_line(&scan, j->diag.context);
+	sb_csv_scan_release(&scan);
+	return line;
+}
+
+/* A finished job: its notices, its chunk event, or its error in err. */
+static int
+reap(struct csv_load *l, struct sb_job *j, struct sb_err *err)
+{
+	struct sb_progress *pr = l->c->run->progress;
+	uint64_t line;
+
+	if (!j->done)
+		return 0;
+	j->done = false;
+	if (j->notices[0] != '\0')
+		sb_progress_notice(pr, j->notices);
+	if (j->nnotices > 0)
+		sb_progress_info(pr, "%zu more notices of a chunk of %s not "
+		    "shown", j->nnotices, l->e->path);
+	if (j->rc == 0) {
+		sb_progress_seed(pr, j->len);
+		sb_progress_chunk(pr, l->e->path, j->end, j->line1);
+		return 0;
+	}
+	*err = j->err;
+	line = job_line(l, j);
+	if (line > 0)
+		sb_err_prefix(err, "revision \"%s\": %s:%" PRIu64, rev_id(l),
+		    l->e->path, line);
+	else
+		sb_err_prefix(err, "revision \"%s\": %s (bytes %" PRIu64
+		    " to %" PRIu64 ")", rev_id(l), l->e->path, j->start,
+		    j->end);
+	sb_run_lost_hint(err, &j->diag);
+	return -1;
+}
+
+/* Read the chunk up to the next cut; spooled into j unless NULL. */
+static int
+spool(struct csv_load *l, struct sb_job *j, struct sb_err *err)
+{
+	uint64_t end = l->cuts->v[l->ci].end;
+	int rc;
+
+	while (l->offset < end) {
+		const char *p;
+		size_t k;
+
+		if (l->plen == 0 && (rc = fill(l, err)) != 1) {
+			if (rc == 0)
+				sb_err_set(err, SB_EINVALID, "revision \"%s\": "
+				    "%s ended before byte %" PRIu64, rev_id(l),
+				    l->e->path, end);
+			return -1;
+		}
+		k = until_cut(l, l->plen);
+		p = l->p;
+		take(l, k);
+		if (j != NULL && sb_write_all(j->fd, p, k) == -1)
+			return sb_err_sys(err, "spool file");
+		if (j != NULL)
+			j->len += k;
+	}
+	return 0;
+}
+
+/* The next chunk: skipped if committed, else spooled, proven, started. */
+static int
+next_chunk(struct csv_load *l, const struct sb_rows *done,
+    struct sb_err *err)
+{
+	struct sb_run_ctx *c = l->c;
+	const struct sb_chunk *k = &l->cuts->v[l->ci];
+	struct sb_book_step bs = sb_run_book_step(c, l->si);
+	struct sb_job *j = NULL;
+
+	if (!is_done(done, k->end)) {
+		if ((j = sb_jobs_idle(c->jobs, err)) == NULL ||
+		    reap(l, j, err) == -1)
+			return -1;
+		j->len = 0;
+		j->start = l->offset;
+		j->line0 = l->scan.line;
+	}
+	if (spool(l, j, err) == -1 || check_cut(l, err) == -1)
+		return -1;
+	sb_csv_chunk(&l->scan);
+	if (j == NULL)
+		return 0;
+	j->end = k->end;
+	j->line1 = l->scan.line;
+	j->copy_sql = l->sql;
+	j->row_q = sb_state_chunk_row(&j->row, &bs, l->j, k->end, k->sha);
+	sb_jobs_start(c->jobs, j);
+	return 0;
+}
+
+/*
+ * Wait for the workers and take their outcomes; unless ret already
+ * failed, the failure of the earliest chunk in the file is the error.
+ */
+static int
+drain(struct csv_load *l, int ret, struct sb_err *err)
+{
+	struct sb_jobs *p = l->c->jobs;
+	struct sb_job *first = NULL;
+	struct sb_err ignored;
+
+	sb_jobs_drain(p);
+	for (unsigned i = 0; i < sb_jobs_count(p); i++) {
+		struct sb_job *j = sb_jobs_job(p, i);
+
+		if (j->done && j->rc != 0 && (first == NULL ||
+		    j->start < first->start))
+			first = j;
+	}
+	for (unsigned i = 0; i < sb_jobs_count(p); i++) {
+		struct sb_job *j = sb_jobs_job(p, i);
+
+		if (j != first)
+			(void)reap(l, j, &ignored);
+	}
+	if (first != NULL && reap(l, first, ret == 0 ? err : &ignored) == -1)
+		ret = -1;
+	return ret;
+}
+
+static int
+stream_parallel(struct csv_load *l, const struct sb_rows *done,
+    struct sb_err *err)
+{
+	struct sb_run_ctx *c = l->c;
+	struct sb_book_step bs = sb_run_book_step(c, l->si);
+	struct sb_book_at at = { c->scripts[l->si].n, l->j, 0, 0 };
+	struct sb_db_diag diag;
+	int ret = 0;
+
+	sb_progress_info(c->run->progress, "%s: %zu chunks on %u "
+	    "connections", l->e->path, l->cuts->n + 1,
+	    sb_jobs_count(c->jobs));
+	/* The workers must see the table and the seeds before this one. */
+	if (commit_at(c, l->si, &at, l->e->path, err) == -1)
+		return -1;
+	while (ret == 0 && l->ci < l->cuts->n)
+		ret = next_chunk(l, done, err);
+	if (ret == 0)
+		ret = stream(l, err);
+	if ((ret = drain(l, ret, err)) == -1)
+		return -1;
+	if (sb_state_chunks_clear(c->run->db, &bs, &diag, err) == -1) {
+		sb_err_prefix(err, "revision \"%s\": could not record the "
+		    "chunks of %s", rev_id(l), l->e->path);
+		sb_run_lost_hint(err, &diag);
+		return -1;
+	}
+	return 0;
+}
+
 int
 sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
     uint64_t skip_to, uint64_t line0, struct sb_err *err)
@@ -362,8 +654,9 @@ sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
 		.cuts = plan != NULL && idx < plan->nentries ?
 		    &plan->entries[idx] : &none,
 	};
+	struct sb_rows done = SB_ROWS_INIT;
 	unsigned char scratch[SB_SHA256_LEN];
-	int ret = -1;
+	int ret = -1, par = 0;
 
 	/* Reset: the first chunk starts at the entry's first byte. */
 	sb_sha256_final(c->chunk_sha, scratch);
@@ -371,7 +664,13 @@ sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
 		goto out;
 	if (skip_to > 0 && skip_committed(&l, skip_to, line0, err) == -1)
 		goto out;
-	if (stream(&l, err) == -1)
+	if (skip_to == 0 && l.cuts->n > 0 &&
+	    (par = choose(&l, &done, err)) == 1)
+		par = pool(c, done.nrows > 0, err);
+	if (par == -1)
+		goto out;
+	if ((par == 1 ? stream_parallel(&l, &done, err) :
+	    stream(&l, err)) == -1)
 		goto out;
 	ret = 0;
 out:
@@ -379,7 +678,9 @@ out:
 		sb_db_copy_abort(c->run->db);
 	if (ret == -1)
 		sb_db_rollback(c->run->db);
+	sb_rows_release(&done);
 	sb_csv_scan_release(&l.scan);
+	sb_csv_cols_free(l.cols, l.ncols);
 	free(l.sql);
 	return ret;
 }

@@ -13,6 +13,7 @@
 #include "sqlbundle/err.h"
 
 #include "apply.h"
+#include "jobs.h"
 #include "run.h"
 
 struct command {
@@ -39,7 +40,8 @@ enum {
 	OPT_JSON,
 	OPT_WAIT,
 	OPT_VTABLE,
-	OPT_CHUNK
+	OPT_CHUNK,
+	OPT_JOBS
 };
 
 static const struct option options[] = {
@@ -50,6 +52,7 @@ static const struct option options[] = {
 	{ "wait", no_argument, NULL, OPT_WAIT },
 	{ "version-table", required_argument, NULL, OPT_VTABLE },
 	{ "chunk-size", required_argument, NULL, OPT_CHUNK },
+	{ "jobs", required_argument, NULL, 'j' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -87,6 +90,9 @@ usage(void)
 	    SB_VTABLE_DEFAULT ")\n"
 	    "      --chunk-size=BYTES     CSV seed bytes per commit (default "
 	    "64M; K, M, G)\n"
+	    "  -j, --jobs=N               connections loading a large CSV "
+	    "seed at once\n"
+	    "                             (default: cores, at most 4)\n"
 	    "  -h, --help                 show this help, then exit\n"
 	    "  -V, --version              show the version, then exit\n\n"
 	    "Exit status: 0 ok, 1 bundle verification failed, 2 usage, "
@@ -100,6 +106,18 @@ static int
 bad_usage(struct sb_err *err)
 {
 	return sb_cli_fail(SB_APPLY_PROG, NULL, err);
+}
+
+static int
+parse_jobs(const char *s, unsigned *jobs, struct sb_err *err)
+{
+	unsigned long long v;
+
+	if (sb_parse_number(s, SB_JOBS_MAX, &v) == -1 || v == 0)
+		return sb_err_set(err, SB_EUSAGE, "invalid --jobs \"%s\": "
+		    "expected 1 to %d", s, SB_JOBS_MAX);
+	*jobs = (unsigned)v;
+	return 0;
 }
 
 /* "-1", "-20": a downgrade target, not an option. */
@@ -120,6 +138,7 @@ main(int argc, char **argv)
 	struct sb_apply_opts o = {
 		.vtable = SB_VTABLE_DEFAULT,
 		.chunk_size = SB_CHUNK_DEFAULT,
+		.jobs = sb_jobs_default(),
 	};
 	struct sb_err err = SB_ERR_INIT;
 	char **pos;
@@ -146,7 +165,7 @@ main(int argc, char **argv)
 			pos[npos++] = argv[optind++];
 			continue;
 		}
-		c = getopt_long(argc, argv, "+:d:qhV", options, NULL);
+		c = getopt_long(argc, argv, "+:d:j:qhV", options, NULL);
 		if (c == -1) {		/* "--" */
 			dashdash = true;
 			continue;
@@ -175,6 +194,12 @@ main(int argc, char **argv)
 				free(pos);
 				sb_err_set(&err, SB_EUSAGE, "invalid --chunk-size "
 				    "\"%s\"", optarg);
+				return bad_usage(&err);
+			}
+			break;
+		case 'j':
+			if (parse_jobs(optarg, &o.jobs, &err) == -1) {
+				free(pos);
 				return bad_usage(&err);
 			}
 			break;

@@ -546,6 +546,7 @@ ctx_release(struct sb_run_ctx *c)
 	free(c->step_of_rev);
 	free(c->buf);
 	sb_sha256_free(c->chunk_sha);
+	sb_jobs_close(c->jobs);
 }
 
 int

@@ -24,6 +24,8 @@
 
 struct sb_run {
 	struct sb_db		*db;
+	const char		*conninfo;	/* of db, for workers */
+	unsigned		 jobs;		/* connections per CSV seed */
 	struct sb_bundle	*bundle;	/* opened, no entry read yet */
 	const struct sb_manifest *m;
 	const struct sb_plan	*plan;

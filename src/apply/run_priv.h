@@ -15,6 +15,7 @@
 #include "sqlbundle/err.h"
 #include "sqlbundle/sqlsplit.h"
 
+#include "jobs.h"
 #include "run.h"
 
 /* Bytes read from the archive at a time (and sent to COPY at most). */
@@ -50,6 +51,7 @@ struct sb_run_ctx {
 	char			*buf;		/* SB_RUN_BUF bytes */
 	struct sb_sha256	*chunk_sha;	/* bytes since a chunk's cut */
 	uint64_t		 since_commit;	/* seed bytes not committed */
+	struct sb_jobs		*jobs;		/* parallel loads, or NULL */
 };
 
 /* The statements of a script inside a pipeline, for naming a failure. */

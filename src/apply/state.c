@@ -112,6 +112,46 @@ sb_state_progress(struct sb_db *db, const struct sb_book_step *st,
 	return sb_db_query(db, progress_sql, 8, params, NULL, diag, err);
 }
 
+struct sb_query
+sb_state_chunk_row(struct sb_chunk_row *b, const struct sb_book_step *st,
+    size_t seed_entry, uint64_t end, const unsigned char sha[SB_SHA256_LEN])
+{
+	snprintf(b->entry, sizeof(b->entry), "%zu", seed_entry);
+	snprintf(b->end, sizeof(b->end), "%" PRIu64, end);
+	sb_hex(sha, SB_SHA256_LEN, b->sha);
+	b->p[0] = st->revision;
+	b->p[1] = st->direction;
+	b->p[2] = b->entry;
+	b->p[3] = b->end;
+	b->p[4] = b->sha;
+	return (struct sb_query){ "INSERT INTO sqlbundle.chunks (revision, "
+	    "direction, seed_entry, chunk_end, sha256) VALUES ($1, $2, $3, "
+	    "$4, $5)", 5, b->p };
+}
+
+int
+sb_state_chunks_read(struct sb_db *db, const struct sb_book_step *st,
+    size_t seed_entry, struct sb_rows *rows, struct sb_err *err)
+{
+	char entry[24];
+	const char *params[3] = { st->revision, st->direction, entry };
+
+	snprintf(entry, sizeof(entry), "%zu", seed_entry);
+	return sb_db_query(db, "SELECT chunk_end, sha256 FROM sqlbundle.chunks "
+	    "WHERE revision = $1 AND direction = $2 AND seed_entry = $3 "
+	    "ORDER BY chunk_end", 3, params, rows, NULL, err);
+}
+
+int
+sb_state_chunks_clear(struct sb_db *db, const struct sb_book_step *st,
+    struct sb_db_diag *diag, struct sb_err *err)
+{
+	const char *params[2] = { st->revision, st->direction };
+
+	return sb_db_query(db, "DELETE FROM sqlbundle.chunks WHERE revision = "
+	    "$1 AND direction = $2", 2, params, NULL, diag, err);
+}
+
 /* After the version table: everything else of DESIGN.md. */
 static const char book_ddl[] =
     "CREATE SCHEMA IF NOT EXISTS sqlbundle;\n"
@@ -139,6 +179,11 @@ static const char book_ddl[] =
     "    seed_line bigint NOT NULL DEFAULT 0,\n"
     "    started_at timestamptz NOT NULL,\n"
     "    PRIMARY KEY (revision, direction));\n"
+    "CREATE TABLE IF NOT EXISTS sqlbundle.chunks (\n"
+    "    revision varchar(32) NOT NULL, direction text NOT NULL,\n"
+    "    seed_entry integer NOT NULL, chunk_end bigint NOT NULL,\n"
+    "    sha256 text NOT NULL,\n"
+    "    PRIMARY KEY (revision, direction, seed_entry, chunk_end));\n"
     "CREATE OR REPLACE FUNCTION sqlbundle.history_append_only()\n"
     "RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
     "BEGIN\n"
@@ -154,7 +199,10 @@ static const char book_ddl[] =
     "    FOR EACH STATEMENT EXECUTE FUNCTION "
     "sqlbundle.history_append_only();\n";
 
-/* Which objects exist: version table, project, history, progress, trigger. */
+/*
+ * Which objects exist: version table, project, history, progress,
+ * triggers, chunks.
+ */
 static const char exists_sql[] =
     "SELECT to_regclass($1) IS NOT NULL, "
     "to_regclass('sqlbundle.project') IS NOT NULL, "
@@ -163,7 +211,8 @@ static const char exists_sql[] =
     "EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = "
     "to_regclass('sqlbundle.history') AND tgname = 'history_append_only') "
     "AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = "
-    "to_regclass('sqlbundle.history') AND tgname = 'history_no_truncate')";
+    "to_regclass('sqlbundle.history') AND tgname = 'history_no_truncate'), "
+    "to_regclass('sqlbundle.chunks') IS NOT NULL";
 
 int
 sb_vtable_parse(struct sb_vtable *vt, const char *spec, struct sb_err *err)
@@ -229,7 +278,7 @@ sb_state_ensure(struct sb_db *db, const struct sb_vtable *vt,
 	if (sb_db_query(db, exists_sql, 1, params, &rows, NULL, err) == -1)
 		goto out;
 	all = truth(&rows, 0) && truth(&rows, 1) && truth(&rows, 2) &&
-	    truth(&rows, 3) && truth(&rows, 4);
+	    truth(&rows, 3) && truth(&rows, 4) && truth(&rows, 5);
 	if (all) {
 		ret = 0;
 		goto out;

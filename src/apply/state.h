@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sqlbundle/crypto.h"
 #include "sqlbundle/err.h"
 
 #include "db.h"
@@ -134,5 +135,27 @@ void	sb_state_book_release(struct sb_book *b);
 int	sb_state_progress(struct sb_db *db, const struct sb_book_step *st,
 	    const struct sb_book_at *at, struct sb_db_diag *diag,
 	    struct sb_err *err);
+
+/*
+ * sqlbundle.chunks: the chunks of a seed CSV that a parallel load
+ * committed, each with its own row in its own transaction, so a rerun
+ * skips exactly those. The rows of a step go when its seed file is done.
+ */
+struct sb_chunk_row {
+	char		 entry[24], end[24];
+	char		 sha[SB_SHA256_HEX];
+	const char	*p[5];
+};
+
+/* The insert of a chunk's row (seed file seed_entry, ending at end). */
+struct sb_query sb_state_chunk_row(struct sb_chunk_row *b,
+	    const struct sb_book_step *st, size_t seed_entry, uint64_t end,
+	    const unsigned char sha[SB_SHA256_LEN]);
+/* Rows (chunk_end, sha256) of seed file seed_entry of the step. */
+int	sb_state_chunks_read(struct sb_db *db, const struct sb_book_step *st,
+	    size_t seed_entry, struct sb_rows *rows, struct sb_err *err);
+/* Delete the step's chunk rows (in the open transaction). */
+int	sb_state_chunks_clear(struct sb_db *db, const struct sb_book_step *st,
+	    struct sb_db_diag *diag, struct sb_err *err);
 
 #endif
