@@ -4,10 +4,10 @@
 
 JOBS_CHUNK=64K
 
-# jobs_project DIR: a parent table, and a child table of about 1 MiB of
+# jobs_project DIR [BAD]: a parent table, and a child table of about 1 MiB of
 # CSV in one seeded revision, plus three tables whose load order matters:
 # one with a trigger, one referring to itself, one whose omitted id comes
-# from a sequence.
+# from a sequence. Item BAD (line 2 * BAD) has a brand that is no number.
 jobs_project() {
 	mkdir -p "$1/revisions" "$1/seeds/j0002" "$1/keys" "$1/bundles"
 	echo "project = jobs" > "$1/sqlbundle.conf"
@@ -50,7 +50,7 @@ DROP TABLE shop.item, shop.audited, shop.audit_log, shop.node,
     shop.numbered;
 DROP FUNCTION shop.audit();
 EOF
-	/usr/bin/python3 - "$1/seeds/j0002" <<'EOF'
+	/usr/bin/python3 - "$1/seeds/j0002" "${2:-0}" <<'EOF'
 import sys
 d = sys.argv[1]
 def rows(name, header, n, make):
@@ -58,9 +58,10 @@ def rows(name, header, n, make):
         f.write(header + "\n")
         for i in range(1, n + 1):
             f.write(make(i) + "\n")
+bad = int(sys.argv[2])
 rows("10-shop.item.csv", "id,brand_id,label,note", 12000,
-     lambda i: '%d,%d,item %d,"a note, with ""quotes""\nand a second line %s"'
-     % (i, i % 50 + 1, i, "x" * (i % 40)))
+     lambda i: '%d,%s,item %d,"a note, with ""quotes""\nand a second line %s"'
+     % (i, "oops" if i == bad else i % 50 + 1, i, "x" * (i % 40)))
 rows("20-shop.audited.csv", "id,label", 6000, lambda i: "%d,audited %d %s" % (i, i, "y" * 60))
 rows("30-shop.node.csv", "id,parent,label", 6000,
      lambda i: "%d,%s,node %d %s" % (i, "" if i == 1 else str(i - 1), i, "z" * 60))
@@ -68,9 +69,9 @@ rows("40-shop.numbered.csv", "label", 9000, lambda i: "numbered %d %s" % (i, "w"
 EOF
 }
 
-# The bundle, packed once, in $PWD/jobs.tar.zst.
+# The bundle, packed once, in $PWD/jobs.tar.zst ([BAD] as jobs_project).
 jobs_bundle() {
-	jobs_project proj
+	jobs_project proj "${1:-0}"
 	"$SB" -C proj keygen hq > /dev/null
 	"$SB" -C proj pack --key keys/hq.key -o "$PWD/jobs.tar.zst" > /dev/null
 	export SQLBUNDLE_TRUST=$PWD/proj/keys/hq.pub
@@ -120,4 +121,38 @@ test_jobs_order_dependent_tables_load_serially() {
 test_jobs_refuses_bad_counts() {
 	expect_err 2 'invalid --jobs "0": expected 1 to 16' "$SBA" --jobs 0 status
 	expect_err 2 'invalid --jobs "17": expected 1 to 16' "$SBA" -j 17 status
+}
+
+test_jobs_resume_after_kills() {
+	local want=6
+	jobs_bundle
+	new_db "${T_NAME}_ref"
+	measure_units "$SBA" --json --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade jobs.tar.zst
+	jobs_digest > ref.digest
+	# A killed run does at most 3 events' work and part of the next.
+	[ "$UNITS" -gt $((4 * want)) ] || fail "only $UNITS progress events"
+	new_db
+	kill_until "$want" 3 "$SBA" --json --wait --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade jobs.tar.zst
+	echo "jobs: $KILLS kills in $TRIES runs ($UNITS events, ${UNIT_SECS}s each)" |
+	    tee -a "$T_DIR/../kills.txt"
+	assert_eq "$KILLS" "$want" "kills before the bundle was applied"
+	expect_rc 0 "$SBA" --wait --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade jobs.tar.zst
+	jobs_digest > got.digest
+	diff ref.digest got.digest || fail "rows differ from an uninterrupted run"
+	assert_eq "$(q "SELECT count(*) || ' ' || count(DISTINCT revision) FROM sqlbundle.history")" "2 2" "history rows"
+	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.chunks')" 0 "chunk rows"
+	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0 "progress rows"
+}
+
+test_jobs_bad_row_named_and_nothing_after() {
+	jobs_bundle 6000
+	new_db
+	expect_err 3 'revision "j0002": seeds/0002_j0002/10-shop.item.csv:12000: invalid input syntax for type integer: "oops"' \
+	    "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade jobs.tar.zst
+	assert_eq "$(q 'SELECT version_num FROM alembic_version')" j0001 "version"
+	assert_eq "$(q "SELECT string_agg(revision, ',') FROM sqlbundle.history")" j0001 "history"
+	assert_eq "$(q 'SELECT count(*) FROM shop.audited')" 0 "files after the bad one"
+	# Chunks before the bad one stay committed; a rerun fails the same way.
+	expect_err 3 'seeds/0002_j0002/10-shop.item.csv:12000: invalid input syntax' \
+	    "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 2 upgrade jobs.tar.zst
 }

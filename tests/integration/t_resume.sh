@@ -40,64 +40,6 @@ assert_like_reference() {
 # A lost connection, in any of the words libpq or the server use.
 LOST_WORDS='connection to the database lost|server closed the connection unexpectedly|terminating connection due to administrator command|no connection to the server'
 
-# measure_units CMD...: run CMD (an uninterrupted applier with --json)
-# and set UNITS (its progress events: steps done, chunks committed) and
-# UNIT_SECS (its time per event).
-measure_units() {
-	local t0 t1
-	t0=$(date +%s.%N)
-	expect_rc 0 "$@"
-	t1=$(date +%s.%N)
-	UNITS=$(grep -c '"step_done"\|"chunk"' "$T_DIR/out")
-	UNIT_SECS=$(awk -v t="$(secs "$t0" "$t1")" -v n="$UNITS" 'BEGIN { printf "%.4f", t / n }')
-}
-
-# run_killed N CMD...: run CMD (an applier with --json) and kill -9 it
-# right after its Nth progress event, plus a delay drawn from [0,
-# UNIT_SECS): the kill lands at a random point of the next unit of work,
-# whatever the machine's speed. Sets RC (137 when killed, 0 when CMD
-# finished first).
-run_killed() {
-	local n=$1 seen=0 pid line
-	shift
-	rm -f events
-	mkfifo events
-	"$@" > events 2> run.err &
-	pid=$!
-	exec 4< events
-	while IFS= read -r line <&4; do
-		case $line in
-		*'"step_done"'* | *'"chunk"'*) seen=$((seen + 1)) ;;
-		esac
-		if [ "$seen" -ge "$n" ]; then
-			sleep "$(awk -v u="$UNIT_SECS" -v r="$RANDOM" 'BEGIN { printf "%.4f", u * r / 32768 }')"
-			kill -9 "$pid" 2> /dev/null || true
-			break
-		fi
-	done
-	RC=0
-	wait "$pid" 2> /dev/null || RC=$?
-	exec 4<&-
-}
-
-# kill_until WANT MAXEV CMD...: run_killed with 1..MAXEV events, again
-# and again, until WANT kills happened (or a run finished first); sets
-# KILLS and TRIES.
-kill_until() {
-	local want=$1 maxev=$2
-	shift 2
-	KILLS=0 TRIES=0
-	while [ "$KILLS" -lt "$want" ]; do
-		TRIES=$((TRIES + 1))
-		run_killed $((RANDOM % maxev + 1)) "$@"
-		case $RC in
-		137) KILLS=$((KILLS + 1)) ;;
-		0) break ;;
-		*) cat run.err; fail "run $TRIES exited $RC" ;;
-		esac
-	done
-}
-
 test_resume_after_kills() {
 	local want=20 steps_seen
 	chain_bundle
