@@ -26,10 +26,15 @@ struct sb_chunk {
 	unsigned char	sha[SB_SHA256_LEN];	/* bytes since the last cut */
 };
 
-/* The cuts of one entry: none for scripts, SQL seeds and small CSVs. */
+/*
+ * The cuts of one entry: none for scripts, SQL seeds and small CSVs. A
+ * CSV with cuts keeps its header's columns too (for `plan`).
+ */
 struct sb_chunks {
 	struct sb_chunk	*v;
 	size_t		 n;
+	char		**cols;
+	size_t		 ncols;
 };
 
 /* The cuts of every entry of a bundle, by manifest index. */
@@ -61,7 +66,7 @@ struct sb_contents {
 	struct sb_csv_scan scan;	/* CSV data, when recording cuts */
 	struct sb_sha256 *sha;		/* bytes since the last cut */
 	uint64_t	 due;		/* cut at the first record end from here */
-	struct sb_chunks cuts;
+	struct sb_chunks cuts;		/* with the header's columns */
 	size_t		 cuts_cap;
 };
 

@@ -16,10 +16,21 @@
 
 #include "apply.h"
 #include "db.h"
+#include "jobs.h"
 #include "plan.h"
 #include "progress.h"
 #include "run.h"
 #include "state.h"
+
+/*
+ * How each chunked seed CSV of the plan will load, as the run will decide
+ * (load.c): s->loads[idx] for entry idx, NULL when it loads whole.
+ */
+struct seed_load {
+	size_t		 chunks;
+	unsigned	 conns;
+	char		*why;		/* serially: the reason, else NULL */
+};
 
 /* Everything one command holds; released once, whatever happened. */
 struct session {
@@ -37,7 +48,10 @@ struct session {
 	struct sb_plan		 plan;
 	size_t			 pos;
 	const struct sb_inflight *resume;
+	struct seed_load	**loads;	/* plan: per entry, or NULL */
 };
+
+static void loads_release(struct session *);
 
 static void
 session_init(struct session *s, const struct sb_apply_opts *o)
@@ -53,6 +67,7 @@ session_end(struct session *s, int ret, struct sb_err *err)
 {
 	if (ret == -1)
 		sb_progress_error(&s->progress, err);
+	loads_release(s);
 	sb_plan_release(&s->plan);
 	sb_heads_release(&s->heads);
 	sb_state_release(&s->st);
@@ -276,6 +291,103 @@ inflight_json(struct sb_json *j, const struct sb_inflight *f)
 	sb_json_int(j, "seed_line", f->seed_line);
 }
 
+static int
+seed_load(struct session *s, size_t idx, struct seed_load *sl,
+    struct sb_err *err)
+{
+	const struct sb_manifest_entry *e = &s->m->entries[idx];
+	const struct sb_chunks *k = &s->bo.chunks.entries[idx];
+	bool missing;
+
+	sl->chunks = k->n + 1;
+	sl->conns = s->o->jobs;
+	if (s->o->jobs <= 1) {
+		sl->why = sb_strdup("--jobs 1");
+	} else {
+		if (sb_jobs_ordered(s->db, e->schema, e->table, k->cols,
+		    k->ncols, &sl->why, &missing, err) == -1)
+			return -1;
+		if (missing && sl->why == NULL)
+			sl->why = sb_printf("%s.%s does not exist yet; checked "
+			    "when the file loads", e->schema, e->table);
+	}
+	if (sl->why != NULL)
+		sl->conns = 1;
+	return 0;
+}
+
+static int
+plan_loads(struct session *s, struct sb_err *err)
+{
+	const struct sb_plan *p = &s->plan;
+
+	s->loads = sb_calloc(s->m->nentries + 1, sizeof(*s->loads));
+	for (size_t i = 0; i < p->nsteps; i++) {
+		const struct sb_manifest_rev *r = &s->m->revs[p->steps[i].rev];
+
+		for (size_t k = 0; p->steps[i].dir == SB_DIR_UP &&
+		    k < r->nseeds; k++) {
+			size_t idx = r->first_seed + k;
+
+			if (s->m->entries[idx].kind != SB_ENTRY_SEED_CSV ||
+			    s->bo.chunks.entries[idx].n == 0)
+				continue;
+			s->loads[idx] = sb_calloc(1, sizeof(struct seed_load));
+			if (seed_load(s, idx, s->loads[idx], err) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+loads_release(struct session *s)
+{
+	for (size_t i = 0; s->loads != NULL && i < s->m->nentries; i++) {
+		if (s->loads[i] != NULL)
+			free(s->loads[i]->why);
+		free(s->loads[i]);
+	}
+	free(s->loads);
+}
+
+/* The chunked seeds of step st, as JSON or as text lines. */
+static void
+print_seed_loads(struct session *s, const struct sb_step *st,
+    struct sb_json *j)
+{
+	const struct sb_manifest_rev *r = &s->m->revs[st->rev];
+	bool opened = false;
+
+	for (size_t i = 0; st->dir == SB_DIR_UP && i < r->nseeds; i++) {
+		const char *file = s->m->entries[r->first_seed + i].path;
+		const struct seed_load *sl = s->loads[r->first_seed + i];
+
+		if (sl == NULL)
+			continue;
+		if (j != NULL) {
+			if (!opened)
+				sb_json_array(j, "chunked_seeds");
+			opened = true;
+			sb_json_object(j, NULL);
+			sb_json_str(j, "file", file);
+			sb_json_uint(j, "chunks", sl->chunks);
+			sb_json_uint(j, "connections", sl->conns);
+			if (sl->why != NULL)
+				sb_json_str(j, "serial_reason", sl->why);
+			sb_json_close(j);
+		} else if (sl->why != NULL) {
+			printf("       %s: %zu chunks, serially: %s\n", file,
+			    sl->chunks, sl->why);
+		} else {
+			printf("       %s: %zu chunks on %u connections\n",
+			    file, sl->chunks, sl->conns);
+		}
+	}
+	if (opened)
+		sb_json_close(j);
+}
+
 static void
 print_plan_json(struct session *s)
 {
@@ -313,6 +425,7 @@ print_plan_json(struct session *s)
 			inflight_json(&j, s->resume);
 			sb_json_close(&j);
 		}
+		print_seed_loads(s, st, &j);
 		sb_json_close(&j);
 	}
 	sb_json_end(&j);
@@ -355,6 +468,7 @@ print_plan(struct session *s)
 				printf("  [interrupted: %s]", words);
 			}
 			putchar('\n');
+			print_seed_loads(s, &p->steps[i], NULL);
 		}
 	}
 	free(at);
@@ -373,7 +487,8 @@ sb_apply_plan(const struct sb_apply_opts *o, int argc, char **argv,
 	    err) == -1 ||
 	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
 		goto out;
-	if (open_verified(&s, argv[0], false, err) == -1)
+	/* With the chunks: which seeds load in parallel is part of a plan. */
+	if (open_verified(&s, argv[0], true, err) == -1)
 		goto out;
 	/* Read only: no lock, no DDL; missing tables read as empty. */
 	if (connect_db(&s, err) == -1 ||
@@ -381,6 +496,8 @@ sb_apply_plan(const struct sb_apply_opts *o, int argc, char **argv,
 		goto out;
 	if (check_and_plan(&s, SB_DIR_ANY, argc > 1 ? argv[1] : NULL,
 	    err) == -1)
+		goto out;
+	if (plan_loads(&s, err) == -1)
 		goto out;
 	if (o->json)
 		print_plan_json(&s);

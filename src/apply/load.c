@@ -647,7 +647,7 @@ int
 sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
     uint64_t skip_to, uint64_t line0, struct sb_err *err)
 {
-	static const struct sb_chunks none = { NULL, 0 };
+	static const struct sb_chunks none = { NULL, 0, NULL, 0 };
 	const struct sb_chunk_plan *plan = c->run->chunks;
 	struct csv_load l = {
 		.c = c, .si = si, .j = j, .e = &c->run->m->entries[idx],

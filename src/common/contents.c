@@ -22,8 +22,10 @@ sb_chunk_size(uint64_t want, uint64_t unpacked)
 void
 sb_chunk_plan_release(struct sb_chunk_plan *p)
 {
-	for (size_t i = 0; i < p->nentries; i++)
+	for (size_t i = 0; i < p->nentries; i++) {
 		free(p->entries[i].v);
+		sb_csv_cols_free(p->entries[i].cols, p->entries[i].ncols);
+	}
 	free(p->entries);
 	memset(p, 0, sizeof(*p));
 }
@@ -133,7 +135,12 @@ header(struct sb_contents *c, bool eof, struct sb_err *err)
 
 	h = sb_csv_header(c->buf, c->len, eof, &cols, &ncols, &used, &lines,
 	    err);
-	sb_csv_cols_free(cols, ncols);
+	if (h == 1 && c->chunk > 0) {
+		c->cuts.cols = cols;
+		c->cuts.ncols = ncols;
+	} else {
+		sb_csv_cols_free(cols, ncols);
+	}
 	if (h == -1)
 		return sb_err_prefix(err, "%s:1", c->e->path);
 	if (h == 0) {
@@ -212,6 +219,12 @@ sb_contents_end(struct sb_contents *c, struct sb_chunks *out,
 	} else if (!c->header_done && header(c, true, err) == -1) {
 		return -1;
 	}
+	if (c->cuts.n == 0) {
+		/* Loaded whole: nobody asks for its columns. */
+		sb_csv_cols_free(c->cuts.cols, c->cuts.ncols);
+		c->cuts.cols = NULL;
+		c->cuts.ncols = 0;
+	}
 	if (out != NULL) {
 		*out = c->cuts;
 		memset(&c->cuts, 0, sizeof(c->cuts));
@@ -225,6 +238,7 @@ sb_contents_release(struct sb_contents *c)
 {
 	free(c->buf);
 	free(c->cuts.v);
+	sb_csv_cols_free(c->cuts.cols, c->cuts.ncols);
 	sb_sha256_free(c->sha);
 	sb_csv_scan_release(&c->scan);
 	memset(c, 0, sizeof(*c));

@@ -253,10 +253,10 @@ test_seed_constraint() {
 	assert_eq "$(q "SELECT to_regclass('core.d4_item') IS NULL")" t
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" 2864583ca021
 
-	# In small chunks the line is still the file's: chunks before it
-	# commit (with a progress row), the failing one does not.
+	# In small chunks, loaded serially, the line is still the file's: chunks
+	# before it commit (with a progress row), the failing one does not.
 	expect_err 3 'seeds/0005_d4e5f6a7b8c9/core.d4_item.csv:7: new row' \
-	    "$SBA" upgrade seed.tar.zst --chunk-size 20
+	    "$SBA" upgrade seed.tar.zst --chunk-size 20 --jobs 1
 	assert_eq "$(q "SELECT string_agg(id::text, ',' ORDER BY id) FROM core.d4_item")" "1,2,3,4"
 	assert_eq "$(q "SELECT seed_entry || ' ' || seed_line FROM sqlbundle.progress WHERE revision = 'd4e5f6a7b8c9'")" "0 6"
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" 2864583ca021
@@ -265,7 +265,7 @@ test_seed_constraint() {
 	rm proj/revisions/CHECKSUMS
 	sed -i 's/^5,bad,0$/5,fifth,5/' proj/seeds/d4e5f6a7b8c9/core.d4_item.csv
 	pack_proj seedfixed.tar.zst
-	expect_rc 0 "$SBA" upgrade seedfixed.tar.zst --chunk-size 20
+	expect_rc 0 "$SBA" upgrade seedfixed.tar.zst --chunk-size 20 --jobs 1
 	assert_eq "$(q "SELECT string_agg(id || ':' || qty, ',' ORDER BY id) FROM core.d4_item")" "1:1,2:2,3:3,4:4,5:5,6:6"
 	assert_eq "$(q "SELECT name FROM core.d4_item WHERE id = 2")" "second
 spans lines"

@@ -2,33 +2,23 @@
 # any point resumed to the same database, and the tables whose rows depend
 # on their order loaded serially, with the reason said.
 
-JOBS_CHUNK=64K
+JOBS_CHUNK=32K
 
-# jobs_project DIR [BAD]: a parent table, and a child table of about 1 MiB of
-# CSV in one seeded revision, plus three tables whose load order matters:
+# jobs_project DIR [BAD]: tables, then a revision seeding them: a child
+# table of about 1 MiB of CSV, plus three tables whose load order matters:
 # one with a trigger, one referring to itself, one whose omitted id comes
 # from a sequence. Item BAD (line 2 * BAD) has a brand that is no number.
 jobs_project() {
 	mkdir -p "$1/revisions" "$1/seeds/j0002" "$1/keys" "$1/bundles"
 	echo "project = jobs" > "$1/sqlbundle.conf"
-	cat > "$1/revisions/j0001_parent.sql" <<'EOF'
+	cat > "$1/revisions/j0001_tables.sql" <<'EOF'
 -- revision: j0001
--- message: parent
+-- message: tables
 
 -- +upgrade
 CREATE SCHEMA shop;
 CREATE TABLE shop.brand (id int PRIMARY KEY, name text NOT NULL);
 INSERT INTO shop.brand SELECT g, 'brand ' || g FROM generate_series(1, 50) g;
-
--- +downgrade
-DROP SCHEMA shop CASCADE;
-EOF
-	cat > "$1/revisions/j0002_items.sql" <<'EOF'
--- revision: j0002
--- down_revision: j0001
--- message: items and their seed
-
--- +upgrade
 CREATE TABLE shop.item (
     id bigint PRIMARY KEY,
     brand_id int NOT NULL REFERENCES shop.brand,
@@ -46,9 +36,18 @@ CREATE TABLE shop.node (id bigint PRIMARY KEY,
 CREATE TABLE shop.numbered (n bigserial PRIMARY KEY, label text);
 
 -- +downgrade
-DROP TABLE shop.item, shop.audited, shop.audit_log, shop.node,
-    shop.numbered;
-DROP FUNCTION shop.audit();
+DROP SCHEMA shop CASCADE;
+EOF
+	cat > "$1/revisions/j0002_seed.sql" <<'EOF'
+-- revision: j0002
+-- down_revision: j0001
+-- message: the seed
+
+-- +upgrade
+COMMENT ON TABLE shop.item IS 'seeded';
+
+-- +downgrade
+TRUNCATE shop.item, shop.audited, shop.audit_log, shop.node, shop.numbered;
 EOF
 	/usr/bin/python3 - "$1/seeds/j0002" "${2:-0}" <<'EOF'
 import sys
@@ -129,8 +128,8 @@ test_jobs_resume_after_kills() {
 	new_db "${T_NAME}_ref"
 	measure_units "$SBA" --json --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade jobs.tar.zst
 	jobs_digest > ref.digest
-	# A killed run does at most 3 events' work and part of the next.
-	[ "$UNITS" -gt $((4 * want)) ] || fail "only $UNITS progress events"
+	# A killed run does at most 3 events' work and the chunks in flight.
+	[ "$UNITS" -gt $((8 * want)) ] || fail "only $UNITS progress events"
 	new_db
 	kill_until "$want" 3 "$SBA" --json --wait --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade jobs.tar.zst
 	echo "jobs: $KILLS kills in $TRIES runs ($UNITS events, ${UNIT_SECS}s each)" |
@@ -155,4 +154,25 @@ test_jobs_bad_row_named_and_nothing_after() {
 	# Chunks before the bad one stay committed; a rerun fails the same way.
 	expect_err 3 'seeds/0002_j0002/10-shop.item.csv:12000: invalid input syntax' \
 	    "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 2 upgrade jobs.tar.zst
+}
+
+test_jobs_plan_says_which_and_why() {
+	jobs_bundle
+	new_db
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 plan jobs.tar.zst
+	assert_out "seeds/0002_j0002/10-shop.item.csv: 31 chunks, serially: shop.item does not exist yet; checked when the file loads"
+	expect_rc 0 "$SBA" upgrade jobs.tar.zst j0001
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 plan jobs.tar.zst
+	assert_out "seeds/0002_j0002/10-shop.item.csv: 31 chunks on 3 connections"
+	assert_out "seeds/0002_j0002/20-shop.audited.csv: 15 chunks, serially: trigger audited_log runs for its rows"
+	assert_out "seeds/0002_j0002/30-shop.node.csv: 15 chunks, serially: foreign key node_parent_fkey refers to the table itself"
+	assert_out "seeds/0002_j0002/40-shop.numbered.csv: 21 chunks, serially: column n, which the CSV omits, is filled by nextval('shop.numbered_n_seq'::regclass)"
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 1 plan jobs.tar.zst
+	assert_out "seeds/0002_j0002/10-shop.item.csv: 31 chunks, serially: --jobs 1"
+	expect_rc 0 "$SBA" --json --chunk-size "$JOBS_CHUNK" --jobs 2 plan jobs.tar.zst
+	assert_out '"chunked_seeds":[{"file":"seeds/0002_j0002/10-shop.item.csv","chunks":31,"connections":2},'
+	assert_out '{"file":"seeds/0002_j0002/20-shop.audited.csv","chunks":15,"connections":1,"serial_reason":"trigger audited_log runs for its rows"}'
+	# Small files load whole: not listed.
+	expect_rc 0 "$SBA" --json --jobs 2 plan jobs.tar.zst
+	if grep -q chunked_seeds "$T_DIR/out"; then fail "64 MiB chunks listed"; fi
 }

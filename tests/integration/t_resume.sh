@@ -63,9 +63,10 @@ test_resume_after_server_restart() {
 	reference_run restart_ref
 	new_db restart_killed
 	local pid rc=0
-	"$SBA" --chunk-size "$RESUME_CHUNK" --json upgrade chain.tar.zst > run.out 2> run.err 3>&- &
+	"$SBA" --chunk-size "$RESUME_CHUNK" --jobs 1 --json upgrade chain.tar.zst > run.out 2> run.err 3>&- &
 	pid=$!
-	# Hold the applier still between two chunks of the first seed: once
+	# Serially (a parallel load's chunks are t_jobs's), hold the applier
+	# still between two chunks of the first seed: once
 	# a chunk has committed, a session queues for an exclusive lock on
 	# the seeded table, and the applier's next chunk waits behind it.
 	wait_for '[ "$(q "SELECT count(*) FROM sqlbundle.progress WHERE seed_offset > 0" 2> /dev/null)" = 1 ]'
@@ -91,7 +92,7 @@ EOF
 	done_before=$(q 'SELECT count(*) FROM sqlbundle.history')
 	[ "$done_before" -lt "$RESUME_REVS" ] || fail "the run had finished before the restart"
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress WHERE seed_offset > 0')" 1 "chunks kept across the crash"
-	expect_rc 0 "$SBA" --chunk-size "$RESUME_CHUNK" upgrade chain.tar.zst
+	expect_rc 0 "$SBA" --chunk-size "$RESUME_CHUNK" --jobs 1 upgrade chain.tar.zst
 	grep -q '^resuming upgrade g[0-9]*: seed file 1 of 3 (seeds/[0-9]*_g[0-9]*/01-gen.items.csv), byte [1-9]' err ||
 	    fail "no resume line: $(cat err)"
 	echo "restart: $done_before of $RESUME_REVS steps done before the crash" | tee -a "$T_DIR/../kills.txt"
