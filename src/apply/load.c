@@ -370,18 +370,33 @@ stream(struct csv_load *l, struct sb_err *err)
 }
 
 /*
- * Parallel load (DESIGN.md "Parallel seed loads"). Every chunk that ends
- * at a cut goes to a worker, which commits it with its chunk row, once
- * its bytes are spooled and proven; the tail after the last cut streams
- * into this connection's transaction, as in a serial load, and commits
- * with the step once the whole entry's hash is proven.
+ * Parallel load (DESIGN.md "Parallel seed loads"). Every chunk goes to a
+ * worker, which commits it with its chunk row, once its bytes are
+ * spooled and proven: by pass 1's SHA-256 of the chunk, and for the tail
+ * after the last cut by the whole entry's. This connection holds nothing
+ * uncommitted meanwhile, so no worker can wait on it.
  */
 
-/* The chunk rows of an earlier run: each must be a cut, with its hash. */
+/* A chunk row that does not fit this bundle's file. */
+static int
+not_ours(struct csv_load *l, unsigned long long end, struct sb_err *err)
+{
+	sb_err_set(err, SB_EREFUSED, "revision \"%s\": %s does not match the "
+	    "chunks an earlier run committed (chunk ending at byte %llu)",
+	    rev_id(l), l->e->path, end);
+	sb_err_hint(err, "finish the step with the bundle it started with");
+	return -1;
+}
+
+/*
+ * The chunk rows of an earlier run: each must be a cut with its hash, or
+ * the tail after the last cut (checked once the tail is read).
+ */
 static int
 check_done(struct csv_load *l, const struct sb_rows *done,
     struct sb_err *err)
 {
+	const struct sb_chunks *k = l->cuts;
 	char hex[SB_SHA256_HEX];
 	size_t ci = 0;
 
@@ -390,33 +405,18 @@ check_done(struct csv_load *l, const struct sb_rows *done,
 		const char *sha = sb_rows_get(done, r, 1);
 		unsigned long long e = strtoull(end ? end : "0", NULL, 10);
 
-		while (ci < l->cuts->n && l->cuts->v[ci].end < e)
+		while (ci < k->n && k->v[ci].end < e)
 			ci++;
-		if (ci < l->cuts->n && l->cuts->v[ci].end == e) {
-			sb_hex(l->cuts->v[ci].sha, SB_SHA256_LEN, hex);
+		if (ci == k->n && r + 1 == done->nrows)
+			continue;	/* the tail */
+		if (ci < k->n && k->v[ci].end == e) {
+			sb_hex(k->v[ci].sha, SB_SHA256_LEN, hex);
 			if (sha != NULL && strcmp(sha, hex) == 0)
 				continue;
 		}
-		sb_err_set(err, SB_EREFUSED, "revision \"%s\": %s does not "
-		    "match the chunks an earlier run committed (chunk ending "
-		    "at byte %llu)", rev_id(l), l->e->path, e);
-		sb_err_hint(err, "finish the step with the bundle it started "
-		    "with");
-		return -1;
+		return not_ours(l, e, err);
 	}
 	return 0;
-}
-
-static bool
-is_done(const struct sb_rows *done, uint64_t end)
-{
-	for (size_t r = 0; r < done->nrows; r++) {
-		const char *v = sb_rows_get(done, r, 0);
-
-		if (v != NULL && strtoull(v, NULL, 10) == end)
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -522,11 +522,16 @@ reap(struct csv_load *l, struct sb_job *j, struct sb_err *err)
 	return -1;
 }
 
-/* Read the chunk up to the next cut; spooled into j unless NULL. */
+/*
+ * Read the chunk up to the next cut, or the tail to the entry's end;
+ * spooled into j unless NULL. Its SHA-256 is proven at the end.
+ */
 static int
-spool(struct csv_load *l, struct sb_job *j, struct sb_err *err)
+spool(struct csv_load *l, struct sb_job *j, unsigned char md[SB_SHA256_LEN],
+    struct sb_err *err)
 {
-	uint64_t end = l->cuts->v[l->ci].end;
+	bool tail = l->ci == l->cuts->n;
+	uint64_t end = tail ? UINT64_MAX : l->cuts->v[l->ci].end;
 	int rc;
 
 	while (l->offset < end) {
@@ -534,6 +539,8 @@ spool(struct csv_load *l, struct sb_job *j, struct sb_err *err)
 		size_t k;
 
 		if (l->plen == 0 && (rc = fill(l, err)) != 1) {
+			if (rc == 0 && tail)
+				break;
 			if (rc == 0)
 				sb_err_set(err, SB_EINVALID, "revision \"%s\": "
 				    "%s ended before byte %" PRIu64, rev_id(l),
@@ -548,6 +555,57 @@ spool(struct csv_load *l, struct sb_job *j, struct sb_err *err)
 		if (j != NULL)
 			j->len += k;
 	}
+	if (!tail) {
+		memcpy(md, l->cuts->v[l->ci].sha, SB_SHA256_LEN);
+		return check_cut(l, err);
+	}
+	/* The tail: proven with the whole entry. */
+	sb_sha256_final(l->c->chunk_sha, md);
+	return sb_bundle_entry_end(l->c->run->bundle, err);
+}
+
+/* The committed tail an earlier run recorded, if any: its row. */
+static ssize_t
+done_tail(const struct csv_load *l, const struct sb_rows *done)
+{
+	const struct sb_chunks *k = l->cuts;
+	const char *v;
+
+	if (done->nrows == 0 ||
+	    (v = sb_rows_get(done, done->nrows - 1, 0)) == NULL ||
+	    strtoull(v, NULL, 10) <= k->v[k->n - 1].end)
+		return -1;
+	return (ssize_t)done->nrows - 1;
+}
+
+/* Whether the next chunk (or the tail) is committed already. */
+static bool
+is_done(const struct csv_load *l, const struct sb_rows *done)
+{
+	if (l->ci == l->cuts->n)
+		return done_tail(l, done) != -1;
+	for (size_t r = 0; r < done->nrows; r++) {
+		const char *v = sb_rows_get(done, r, 0);
+
+		if (v != NULL && strtoull(v, NULL, 10) == l->cuts->v[l->ci].end)
+			return true;
+	}
+	return false;
+}
+
+/* The tail an earlier run committed must be this file's. */
+static int
+check_tail(struct csv_load *l, const struct sb_rows *done,
+    const unsigned char md[SB_SHA256_LEN], struct sb_err *err)
+{
+	size_t r = (size_t)done_tail(l, done);
+	const char *sha = sb_rows_get(done, r, 1);
+	unsigned long long e = strtoull(sb_rows_get(done, r, 0), NULL, 10);
+	char hex[SB_SHA256_HEX];
+
+	sb_hex(md, SB_SHA256_LEN, hex);
+	if (e != l->offset || sha == NULL || strcmp(sha, hex) != 0)
+		return not_ours(l, e, err);
 	return 0;
 }
 
@@ -557,11 +615,12 @@ next_chunk(struct csv_load *l, const struct sb_rows *done,
     struct sb_err *err)
 {
 	struct sb_run_ctx *c = l->c;
-	const struct sb_chunk *k = &l->cuts->v[l->ci];
 	struct sb_book_step bs = sb_run_book_step(c, l->si);
+	unsigned char md[SB_SHA256_LEN];
+	bool tail = l->ci == l->cuts->n, skip = is_done(l, done);
 	struct sb_job *j = NULL;
 
-	if (!is_done(done, k->end)) {
+	if (!skip) {
 		if ((j = sb_jobs_idle(c->jobs, err)) == NULL ||
 		    reap(l, j, err) == -1)
 			return -1;
@@ -569,15 +628,18 @@ next_chunk(struct csv_load *l, const struct sb_rows *done,
 		j->start = l->offset;
 		j->line0 = l->scan.line;
 	}
-	if (spool(l, j, err) == -1 || check_cut(l, err) == -1)
+	if (spool(l, j, md, err) == -1)
 		return -1;
-	sb_csv_chunk(&l->scan);
+	if (skip && tail)
+		return check_tail(l, done, md, err);
+	if (!tail)
+		sb_csv_chunk(&l->scan);
 	if (j == NULL)
 		return 0;
-	j->end = k->end;
+	j->end = l->offset;
 	j->line1 = l->scan.line;
 	j->copy_sql = l->sql;
-	j->row_q = sb_state_chunk_row(&j->row, &bs, l->j, k->end, k->sha);
+	j->row_q = sb_state_chunk_row(&j->row, &bs, l->j, l->offset, md);
 	sb_jobs_start(c->jobs, j);
 	return 0;
 }
@@ -631,7 +693,7 @@ stream_parallel(struct csv_load *l, const struct sb_rows *done,
 	while (ret == 0 && l->ci < l->cuts->n)
 		ret = next_chunk(l, done, err);
 	if (ret == 0)
-		ret = stream(l, err);
+		ret = next_chunk(l, done, err);		/* the tail */
 	if ((ret = drain(l, ret, err)) == -1)
 		return -1;
 	if (sb_state_chunks_clear(c->run->db, &bs, &diag, err) == -1) {

@@ -7,7 +7,8 @@ JOBS_CHUNK=32K
 # jobs_project DIR [BAD]: tables, then a revision seeding them: a child
 # table of about 1 MiB of CSV, plus three tables whose load order matters:
 # one with a trigger, one referring to itself, one whose omitted id comes
-# from a sequence. Item BAD (line 2 * BAD) has a brand that is no number.
+# from a sequence. Item BAD (line 2 * BAD) has a brand that is no number;
+# item -BAD has the id of item -BAD - 490.
 jobs_project() {
 	mkdir -p "$1/revisions" "$1/seeds/j0002" "$1/keys" "$1/bundles"
 	echo "project = jobs" > "$1/sqlbundle.conf"
@@ -60,7 +61,8 @@ def rows(name, header, n, make):
 bad = int(sys.argv[2])
 rows("10-shop.item.csv", "id,brand_id,label,note", 12000,
      lambda i: '%d,%s,item %d,"a note, with ""quotes""\nand a second line %s"'
-     % (i, "oops" if i == bad else i % 50 + 1, i, "x" * (i % 40)))
+     % (i - 490 if i == -bad else i, "oops" if i == bad else i % 50 + 1, i,
+        "x" * (i % 40)))
 rows("20-shop.audited.csv", "id,label", 6000, lambda i: "%d,audited %d %s" % (i, i, "y" * 60))
 rows("30-shop.node.csv", "id,parent,label", 6000,
      lambda i: "%d,%s,node %d %s" % (i, "" if i == 1 else str(i - 1), i, "z" * 60))
@@ -175,4 +177,16 @@ test_jobs_plan_says_which_and_why() {
 	# Small files load whole: not listed.
 	expect_rc 0 "$SBA" --json --jobs 2 plan jobs.tar.zst
 	if grep -q chunked_seeds "$T_DIR/out"; then fail "64 MiB chunks listed"; fi
+}
+
+test_jobs_duplicate_key_across_chunks() {
+	# The tail and the chunk before it insert the same key at once: one
+	# waits for the other's commit, then fails; nothing waits forever.
+	jobs_bundle -11990
+	new_db
+	expect_err 3 'duplicate key value violates unique constraint "item_pkey"' \
+	    "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 4 upgrade jobs.tar.zst
+	grep -Eq '^sqlbundle-apply: revision "j0002": seeds/0002_j0002/10-shop.item.csv:(23000|23980): duplicate key' "$T_DIR/err" ||
+	    fail "the duplicate is not named: $(cat "$T_DIR/err")"
+	assert_eq "$(q 'SELECT version_num FROM alembic_version')" j0001 "version"
 }
