@@ -317,20 +317,24 @@ text_array(char *const *v, size_t n)
 }
 
 /*
- * Defaults are checked through the functions their expression calls
- * (funcid and opfuncid in the stored node tree): pg_depend does not
- * record built-in functions such as nextval() or random().
+ * Triggers and foreign keys count on the partitions too. Defaults are
+ * checked through the functions their expression calls (funcid and
+ * opfuncid in the stored node tree): pg_depend does not record built-in
+ * functions such as nextval() or random().
  */
 static const char ordered_sql[] =
     "WITH t AS (SELECT c.oid FROM pg_class c JOIN pg_namespace s "
-    "ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relname = $2) "
+    "ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relname = $2), "
+    "tree AS (SELECT t.oid AS relid FROM t UNION "
+    "SELECT p.relid FROM t, pg_partition_tree(t.oid) p) "
     "SELECT (SELECT count(*) FROM t), coalesce("
     "(SELECT format('trigger %I runs for its rows', g.tgname) "
-    "FROM pg_trigger g, t WHERE g.tgrelid = t.oid AND NOT g.tgisinternal "
-    "ORDER BY g.tgname LIMIT 1), "
+    "FROM pg_trigger g WHERE g.tgrelid IN (SELECT relid FROM tree) "
+    "AND NOT g.tgisinternal ORDER BY g.tgname LIMIT 1), "
     "(SELECT format('foreign key %I refers to the table itself', "
-    "k.conname) FROM pg_constraint k, t WHERE k.conrelid = t.oid "
-    "AND k.confrelid = t.oid AND k.contype = 'f' ORDER BY k.conname "
+    "k.conname) FROM pg_constraint k WHERE k.contype = 'f' "
+    "AND k.conrelid IN (SELECT relid FROM tree) "
+    "AND k.confrelid IN (SELECT relid FROM tree) ORDER BY k.conname "
     "LIMIT 1), "
     "(SELECT format('column %I, which the CSV omits, is %s', a.attname, "
     "CASE WHEN a.attidentity <> '' THEN 'an identity column' ELSE "
