@@ -1,6 +1,7 @@
 # Power can fail at any moment: an upgrade killed again and again (and a
 # server restarted under it) ends, once rerun, exactly where an
-# uninterrupted run ends.
+# uninterrupted run ends. The kills and crashes hit parallel seed loads
+# (--jobs 2) too; the restart holds a serial one between two chunks.
 
 RESUME_REVS=${RESUME_REVS:-80}
 RESUME_SEED_KIB=${RESUME_SEED_KIB:-6144}
@@ -48,7 +49,7 @@ test_resume_after_kills() {
 	# the chain cannot finish before `want` kills.
 	[ "$UNITS" -gt $((4 * want)) ] || fail "only $UNITS progress events in the chain"
 	new_db resume_killed
-	kill_until "$want" 3 "$SBA" --json --wait --chunk-size "$RESUME_CHUNK" upgrade chain.tar.zst
+	kill_until "$want" 3 "$SBA" --json --wait --chunk-size "$RESUME_CHUNK" --jobs 2 upgrade chain.tar.zst
 	steps_seen=$(q "SELECT count(*) FROM sqlbundle.history")
 	# Also beside the test's folder, which is removed when it passes.
 	echo "resume: $KILLS kills in $TRIES runs ($UNITS events, ${UNIT_SECS}s each); $steps_seen of $RESUME_REVS steps done before the final run" |
@@ -165,7 +166,7 @@ test_resume_after_server_crashes() {
 		tries=$((tries + 1))
 		[ "$tries" -le $((want * 3)) ] || fail "only $crashes crashes in $tries runs"
 		before=$(q "SELECT count(*) FROM sqlbundle.history" 2> /dev/null || echo 0)
-		run_crashed $((RANDOM % (UNITS / want + 1) + 1)) "$SBA" --json --chunk-size "$RESUME_CHUNK" upgrade chain.tar.zst
+		run_crashed $((RANDOM % (UNITS / want + 1) + 1)) "$SBA" --json --chunk-size "$RESUME_CHUNK" --jobs 2 upgrade chain.tar.zst
 		case $RC in
 		3)
 			crashes=$((crashes + 1))
