@@ -550,8 +550,12 @@ spool(struct csv_load *l, struct sb_job *j, unsigned char md[SB_SHA256_LEN],
 		k = until_cut(l, l->plen);
 		p = l->p;
 		take(l, k);
-		if (j != NULL && sb_write_all(j->fd, p, k) == -1)
-			return sb_err_sys(err, "spool file");
+		if (j != NULL && sb_write_all(j->fd, p, k) == -1) {
+			sb_err_sys(err, "spool file of %s", l->e->path);
+			sb_err_hint(err, "make room in $TMPDIR (default "
+			    "/var/tmp), or run with --jobs 1");
+			return -1;
+		}
 		if (j != NULL)
 			j->len += k;
 	}
