@@ -191,3 +191,16 @@ test_jobs_duplicate_key_across_chunks() {
 	    fail "the duplicate is not named: $(cat "$T_DIR/err")"
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" j0001 "version"
 }
+
+test_jobs_fall_back_to_serial_without_spool() {
+	jobs_bundle
+	new_db
+	TMPDIR=$PWD/missing expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 2 upgrade jobs.tar.zst
+	grep -qF "loading serially: parallel load, connection 1: could not create a spool file in $PWD/missing" "$T_DIR/err" ||
+	    { cat "$T_DIR/err"; fail "no fallback line"; }
+	jobs_digest > got.digest
+	new_db "${T_NAME}_ref"
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 1 upgrade jobs.tar.zst
+	jobs_digest > ref.digest
+	diff ref.digest got.digest || fail "rows differ"
+}
