@@ -30,6 +30,7 @@ struct csv_load {
 	char			*sql;		/* COPY ... FROM STDIN */
 	char			**cols;		/* of the header */
 	size_t			 ncols;
+	bool			 hash_tail;	/* parallel: the tail's SHA-256 */
 	bool			 copying;
 };
 
@@ -179,7 +180,9 @@ take(struct csv_load *l, size_t k)
 	bool hit;
 
 	sb_csv_scan(&l->scan, l->p, k, false, &hit);
-	sb_sha256_update(l->c->chunk_sha, l->p, k);
+	/* After the last cut only a parallel load's tail row needs it. */
+	if (l->ci < l->cuts->n || l->hash_tail)
+		sb_sha256_update(l->c->chunk_sha, l->p, k);
 	l->p += k;
 	l->plen -= k;
 	l->offset += k;
@@ -691,6 +694,7 @@ stream_parallel(struct csv_load *l, const struct sb_rows *done,
 	sb_progress_info(c->run->progress, "%s: %zu chunks on %u "
 	    "connections", l->e->path, l->cuts->n + 1,
 	    sb_jobs_count(c->jobs));
+	l->hash_tail = true;
 	/* The workers must see the table and the seeds before this one. */
 	if (commit_at(c, l->si, &at, l->e->path, err) == -1)
 		return -1;

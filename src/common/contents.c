@@ -105,6 +105,11 @@ cut_data(struct sb_contents *c, const char *p, size_t n)
 		size_t k;
 		bool hit;
 
+		/* No cut can follow (none at the end): nothing to look for. */
+		if (c->due >= c->size) {
+			c->off += n;
+			return;
+		}
 		if (c->off < c->due) {
 			k = n;
 			if (k > c->due - c->off)

@@ -151,7 +151,7 @@ test_cuts(void **state)
 	(void)state;
 	for (size_t i = 0; i < 4; i++) {
 		struct sb_err err = SB_ERR_INIT;
-		struct sb_chunks cuts = { NULL, 0 };
+		struct sb_chunks cuts = { NULL, 0, NULL, 0 };
 
 		/* Chunks of 5: the first record end 5 bytes after each cut. */
 		assert_int_equal(run(&csv, data, len, steps[i], 5, &cuts,
@@ -168,7 +168,12 @@ test_cuts(void **state)
 		assert_int_equal(cuts.v[2].end, 25);
 		sha(data, 19, 25, md);
 		assert_memory_equal(cuts.v[2].sha, md, 32);
+		/* The header's columns come with the cuts (for `plan`). */
+		assert_int_equal(cuts.ncols, 2);
+		assert_string_equal(cuts.cols[0], "a");
+		assert_string_equal(cuts.cols[1], "bc");
 		free(cuts.v);
+		sb_csv_cols_free(cuts.cols, cuts.ncols);
 	}
 }
 
