@@ -239,6 +239,32 @@ end_record(struct sb_csv_scan *s)
 	s->extra = 0;
 }
 
+/*
+ * Bytes before the first '"' or LF of p[0..n), eight at a time: a byte
+ * equal to c makes (x - ONES) & ~x set its high bit, where x = w ^ c*8.
+ */
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+static size_t
+plain_run(const char *p, size_t n)
+{
+	size_t k = 0;
+
+	for (; k + 8 <= n; k += 8) {
+		uint64_t w, q, l;
+
+		memcpy(&w, p + k, 8);
+		q = w ^ (ONES * '"');
+		l = w ^ (ONES * '\n');
+		if (((q - ONES) & ~q & HIGHS) | ((l - ONES) & ~l & HIGHS))
+			break;
+	}
+	while (k < n && p[k] != '"' && p[k] != '\n')
+		k++;
+	return k;
+}
+
 size_t
 sb_csv_scan(struct sb_csv_scan *s, const char *buf, size_t len, bool stop,
     bool *hit)
@@ -248,12 +274,7 @@ sb_csv_scan(struct sb_csv_scan *s, const char *buf, size_t len, bool stop,
 	*hit = false;
 	while (i < len) {
 		/* Jump to the next byte that matters. */
-		const char *p = buf + i;
-		size_t n = len - i, k = 0;
-
-		while (k < n && p[k] != '"' && p[k] != '\n')
-			k++;
-		i += k;
+		i += plain_run(buf + i, len - i);
 		if (i == len)
 			break;
 		if (buf[i] == '"') {

@@ -349,6 +349,53 @@ test_scan_nostop(void **state)
 	sb_csv_scan_release(&s);
 }
 
+/*
+ * Long runs (the scan skips eight bytes at a time) against a byte-by-byte
+ * count, at every alignment: quotes and LFs anywhere in a word, and bytes
+ * next to '"' (0x22) and LF (0x0a) in value.
+ */
+static void
+test_scan_words(void **state)
+{
+	static const char alphabet[] = "\"\n#!\x0b\x09\x21\x23" "abc,";
+	char buf[4096];
+	unsigned seed = 7;
+
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		struct sb_csv_scan s;
+		uint64_t lines = 0, records = 0;
+		size_t len = 1 + (size_t)round * 19 % (sizeof(buf) - 1), off;
+		bool quoted = false, hit;
+
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245 + 12345;
+			/* Mostly plain bytes: runs of several words. */
+			buf[i] = (seed >> 16) % 23 == 0 ?
+			    alphabet[(seed >> 8) % 2] :
+			    alphabet[2 + (seed >> 8) % (sizeof(alphabet) - 3)];
+		}
+		for (size_t i = 0; i < len; i++) {
+			if (buf[i] == '"')
+				quoted = !quoted;
+			if (buf[i] == '\n') {
+				lines++;
+				records += !quoted;
+			}
+		}
+		for (off = 0; off < 8 && off < len; off++) {
+			sb_csv_scan_init(&s, 0);
+			/* Split at off, so the words fall at every alignment. */
+			sb_csv_scan(&s, buf, off, false, &hit);
+			sb_csv_scan(&s, buf + off, len - off, false, &hit);
+			assert_int_equal(s.line, lines);
+			assert_int_equal(s.records, records);
+			assert_int_equal(s.quoted, quoted);
+			sb_csv_scan_release(&s);
+		}
+	}
+}
+
 /* COPY counts records; the file line of each is where it begins. */
 static void
 test_record_line(void **state)
@@ -437,6 +484,7 @@ main(void)
 		cmocka_unit_test(test_scan_whole),
 		cmocka_unit_test(test_scan_splits),
 		cmocka_unit_test(test_scan_nostop),
+		cmocka_unit_test(test_scan_words),
 		cmocka_unit_test(test_record_line),
 		cmocka_unit_test(test_record_line_cap),
 		cmocka_unit_test(test_copy_record),
