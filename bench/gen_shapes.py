@@ -25,6 +25,7 @@ import os
 import random
 import sys
 
+sys.dont_write_bytecode = True     # no __pycache__ in bench/
 from gen_seed import (ADJ, COLORS, COUNTRIES, NOUN, SIZE, WORDS, arg_parser,
                       clear, done, psql_script, up_to_date,
                       write_revisions)
