@@ -509,6 +509,12 @@ def jobs_section(L, meta, get, judge, res, png, notes):
         L.append("| best N | not measured | — | ≤ %.1f at the best N | "
                  "**no (not measured)** |" % JOBS_TARGET)
     L.append("")
+    rows = [(side, meta.get("jobs-rows-" + side, "?"))
+            for side in ["psql"] + ["j%d" % n for n in ns]]
+    L.append("Rows after the first run (category/brand/product/barcode): "
+             "%s%s.\n" % (", ".join("%s %s" % r for r in rows),
+                          "" if len({r[1] for r in rows}) == 1 else
+                          " — **the sides differ**"))
     data = os.path.join(res, "jobs.dat")
     with open(data, "w") as f:
         f.write("# jobs ours psql target\n")
@@ -522,7 +528,7 @@ def jobs_section(L, meta, get, judge, res, png, notes):
         notes.append("gnuplot is missing: no plot")
     elif not plot(data, png, [(2, STYLES["ours"], "sqlbundle-apply --jobs N"),
                               (3, "lw 2 dt 2 pt 5", "psql \\copy"),
-                              (4, "lw 1 dt 3 pt 0", "target: %.1f × \\copy"
+                              (4, "lw 2 dt 3 pt 0 lc rgb 'gray40'", "target: %.1f × \\copy"
                                % JOBS_TARGET)],
                   "Seed load of %s MiB against --jobs (medians, %s, %s "
                   "machine)" % (meta.get("seed-mb", "?"),
