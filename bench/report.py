@@ -219,13 +219,14 @@ def main():
             b = "shape-" + shape
             ro, rp = (meta.get("%s-rows-%s" % (b, side), "?")
                       for side in ("ours", "psql"))
-            L.append("| %s | %s | %s | %s | %s | %s | %s files, %s | %s; "
+            nfiles = meta.get(b + "-files", "?")
+            L.append("| %s | %s | %s | %s | %s | %s | %s, %s | %s; "
                      "%s%s |" % ((
                          SHAPE_NAMES.get(shape, shape), get(b, "ours").cell(),
                          get(b, "psql").cell()) + judge(
                              "shape " + shape, get(b, "ours"),
                              get(b, "psql"), 1.0) + (
-                         meta.get(b + "-files", "?"),
+                         "1 file" if nfiles == "1" else nfiles + " files",
                          fmt_mib(meta.get(b + "-bytes", 0)), ro, rp,
                          "" if ro == rp else " **differ**")))
         L.append("")
@@ -383,10 +384,12 @@ def main():
             L.append("- %s: %s" % (name, meta[key].strip()))
     L.append("- sizes: BENCH_REVS=%s, BENCH_PLOT_REVS=\"%s\", "
              "BENCH_SEED_MB=%s, BENCH_VERIFY_MB=%s, BENCH_RSS_MB=\"%s\", "
-             "BENCH_RUNS=%s, BENCH_PLOT_RUNS=%s, BENCH_NONTX_EVERY=%s" % (
+             "BENCH_RUNS=%s, BENCH_PLOT_RUNS=%s, BENCH_NONTX_EVERY=%s, "
+             "BENCH_SHAPES_MB=%s, BENCH_JOBS_N=\"%s\"" % (
                  revs, meta.get("plot-revs"), seed_mb, vmb,
                  meta.get("rss-mb"), meta.get("runs"), meta.get("plot-runs"),
-                 meta.get("nontx-every")))
+                 meta.get("nontx-every"), meta.get("shapes-mb", "—"),
+                 meta.get("jobs-n")))
     L.append("")
     imp = [(side, get("import", side)) for side in ("capture", "offline")]
     if any(ser.n for _, ser in imp):
