@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: sqlbundle side by side with stock tools (psql, zstd, tar,
 # sha256sum, Alembic) on generated chains and seed data, against a
-# throwaway PostgreSQL started here. Writes bench/RESULTS.md and
-# bench/apply-vs-chain.png; raw figures stay in .tmp/bench/results/.
+# throwaway PostgreSQL started here. Writes bench/RESULTS.md,
+# bench/apply-vs-chain.png and bench/seed-vs-jobs.png; raw figures stay in
+# .tmp/bench/results/.
 #
 # Sizes and counts come from the environment (defaults in brackets):
 #   BENCH_REVS [1000]        revisions applied (no seeds)
