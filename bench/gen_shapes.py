@@ -4,6 +4,7 @@ shape of data that stores really load, each with the psql script that
 loads the same files with \\copy (the anchor side).
 
     gen_shapes.py --out DIR --mb N [--seed S] [--small-files K]
+                  [--shapes "wide jsonb ..."]
 
 DIR/<shape>/ gets sqlbundle.conf, revisions/, seeds/<id>/*.csv,
 psql-load.sql (one transaction per revision, as sqlbundle-apply commits a

@@ -467,7 +467,7 @@ STYLES = {"ours": "lw 2 pt 7", "psql": "lw 2 pt 5",
           "floor": "lw 1 dt 2 pt 4", "alembic": "lw 2 pt 9"}
 
 SHAPE_NAMES = {
-    "wide": "wide text rows (17 text columns, quotes, commas, newlines)",
+    "wide": "wide text rows (16 text columns, quotes, commas, newlines)",
     "jsonb": "jsonb attributes column",
     "small": "many small files",
     "fkeys": "sales lines, 4 foreign keys each",
