@@ -7,9 +7,10 @@ up to a given size, plus the psql script that loads the same files with
     gen_seed.py --out DIR --mb N [--seed S]
 
 DIR gets sqlbundle.conf (project = bench), revisions/ (a schema revision
-and a seed revision), seeds/<id>/NN-catalog.<table>.csv, and
+and a seed revision), seeds/<id>/NN-catalog.<table>.csv,
 psql-load.sql (one transaction per revision, the version-table update in
-the same transaction, as sqlbundle-apply commits a step). The data is
+the same transaction, as sqlbundle-apply commits a step), head (the last
+revision) and rows.sql (a query of the row counts, to compare the sides). The data is
 deterministic for a given size and seed.
 """
 import argparse
@@ -109,13 +110,13 @@ UNITS = ("ea", "ea", "ea", "kg", "g", "l", "ml", "box", "pack")
 COUNTRIES = "EC PE CO CL AR MX US BR ES DE".split()
 
 
-def project_files(out):
-    """sqlbundle.conf and the two revision files."""
+def write_revisions(out, revs):
+    """sqlbundle.conf and one revision file per (id, down, message, up,
+    down SQL) of revs."""
     os.makedirs(os.path.join(out, "revisions"), exist_ok=True)
     with open(os.path.join(out, "sqlbundle.conf"), "w") as f:
-        f.write("# Benchmark project (bench/gen_seed.py)\nproject = bench\n")
-    revs = ((SCHEMA_ID, None, "catalog schema", SCHEMA_SQL, SCHEMA_DOWN),
-            (SEED_ID, SCHEMA_ID, "catalog seed data", SEED_SQL, SEED_DOWN))
+        f.write("# Benchmark project (bench/%s)\nproject = bench\n" %
+                os.path.basename(sys.argv[0]))
     for rid, down, msg, up, dn in revs:
         slug = msg.replace(" ", "_")
         with open(os.path.join(out, "revisions", "%s_%s.sql" % (rid, slug)),
@@ -124,6 +125,13 @@ def project_files(out):
             f.write("-- down_revision: %s\n" % (down or "none"))
             f.write("-- message: %s\n-- transactional: true\n\n" % msg)
             f.write("-- +upgrade\n" + up + "\n-- +downgrade\n" + dn)
+
+
+def project_files(out):
+    """sqlbundle.conf and the two revision files."""
+    write_revisions(out, (
+        (SCHEMA_ID, None, "catalog schema", SCHEMA_SQL, SCHEMA_DOWN),
+        (SEED_ID, SCHEMA_ID, "catalog seed data", SEED_SQL, SEED_DOWN)))
 
 
 def gen_data(seeds, target, rng):
@@ -210,61 +218,110 @@ def gen_data(seeds, target, rng):
     return [paths[k] for k in ("category", "brand", "product", "barcode")]
 
 
-def psql_load(out, files):
-    """The anchor: the same two steps with psql, \\copy for the seeds."""
-    def version(prev, new):
-        if prev is None:
-            return ("INSERT INTO alembic_version (version_num) "
-                    "VALUES ('%s');\n" % new)
-        return ("UPDATE alembic_version SET version_num = '%s' "
-                "WHERE version_num = '%s';\n" % (new, prev))
+def psql_script(out, steps, rows):
+    """The anchor: psql-load.sql, one transaction per (id, SQL, seed
+    files) of steps, as sqlbundle-apply commits a step: the revision's
+    SQL, \\copy of its CSV files, the version-table update. Beside it,
+    head (the last id) and rows.sql (rows, a query of the row counts that
+    both sides must end with)."""
+    prev = None
     with open(os.path.join(out, "psql-load.sql"), "w") as f:
         f.write("CREATE TABLE IF NOT EXISTS alembic_version (\n"
                 "    version_num varchar(32) NOT NULL,\n"
                 "    CONSTRAINT alembic_version_pkc PRIMARY KEY "
                 "(version_num));\n")
-        f.write("BEGIN;\n" + SCHEMA_SQL + version(None, SCHEMA_ID) +
-                "COMMIT;\n")
-        f.write("BEGIN;\n" + SEED_SQL)
-        for path in files:
-            name = os.path.basename(path)[3:-4]     # NN-schema.table.csv
-            schema, table = name.split(".", 1)
-            with open(path) as csv:
-                cols = csv.readline().strip()
-            f.write("\\copy %s.%s (%s) FROM '%s' WITH (FORMAT csv, "
-                    "HEADER true)\n" % (schema, table, cols,
-                                        os.path.abspath(path)))
-        f.write(version(SCHEMA_ID, SEED_ID) + "COMMIT;\n")
+        for rid, sql, files in steps:
+            f.write("BEGIN;\n" + sql)
+            for path in files:
+                f.write(copy_line(path))
+            if prev is None:
+                f.write("INSERT INTO alembic_version (version_num) "
+                        "VALUES ('%s');\n" % rid)
+            else:
+                f.write("UPDATE alembic_version SET version_num = '%s' "
+                        "WHERE version_num = '%s';\n" % (rid, prev))
+            f.write("COMMIT;\n")
+            prev = rid
+    with open(os.path.join(out, "head"), "w") as f:
+        f.write(prev + "\n")
+    with open(os.path.join(out, "rows.sql"), "w") as f:
+        f.write(rows + "\n")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--mb", type=float, required=True,
-                    help="total CSV size in MiB")
-    ap.add_argument("--seed", type=int, default=20240115)
-    args = ap.parse_args()
+def copy_line(path):
+    """psql's \\copy of one seed file NN-schema.table.csv, its header as
+    the column list."""
+    name = os.path.basename(path)[:-4]
+    name = name.split("-", 1)[1] if name.split("-", 1)[0].isdigit() else name
+    schema, table = name.split(".", 1)
+    with open(path) as csv:
+        cols = csv.readline().strip()
+    return ("\\copy %s.%s (%s) FROM '%s' WITH (FORMAT csv, HEADER true)\n"
+            % (schema, table, cols, os.path.abspath(path)))
 
-    stamp = os.path.join(args.out, ".stamp")
-    me = open(os.path.abspath(__file__), "rb").read()
-    key = hashlib.sha256(me + repr((args.mb, args.seed)).encode()).hexdigest()
+
+def psql_load(out, files):
+    """The anchor: the same two steps with psql, \\copy for the seeds."""
+    psql_script(out, ((SCHEMA_ID, SCHEMA_SQL, ()),
+                      (SEED_ID, SEED_SQL, files)),
+                "SELECT " + " || '/' || ".join(
+                    "(SELECT count(*) FROM catalog.%s)" % t for t in (
+                        "category", "brand", "product", "product_barcode")))
+
+
+def up_to_date(out, args):
+    """True when out was made by this generator with these arguments;
+    else forget that it was, so that a stopped run starts again."""
+    stamp = os.path.join(out, ".stamp")
+    me = b"".join(open(os.path.abspath(p), "rb").read()
+                  for p in (__file__, sys.argv[0]))
+    key = hashlib.sha256(me + repr(args).encode()).hexdigest()
     if os.path.exists(stamp) and open(stamp).read().strip() == key:
-        return 0
+        return True
     if os.path.exists(stamp):
         os.unlink(stamp)
-    for sub in ("revisions", os.path.join("seeds", SEED_ID)):
-        d = os.path.join(args.out, sub)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, ".stamp.new"), "w") as f:
+        f.write(key + "\n")
+    return False
+
+
+def done(out):
+    """Mark out as made (after up_to_date said it was not)."""
+    os.replace(os.path.join(out, ".stamp.new"), os.path.join(out, ".stamp"))
+
+
+def clear(out, subs):
+    """Empty the folders subs of out (files left from another size)."""
+    for sub in subs:
+        d = os.path.join(out, sub)
         if os.path.isdir(d):
             for name in os.listdir(d):
                 os.unlink(os.path.join(d, name))
+
+
+def arg_parser(doc, mb_help):
+    """The options of the generators: --out, --mb, --seed."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--mb", type=float, required=True, help=mb_help)
+    ap.add_argument("--seed", type=int, default=20240115)
+    return ap
+
+
+def main():
+    args = arg_parser(__doc__, "total CSV size in MiB").parse_args()
+
+    if up_to_date(args.out, (args.mb, args.seed)):
+        return 0
+    clear(args.out, ("revisions", os.path.join("seeds", SEED_ID)))
     project_files(args.out)
     seeds = os.path.join(args.out, "seeds", SEED_ID)
     os.makedirs(seeds, exist_ok=True)
     rng = random.Random(args.seed)
     files = gen_data(seeds, int(args.mb * 1024 * 1024), rng)
     psql_load(args.out, files)
-    with open(stamp, "w") as f:
-        f.write(key + "\n")
+    done(args.out)
     return 0
 
 

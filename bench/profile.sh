@@ -9,6 +9,9 @@
 # split by library, and the server functions whose counts differ most.
 #
 #   PROFILE_MB [8]           CSV size of the generated catalog
+#   PROFILE_SHAPE            a seed shape of bench/gen_shapes.py (wide, jsonb,
+#                            small, fkeys, pricelist, defaults) instead of
+#                            the catalog
 #   PROFILE_CHUNK [1M]       --chunk-size of the chunked run
 #   PROFILE_DIR [.tmp/profile]  data, server, callgrind files, report
 #   PROFILE_PGPORT [54348]   port of the server (unix socket)
@@ -20,6 +23,7 @@ cd "$root"
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 export PATH=$PGBIN:$PATH
 MB=${PROFILE_MB:-8}
+SHAPE=${PROFILE_SHAPE:-}
 CHUNK=${PROFILE_CHUNK:-1M}
 work=${PROFILE_DIR:-$root/.tmp/profile}
 port=${PROFILE_PGPORT:-54348}
@@ -41,14 +45,22 @@ done
 
 mkdir -p "$work"
 [ "$(id -u)" -eq 0 ] && chmod 755 "$root/.tmp" "$work"
-data=$work/seed-$MB
+if [ -n "$SHAPE" ]; then
+	data=$work/shapes-$MB/$SHAPE
+else
+	data=$work/seed-$MB
+fi
 cg=$work/cg
 srv=$work/pg
 rm -rf "$cg"
 mkdir -p "$cg"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$cg"
 
-if [ ! -f "$data/psql-load.sql" ]; then
+if [ -n "$SHAPE" ]; then
+	log "generating the seed shape $SHAPE, $MB MiB of CSV"
+	python3 bench/gen_shapes.py --out "$work/shapes-$MB" --mb "$MB" \
+	    --shapes "$SHAPE" >/dev/null
+elif [ ! -f "$data/psql-load.sql" ]; then
 	log "generating $MB MiB of catalog CSV"
 	python3 bench/gen_seed.py --out "$data" --mb "$MB" >/dev/null
 fi

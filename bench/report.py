@@ -138,7 +138,9 @@ def main():
 
     pairs = []
 
-    def row(work, ours, anchor_name, anchor, target):
+    def judge(work, ours, anchor, target):
+        """Ratio, target and met? cells of ours against anchor; the pairs
+        of runs where ours was faster go to pairs."""
         mo, ma = ours.median(), anchor.median()
         both = sorted(set(ours.by_run) & set(anchor.by_run))
         if target is not None and both:
@@ -152,10 +154,13 @@ def main():
             else:
                 met = "no (not measured)" if not (mo and ma) else \
                     "no (failed runs)"
-        L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-            work, ours.cell(), anchor_name, anchor.cell(), ratio,
-            "≤ %.1f" % target if target is not None else "context",
-            "**%s**" % met if met.startswith("no") else met))
+        return (ratio, "≤ %.1f" % target if target is not None else
+                "context", "**%s**" % met if met.startswith("no") else met)
+
+    def row(work, ours, anchor_name, anchor, target):
+        L.append("| %s | %s | %s | %s | %s | %s | %s |" % ((
+            work, ours.cell(), anchor_name, anchor.cell()) +
+            judge(work, ours, anchor, target)))
 
     a = "apply-%s" % revs
     if (a, "ours") in series or (a, "psql") in series:
@@ -195,6 +200,47 @@ def main():
              "splits between server and client, counted in instructions "
              "instead of seconds: [PROFILE.md](PROFILE.md) (`make "
              "profile`).\n")
+
+    shapes = sorted((b[len("shape-"):] for b, side in order
+                     if b.startswith("shape-") and side == "psql"),
+                    key=lambda x: (list(SHAPE_NAMES) + [x]).index(x))
+    if shapes:
+        L.append("## Seed shapes\n")
+        L.append("Each shape (`bench/gen_shapes.py`, %s MiB of CSV each but "
+                 "the many small files) loaded by `sqlbundle-apply upgrade` "
+                 "and by `psql` with the same DDL and `\\copy` of the same "
+                 "files, one transaction per revision; same protocol as "
+                 "above.\n" % meta.get("shapes-mb", "?"))
+        L.append("| shape | ours median [min–max] | `\\copy` median "
+                 "[min–max] | ratio | target | met? | CSV | rows (ours; "
+                 "psql) |")
+        L.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for shape in shapes:
+            b = "shape-" + shape
+            ro, rp = (meta.get("%s-rows-%s" % (b, side), "?")
+                      for side in ("ours", "psql"))
+            nfiles = meta.get(b + "-files", "?")
+            L.append("| %s | %s | %s | %s | %s | %s | %s, %s | %s; "
+                     "%s%s |" % ((
+                         SHAPE_NAMES.get(shape, shape), get(b, "ours").cell(),
+                         get(b, "psql").cell()) + judge(
+                             "shape " + shape, get(b, "ours"),
+                             get(b, "psql"), 1.0) + (
+                         "1 file" if nfiles == "1" else nfiles + " files",
+                         fmt_mib(meta.get(b + "-bytes", 0)), ro, rp,
+                         "" if ro == rp else " **differ**")))
+        L.append("")
+        L.append("Pairs where ours was faster: %s.\n" % "; ".join(
+            p for p in pairs if p.startswith("shape ")))
+
+    jobs_png = os.path.join(out, "seed-vs-jobs.png")
+    if "jobs" in meta.get("only", "").split():
+        L.append("## Seed load against --jobs\n")
+        if meta.get("jobs-available") != "1":
+            L.append("--jobs not available in this build (`sqlbundle-apply "
+                     "--help` does not list it): not measured.\n")
+        else:
+            jobs_section(L, meta, get, judge, res, jobs_png, notes)
 
     def mibs(key_bytes, s):
         m = s.median()
@@ -251,7 +297,8 @@ def main():
         progs = [("pack", "`sqlbundle pack`"),
                  ("verify", "`sqlbundle verify`"),
                  ("apply-verify", "`sqlbundle-apply verify`"),
-                 ("apply", "`sqlbundle-apply upgrade`")]
+                 ("apply", "`sqlbundle-apply upgrade`"),
+                 ("apply-jobs4", "`sqlbundle-apply upgrade --jobs 4`")]
         L.append("## Peak memory\n")
         L.append("Peak RSS (`/usr/bin/time -f %%M`), one run per size; "
                  "target: under 32 MiB and flat (from %d MiB to %d MiB of "
@@ -318,7 +365,9 @@ def main():
         if shutil.which("gnuplot"):
             title = "Apply time against chain length (medians, %s, %s " \
                 "machine)" % (when, meta.get("machine", "shared"))
-            if not plot(data, png, sides, title):
+            if not plot(data, png, [(i + 2, STYLES[s], name) for i, (s, name)
+                                    in enumerate(sides)], title,
+                        "revisions", "top left"):
                 notes.append("gnuplot failed: no plot")
         else:
             notes.append("gnuplot is missing: no plot")
@@ -335,10 +384,12 @@ def main():
             L.append("- %s: %s" % (name, meta[key].strip()))
     L.append("- sizes: BENCH_REVS=%s, BENCH_PLOT_REVS=\"%s\", "
              "BENCH_SEED_MB=%s, BENCH_VERIFY_MB=%s, BENCH_RSS_MB=\"%s\", "
-             "BENCH_RUNS=%s, BENCH_PLOT_RUNS=%s, BENCH_NONTX_EVERY=%s" % (
+             "BENCH_RUNS=%s, BENCH_PLOT_RUNS=%s, BENCH_NONTX_EVERY=%s, "
+             "BENCH_SHAPES_MB=%s, BENCH_JOBS_N=\"%s\"" % (
                  revs, meta.get("plot-revs"), seed_mb, vmb,
                  meta.get("rss-mb"), meta.get("runs"), meta.get("plot-runs"),
-                 meta.get("nontx-every")))
+                 meta.get("nontx-every"), meta.get("shapes-mb", "—"),
+                 meta.get("jobs-n")))
     L.append("")
     imp = [(side, get("import", side)) for side in ("capture", "offline")]
     if any(ser.n for _, ser in imp):
@@ -412,13 +463,89 @@ the same CSV files.
     return 0
 
 
-def plot(data, png, sides, title):
-    cols = []
-    styles = {"ours": "lw 2 pt 7", "psql": "lw 2 pt 5",
-              "floor": "lw 1 dt 2 pt 4", "alembic": "lw 2 pt 9"}
-    for i, (side, name) in enumerate(sides):
-        cols.append("'%s' using 1:%d with linespoints %s title '%s'" % (
-            data, i + 2, styles[side], name))
+STYLES = {"ours": "lw 2 pt 7", "psql": "lw 2 pt 5",
+          "floor": "lw 1 dt 2 pt 4", "alembic": "lw 2 pt 9"}
+
+SHAPE_NAMES = {
+    "wide": "wide text rows (16 text columns, quotes, commas, newlines)",
+    "jsonb": "jsonb attributes column",
+    "small": "many small files",
+    "fkeys": "sales lines, 4 foreign keys each",
+    "pricelist": "price list, key (store, product, valid_from)",
+    "defaults": "2 of 10 columns in the CSV, the rest defaults",
+}
+
+# The jobs bench: the best N must load in at most this share of \copy's
+# time.
+JOBS_TARGET = 0.6
+
+
+def jobs_section(L, meta, get, judge, res, png, notes):
+    """Seed load time against --jobs N: a table and seed-vs-jobs.png."""
+    ns = [int(n) for n in meta.get("jobs-n", "").split() if n.isdigit()]
+    anchor = get("jobs", "psql")
+    ratios = {n: get("jobs", "j%d" % n).median() / anchor.median()
+              for n in ns if get("jobs", "j%d" % n).median() and
+              anchor.median()}
+    best = min(ratios, key=ratios.get) if ratios else None
+    L.append("The %s MiB catalog of the seed load, loaded by "
+             "`sqlbundle-apply upgrade --jobs N` (N connections, each "
+             "loading whole chunks) and by `psql` `\\copy`, interleaved "
+             "(`\\copy`, then each N), each run on a fresh database. "
+             "Target: at the best N, at most %.1f × `\\copy`'s time.\n" % (
+                 meta.get("seed-mb", "?"), JOBS_TARGET))
+    L.append("![seed load time against --jobs](seed-vs-jobs.png)\n")
+    L.append("| loader | median [min–max] | ratio to `\\copy` | target | "
+             "met? |")
+    L.append("| --- | --- | --- | --- | --- |")
+    L.append("| `psql` `\\copy`, one transaction | %s | 1.00 | anchor | — |"
+             % anchor.cell())
+    for n in ns:
+        ours = get("jobs", "j%d" % n)
+        ratio, target, met = judge("--jobs %d" % n, ours, anchor,
+                                   JOBS_TARGET if n == best else None)
+        L.append("| `--jobs %d` | %s | %s | %s | %s |" % (
+            n, ours.cell(), ratio,
+            "≤ %.1f at the best N" % JOBS_TARGET if n == best else "—",
+            met if n == best else "—"))
+    if best is None:
+        L.append("| best N | not measured | — | ≤ %.1f at the best N | "
+                 "**no (not measured)** |" % JOBS_TARGET)
+    L.append("")
+    rows = [(side, meta.get("jobs-rows-" + side, "?"))
+            for side in ["psql"] + ["j%d" % n for n in ns]]
+    L.append("Rows after the first run (category/brand/product/barcode): "
+             "%s%s.\n" % (", ".join("%s %s" % r for r in rows),
+                          "" if len({r[1] for r in rows}) == 1 else
+                          " — **the sides differ**"))
+    data = os.path.join(res, "jobs.dat")
+    with open(data, "w") as f:
+        f.write("# jobs ours psql target\n")
+        ma = anchor.median()
+        for n in ns:
+            m = get("jobs", "j%d" % n).median()
+            f.write("%d %s\n" % (n, " ".join(
+                "%.4f" % x if x else "NaN"
+                for x in (m, ma, ma and ma * JOBS_TARGET))))
+    if not shutil.which("gnuplot"):
+        notes.append("gnuplot is missing: no plot")
+    elif not plot(data, png, [(2, STYLES["ours"], "sqlbundle-apply --jobs N"),
+                              (3, "lw 2 dt 2 pt 5", "psql \\copy"),
+                              (4, "lw 2 dt 3 pt 0 lc rgb 'gray40'", "target: %.1f × \\copy"
+                               % JOBS_TARGET)],
+                  "Seed load of %s MiB against --jobs (medians, %s, %s "
+                  "machine)" % (meta.get("seed-mb", "?"),
+                                meta.get("date", "?"),
+                                meta.get("machine", "shared")),
+                  "N (--jobs)", "bottom left", "set xtics 1"):
+        notes.append("gnuplot failed: no plot")
+
+
+def plot(data, png, cols, title, xlabel, key, extra=""):
+    """A gnuplot PNG of data: cols are (column, line style, title)
+    against column 1."""
+    lines = ["'%s' using 1:%d with linespoints %s title '%s'" % (
+        data, col, style, name) for col, style, name in cols]
     term = "pngcairo size 800,500 font 'sans,10'"
     probe = subprocess.run(["gnuplot", "-e", "set terminal pngcairo"],
                            capture_output=True)
@@ -428,14 +555,15 @@ def plot(data, png, sides, title):
 set terminal %s
 set output '%s'
 set title '%s'
-set xlabel 'revisions'
+set xlabel '%s'
 set ylabel 'seconds'
-set key top left
+set key %s
 set grid
 set yrange [0:*]
 set xrange [0:*]
+%s
 plot %s
-""" % (term, png, title, ", \\\n     ".join(cols))
+""" % (term, png, title, xlabel, key, extra, ", \\\n     ".join(lines))
     run = subprocess.run(["gnuplot"], input=script.encode())
     return run.returncode == 0
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: sqlbundle side by side with stock tools (psql, zstd, tar,
 # sha256sum, Alembic) on generated chains and seed data, against a
-# throwaway PostgreSQL started here. Writes bench/RESULTS.md and
-# bench/apply-vs-chain.png; raw figures stay in .tmp/bench/results/.
+# throwaway PostgreSQL started here. Writes bench/RESULTS.md,
+# bench/apply-vs-chain.png and bench/seed-vs-jobs.png; raw figures stay in
+# .tmp/bench/results/.
 #
 # Sizes and counts come from the environment (defaults in brackets):
 #   BENCH_REVS [1000]        revisions applied (no seeds)
@@ -15,7 +16,13 @@
 #   BENCH_NONTX_EVERY [100]  every Kth revision is transactional: false
 #   BENCH_QUICK=1            tiny sizes and 3 runs (a couple of minutes)
 #   BENCH_IMPORT_REVS [500]  revisions of the `sqlbundle import alembic` bench
-#   BENCH_ONLY               a subset of: apply seed verify pack rss plot import
+#   BENCH_SHAPES_MB [32]     CSV of each seed shape (wide text, jsonb, foreign
+#                            keys, composite key, defaults), bench/gen_shapes.py
+#   BENCH_SHAPES_FILES [200] files of the shape of many small files
+#   BENCH_JOBS_N [1 2 4]     `sqlbundle-apply upgrade --jobs N` of the jobs bench
+#                            (the BENCH_SEED_MB catalog), when the build has it
+#   BENCH_ONLY               a subset of: apply seed shapes jobs verify pack rss
+#                            plot import
 #   BENCH_PGPORT [54347]     port of the throwaway server (unix socket)
 #   BENCH_DIR [.tmp/bench]   generated data, bundles, server, results
 #   BENCH_OUT [bench]        where RESULTS.md and the plot go
@@ -45,7 +52,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	: "${BENCH_REVS:=60}" "${BENCH_PLOT_REVS:=20 40 60}"
 	: "${BENCH_SEED_MB:=8}" "${BENCH_VERIFY_MB:=32}"
 	: "${BENCH_RSS_MB:=4 32}" "${BENCH_RUNS:=3}" "${BENCH_PLOT_RUNS:=3}"
-	: "${BENCH_NONTX_EVERY:=20}"
+	: "${BENCH_NONTX_EVERY:=20}" "${BENCH_SHAPES_MB:=2}"
 fi
 REVS=${BENCH_REVS:-1000}
 PLOT_REVS=${BENCH_PLOT_REVS:-100 300 1000}
@@ -55,7 +62,10 @@ RSS_MB=${BENCH_RSS_MB:-64 2048}
 RUNS=${BENCH_RUNS:-5}
 PLOT_RUNS=${BENCH_PLOT_RUNS:-3}
 NONTX_EVERY=${BENCH_NONTX_EVERY:-100}
-ONLY=${BENCH_ONLY:-apply seed verify pack rss plot import}
+SHAPES_MB=${BENCH_SHAPES_MB:-32}
+SHAPES_FILES=${BENCH_SHAPES_FILES:-200}
+JOBS_N=${BENCH_JOBS_N:-1 2 4}
+ONLY=${BENCH_ONLY:-apply seed shapes jobs verify pack rss plot import}
 IMPORT_REVS=${BENCH_IMPORT_REVS:-500}
 PGPORT_BENCH=${BENCH_PGPORT:-54347}
 work=${BENCH_DIR:-$root/.tmp/bench}
@@ -102,6 +112,9 @@ have_sb=1
 for p in "$SB" "$SBA"; do
 	[ -x "$p" ] || { note "$p is missing: build it first (make)"; have_sb=0; }
 done
+# sqlbundle-apply upgrade --jobs N: parallel load of a CSV's chunks.
+have_jobs=0
+[ "$have_sb" = 1 ] && "$SBA" --help 2>/dev/null | grep -q -- --jobs && have_jobs=1
 have_alembic=0
 if command -v alembic >/dev/null && dpkg-query -W -f='${Status}' alembic 2>/dev/null |
     grep -q 'ok installed'; then
@@ -299,33 +312,62 @@ bench_apply() {	# bench_apply N RUNS
 	done
 }
 
-bench_seed() {
-	local proj=$1 run side db=bench_seed head
-	head=c0a7a1090002
-	log "seed load $SEED_MB MiB: $RUNS runs of: ours psql"
+# bench_load BENCH PROJECT BUNDLE SIDES: RUNS runs of a seed load,
+# interleaved in the order of SIDES, each on a fresh database. Sides:
+# "psql" runs PROJECT/psql-load.sql (\copy), "ours" applies BUNDLE, "jN"
+# applies it with --jobs N. Every run must end at PROJECT/head; the first
+# run of each side records PROJECT/rows.sql's row counts as meta
+# BENCH-rows-SIDE.
+bench_load() {
+	local bench=$1 proj=$2 b=$3 sides=$4 run side db head
+	local -a jobs
+	db=bench_${bench//-/_}
+	head=$(cat "$proj/head")
+	log "$bench: $RUNS runs of: $sides"
 	for run in $(seq 1 "$RUNS"); do
-		for side in ours psql; do
+		for side in $sides; do
 			fresh_db "$db"
-			if [ "$side" = ours ]; then
-				[ -f "$bundles/seed.tar.zst" ] || continue
-				PGDATABASE=$db run_timed "$logs/seed-$side-$run.log" \
-				    "$SBA" upgrade "$bundles/seed.tar.zst" --trust "$pub" -q
-			else
-				PGDATABASE=$db run_timed "$logs/seed-$side-$run.log" \
-				    psql -X -q -v ON_ERROR_STOP=1 -f "$proj/psql-load.sql"
-			fi
+			case $side in
+			psql)
+				PGDATABASE=$db run_timed "$logs/$bench-$side-$run.log" \
+				    psql -X -q -v ON_ERROR_STOP=1 -f "$proj/psql-load.sql" ;;
+			*)
+				[ -f "$b" ] || { drop_db "$db"; continue; }
+				jobs=()
+				[[ $side == j[0-9]* ]] && jobs=(--jobs "${side#j}")
+				PGDATABASE=$db run_timed "$logs/$bench-$side-$run.log" \
+				    "$SBA" upgrade "$b" --trust "$pub" -q "${jobs[@]}" ;;
+			esac
 			[ "$rc" -eq 0 ] && check_head "$db" "$head"
-			record seed "$side" "$run"
+			record "$bench" "$side" "$run"
 			if [ "$run" = 1 ] && [ "$rc" -eq 0 ]; then
-				meta "seed-rows-$side" "$(psql -X -At -d "$db" -c \
-				    "SELECT (SELECT count(*) FROM catalog.category) || '/' ||
-				            (SELECT count(*) FROM catalog.brand) || '/' ||
-				            (SELECT count(*) FROM catalog.product) || '/' ||
-				            (SELECT count(*) FROM catalog.product_barcode)")"
+				meta "$bench-rows-$side" "$(psql -X -At -d "$db" -f "$proj/rows.sql")"
 			fi
 			drop_db "$db"
 		done
-		log "seed: run $run done"
+		log "$bench: run $run done"
+	done
+}
+
+# The seed shapes (bench/gen_shapes.py), each ours against psql \copy:
+# times.tsv benches "shape-NAME".
+bench_shapes() {
+	local d=$work/shapes-$SHAPES_MB shape proj b
+	log "generating the seed shapes, $SHAPES_MB MiB each, in ${d#"$root"/}"
+	"$PY" bench/gen_shapes.py --out "$d" --mb "$SHAPES_MB" \
+	    --small-files "$SHAPES_FILES" >&2
+	meta shapes-mb "$SHAPES_MB"
+	for proj in "$d"/*/; do
+		proj=${proj%/}
+		shape=$(basename "$proj")
+		b=$bundles/shape-$shape.tar.zst
+		meta "shape-$shape-files" "$(ls "$proj"/seeds/*/*.csv | wc -l)"
+		meta "shape-$shape-bytes" "$(csv_bytes "$proj")"
+		if [ "$have_sb" = 1 ] && [ -f "$key" ]; then
+			pack_bundle "$proj" "$b" || true
+		fi
+		bench_load "shape-$shape" "$proj" "$b" "ours psql"
+		rm -f "$b"
 	done
 }
 
@@ -402,6 +444,12 @@ bench_rss() {	# bench_rss MB
 	PGDATABASE=$db rss_of "apply $mb" "$logs/rss-apply-$mb.log" \
 	    "$SBA" upgrade "$b" --trust "$pub" -q
 	drop_db "$db"
+	if [ "$have_jobs" = 1 ]; then
+		fresh_db "$db"
+		PGDATABASE=$db rss_of "apply-jobs4 $mb" "$logs/rss-apply-jobs4-$mb.log" \
+		    "$SBA" upgrade "$b" --trust "$pub" -q --jobs 4
+		drop_db "$db"
+	fi
 	rm -f "$b"
 }
 
@@ -420,6 +468,8 @@ meta runs "$RUNS"
 meta plot-runs "$PLOT_RUNS"
 meta nontx-every "$NONTX_EVERY"
 meta only "$ONLY"
+meta jobs-n "$JOBS_N"
+meta jobs-available "$have_jobs"
 meta alembic "$have_alembic"
 meta cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores"
 meta memory "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
@@ -457,14 +507,26 @@ if wants apply; then
 	bench_apply "$REVS" "$RUNS"
 fi
 
-if wants seed; then
+if wants seed || wants jobs; then
 	proj=$(gen_seed "$SEED_MB")
 	meta seed-csv-bytes "$(csv_bytes "$proj")"
 	if [ "$have_sb" = 1 ] && [ -f "$key" ]; then
 		pack_bundle "$proj" "$bundles/seed.tar.zst" || true
 	fi
-	bench_seed "$proj"
+	wants seed && bench_load seed "$proj" "$bundles/seed.tar.zst" "ours psql"
+	if wants jobs; then
+		if [ "$have_jobs" = 1 ]; then
+			bench_load jobs "$proj" "$bundles/seed.tar.zst" \
+			    "psql $(printf 'j%s ' $JOBS_N)"
+		else
+			note "jobs: --jobs not available in this build"
+		fi
+	fi
 	rm -f "$bundles/seed.tar.zst"
+fi
+
+if wants shapes; then
+	bench_shapes
 fi
 
 if wants verify || wants pack; then
