@@ -419,63 +419,32 @@ send_one(struct sb_db *db, const struct sb_query *q, size_t i,
 	    NULL, 0);
 }
 
-/* A pipeline in progress: what is sent, what is read. */
-struct pipe {
-	struct sb_db		*db;
-	const struct sb_query	*q;
-	size_t			 n;
-	const size_t		*marks;
-	size_t			 nmarks, window;
-	sb_db_mark_fn		 fn;
-	void			*arg;
-	struct sent		*sent;		/* one per result expected */
-	size_t			 ns;
-	size_t			 nq;		/* queries sent */
-	size_t			 nflush;	/* marks sent */
-	bool			 synced;	/* the sync is sent */
-	size_t			*failed;
-	struct sb_db_diag	*diag;
-	struct sb_err		*err;
-};
-
-/*
- * Send what the window allows once the results of `done` marks are in:
- * up to mark done + window - 1 (a flush request after each mark), then,
- * when all is sent or the pipeline failed, the sync.
- */
+/* Send q[0..n), a flush request after each q[marks[j]], then a sync. */
 static int
-send_more(struct pipe *p, size_t done, bool failing)
+send_all(struct sb_db *db, const struct sb_query *q, size_t n,
+    const size_t *marks, size_t nmarks, struct sent *sent, size_t *ns,
+    size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
 {
-	PGconn *c = p->db->conn;
-	size_t upto = done + p->window <= p->nmarks ?
-	    p->marks[done + p->window - 1] + 1 : p->n;
+	PGconn *c = db->conn;
+	size_t j = 0;
 
-	for (; !failing && p->nq < upto; p->nq++) {
-		if (!send_one(p->db, p->q, p->nq, p->sent, &p->ns))
-			goto fail;
+	for (size_t i = 0; i < n; i++) {
+		*failed = i;
+		if (!send_one(db, q, i, sent, ns))
+			return fail(db, NULL, diag, err);
 		/* Its results come back now, not at the end. */
-		if (p->nflush < p->nmarks && p->marks[p->nflush] == p->nq) {
-			p->nflush++;
+		if (j < nmarks && marks[j] == i) {
+			j++;
 			if (!PQsendFlushRequest(c))
-				goto fail;
+				return fail(db, NULL, diag, err);
 		}
+		if (flush_all(db, diag, err) == -1)
+			return -1;
 	}
-	if (!p->synced && (failing || p->nq == p->n)) {
-		if (!PQpipelineSync(c))
-			goto fail;
-		p->synced = true;
-	}
-	if (flush_all(p->db, p->diag, p->err) == 0)
-		return 0;
-	if (!failing)
-		*p->failed = p->nq < p->n ? p->nq : p->n;
-	return -1;
-fail:
-	/* A failure already named stays the one reported. */
-	if (failing)
-		return -1;
-	*p->failed = p->nq;
-	return fail(p->db, NULL, p->diag, p->err);
+	*failed = n;
+	if (!PQpipelineSync(c))
+		return fail(db, NULL, diag, err);
+	return flush_all(db, diag, err);
 }
 
 /* Note one result of entry e; -1 if it is the pipeline's failure. */
@@ -501,28 +470,28 @@ take_result(struct sb_db *db, const PGresult *res, const struct sent *e,
 }
 
 /*
- * Read the results of what is sent, in order, and the sync; call
- * fn(arg, j) once the results of q[marks[j]] are in, all good so far,
- * and send more as the window moves.
+ * Read the results of sent[0..ns) and the sync; call fn(arg, j) once
+ * the results of q[marks[j]] are in, all good so far.
  */
 static int
-read_all(struct pipe *p)
+read_all(struct sb_db *db, const struct sent *sent, size_t ns, size_t n,
+    const size_t *marks, size_t nmarks, sb_db_mark_fn fn, void *arg,
+    size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
 {
-	PGconn *c = p->db->conn;
+	PGconn *c = db->conn;
 	PGresult *res;
 	size_t got, j = 0;
 	int ret = 0;
 	bool synced = false;
 
 	/* Each query's results end with NULL; the sync comes last. */
-	for (got = 0; got <= p->ns && !synced; got++) {
+	for (got = 0; got <= ns && !synced; got++) {
 		while (PQstatus(c) != CONNECTION_BAD &&
 		    (res = PQgetResult(c)) != NULL) {
 			synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
-			if (!synced && ret == 0 && got < p->ns &&
-			    take_result(p->db, res, &p->sent[got], p->diag,
-			    p->err) == -1) {
-				*p->failed = p->sent[got].q;
+			if (!synced && ret == 0 && got < ns &&
+			    take_result(db, res, &sent[got], diag, err) == -1) {
+				*failed = sent[got].q;
 				ret = -1;
 			}
 			PQclear(res);
@@ -531,23 +500,15 @@ read_all(struct pipe *p)
 		}
 		if (PQstatus(c) == CONNECTION_BAD) {
 			if (ret == 0) {
-				*p->failed = got < p->ns ? p->sent[got].q : p->n;
-				ret = fail(p->db, NULL, p->diag, p->err);
+				*failed = got < ns ? sent[got].q : n;
+				ret = fail(db, NULL, diag, err);
 			}
 			break;
 		}
-		if (ret == -1 && !p->synced) {
-			/* The server skips the rest up to a sync. */
-			if (send_more(p, j, true) == -1)
-				break;
-		} else if (ret == 0 && got < p->ns && j < p->nmarks &&
-		    p->marks[j] == p->sent[got].q && p->sent[got].prep < 0) {
-			if (p->fn != NULL)
-				p->fn(p->arg, j);
-			j++;
-			if ((ret = send_more(p, j, false)) == -1)
-				break;
-		}
+		if (ret == 0 && got < ns && j < nmarks &&
+		    marks[j] == sent[got].q && sent[got].prep < 0 &&
+		    fn != NULL)
+			fn(arg, j++);
 	}
 	return ret;
 }
@@ -565,26 +526,28 @@ drop_pending(struct sb_db *db)
 
 int
 sb_db_pipeline_marks(struct sb_db *db, const struct sb_query *q, size_t n,
-    const size_t *marks, size_t nmarks, size_t window, sb_db_mark_fn fn,
-    void *arg, size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
+    const size_t *marks, size_t nmarks, sb_db_mark_fn fn, void *arg,
+    size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
 {
 	PGconn *c = db->conn;
-	struct pipe p = { db, q, n, marks, nmarks, window > 0 ? window : 1,
-	    fn, arg, NULL, 0, 0, 0, false, failed, diag, err };
+	struct sent *sent = sb_calloc(2 * n + 1, sizeof(*sent));
+	size_t ns = 0;
 	int ret;
 
 	*failed = 0;
-	if (!PQenterPipelineMode(c))
+	if (!PQenterPipelineMode(c)) {
+		free(sent);
 		return fail(db, NULL, diag, err);
-	p.sent = sb_calloc(2 * n + 1, sizeof(*p.sent));
+	}
 	if (PQsetnonblocking(c, 1) == -1) {
 		ret = fail(db, NULL, diag, err);
 		goto out;
 	}
-	ret = send_more(&p, 0, false);
-	if (ret == 0)
-		ret = read_all(&p);
+	ret = send_all(db, q, n, marks, nmarks, sent, &ns, failed, diag, err);
 	PQsetnonblocking(c, 0);
+	if (ret == 0)
+		ret = read_all(db, sent, ns, n, marks, nmarks, fn, arg,
+		    failed, diag, err);
 out:
 	if (PQpipelineStatus(c) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c) &&
 	    ret == 0) {
@@ -592,7 +555,7 @@ out:
 		ret = fail(db, NULL, diag, err);
 	}
 	drop_pending(db);
-	free(p.sent);
+	free(sent);
 	return ret;
 }
 
@@ -600,7 +563,7 @@ int
 sb_db_pipeline(struct sb_db *db, const struct sb_query *q, size_t n,
     size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
 {
-	return sb_db_pipeline_marks(db, q, n, NULL, 0, 1, NULL, NULL, failed,
+	return sb_db_pipeline_marks(db, q, n, NULL, 0, NULL, NULL, failed,
 	    diag, err);
 }
 

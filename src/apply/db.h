@@ -87,14 +87,13 @@ typedef void (*sb_db_mark_fn)(void *arg, size_t j);
 /*
  * sb_db_pipeline with marks: after q[marks[j]] (marks ascending) a flush
  * request, so that its results come back as soon as it ran, and
- * fn(arg, j) once they are in, in order. At most `window` marks are in
- * flight: what follows mark j + window - 1 is sent once mark j's
- * results are in. After a failure nothing more is sent or called.
+ * fn(arg, j) once they are in, in order, while the server goes on with
+ * the rest. Nothing is called for a mark at or after a failure.
  */
 int	sb_db_pipeline_marks(struct sb_db *db, const struct sb_query *q,
-	    size_t n, const size_t *marks, size_t nmarks, size_t window,
-	    sb_db_mark_fn fn, void *arg, size_t *failed,
-	    struct sb_db_diag *diag, struct sb_err *err);
+	    size_t n, const size_t *marks, size_t nmarks, sb_db_mark_fn fn,
+	    void *arg, size_t *failed, struct sb_db_diag *diag,
+	    struct sb_err *err);
 
 /* True if a transaction block is open (idle or failed). */
 bool	sb_db_in_transaction(const struct sb_db *db);

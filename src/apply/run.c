@@ -1,8 +1,7 @@
 /*
  * Pass 2: the bundle is streamed again through the same descriptor; each
- * step runs once its script (and seeds, load.c) have been read and
- * re-hashed, one transaction per step; consecutive transactional steps
- * without seeds share a pipeline.
+ * step runs as soon as its script (and seeds, load.c) have been read and
+ * re-hashed, one transaction per step.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,38 +103,28 @@ stmt_fail(const struct sb_manifest_rev *rev, const struct sb_run_src *src,
 	return -1;
 }
 
-/* Query `failed` of step si's part of a pipeline failed: roll back, name it. */
-static int
-pipeline_fail(struct sb_run_ctx *c, size_t si, size_t failed,
-    const struct sb_run_src *src, const char *what,
-    const struct sb_db_diag *diag, struct sb_err *err)
-{
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
-
-	sb_db_rollback(c->run->db);
-	if (src != NULL && failed >= src->first &&
-	    failed < src->first + src->s->n)
-		return stmt_fail(r, src, failed - src->first, diag, err);
-	if (what != NULL)
-		sb_err_prefix(err, "revision \"%s\": %s", r->id, what);
-	else
-		sb_err_prefix(err, "revision \"%s\"", r->id);
-	sb_run_lost_hint(err, diag);
-	return -1;
-}
-
 int
 sb_run_pipeline(struct sb_run_ctx *c, size_t si, const struct sb_query *q,
     size_t k, const struct sb_run_src *src, const char *what,
     struct sb_err *err)
 {
+	const struct sb_manifest_rev *r = sb_run_rev(c, si);
 	struct sb_db_diag diag;
 	size_t failed;
 
 	if (k == 0 || sb_db_pipeline(c->run->db, q, k, &failed, &diag,
 	    err) == 0)
 		return 0;
-	return pipeline_fail(c, si, failed, src, what, &diag, err);
+	sb_db_rollback(c->run->db);
+	if (src != NULL && failed >= src->first &&
+	    failed < src->first + src->s->n)
+		return stmt_fail(r, src, failed - src->first, &diag, err);
+	if (what != NULL)
+		sb_err_prefix(err, "revision \"%s\": %s", r->id, what);
+	else
+		sb_err_prefix(err, "revision \"%s\"", r->id);
+	sb_run_lost_hint(err, &diag);
+	return -1;
 }
 
 int
@@ -253,6 +242,31 @@ finish(struct sb_run_ctx *c, size_t si, bool begin, struct sb_err *err)
 	    dir_name(c->run->plan->steps[si].dir));
 	ret = sb_run_pipeline(c, si, q, k, NULL, what, err);
 	sb_state_book_release(&b);
+	return ret;
+}
+
+/* A transactional step without seeds: one pipeline, one round trip. */
+static int
+run_plain(struct sb_run_ctx *c, size_t si, struct sb_err *err)
+{
+	const struct sb_manifest_rev *r = sb_run_rev(c, si);
+	const struct sb_script *s = &c->scripts[si];
+	struct sb_query *q = sb_calloc(1 + s->n + BOOK_QUERIES, sizeof(*q));
+	struct sb_book b = { 0 };
+	char file[512];
+	struct sb_run_src src = { s, 1, file,
+	    c->run->plan->steps[si].dir == SB_DIR_DOWN ? r->downgrade_line :
+	    r->upgrade_line };
+	size_t k = 0;
+	int ret;
+
+	source_name(r, file, sizeof(file));
+	q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
+	k = add_stmts(q, k, s);
+	k = add_book(c, si, q, k, &b);
+	ret = sb_run_pipeline(c, si, q, k, &src, NULL, err);
+	sb_state_book_release(&b);
+	free(q);
 	return ret;
 }
 
@@ -442,13 +456,16 @@ fail:
 	return -1;
 }
 
-/* A transactional: false step whose script is loaded. */
+/* A step whose script is loaded and needs no seed. */
 static int
 run_step(struct sb_run_ctx *c, size_t si, struct sb_err *err)
 {
+	const struct sb_manifest_rev *r = sb_run_rev(c, si);
 	const struct sb_inflight *in = resumed(c, si);
 	char what[128];
 
+	if (r->transactional)
+		return run_plain(c, si, err);
 	if (in != NULL && in->statements_done > 0) {
 		snprintf(what, sizeof(what), "statement %lld of %zu",
 		    in->statements_done + 1, c->scripts[si].n);
@@ -471,196 +488,20 @@ begin_step(struct sb_run_ctx *c, size_t si)
 	    plan->nsteps);
 }
 
-/*
- * Steps in one pipeline at most (one round trip for all; each its own
- * transaction), and bytes of script in it: the scripts wait in memory
- * until their batch is sent.
- */
-#define BATCH_STEPS	32
-#define BATCH_BYTES	(1024 * 1024)
-/*
- * Steps sent ahead of the last one committed: the server starts the
- * next step without waiting for the client, yet a killed applier leaves
- * it little to finish (it notices at its next flush).
- */
-#define BATCH_AHEAD	2
-
-/* A step that may share a pipeline: transactional, without seeds. */
-static bool
-batchable(const struct sb_run_ctx *c, size_t si)
-{
-	return sb_run_rev(c, si)->transactional && !seeded(c, si);
-}
-
-/*
- * The batch of loaded batchable steps from si on, within the bounds.
- * *open: it ended at a step whose script is not read yet, which might
- * still join.
- */
-static size_t
-batch_len(const struct sb_run_ctx *c, size_t si, bool *open)
-{
-	size_t nsteps = c->run->plan->nsteps, n = 0, bytes = 0;
-
-	*open = false;
-	for (; si + n < nsteps && n < BATCH_STEPS; n++) {
-		const struct sb_script *s = &c->scripts[si + n];
-
-		if (!s->loaded) {
-			*open = true;
-			break;
-		}
-		if (!batchable(c, si + n) ||
-		    (n > 0 && bytes + s->len > BATCH_BYTES))
-			break;
-		bytes += s->len;
-	}
-	return n;
-}
-
-/* Whether the entry after idx is the script of step si (worth a wait). */
-static bool
-script_next(const struct sb_run_ctx *c, size_t idx, size_t si)
-{
-	const struct sb_manifest *m = c->run->m;
-	const struct sb_manifest_entry *e;
-	enum sb_entry_kind want = c->run->plan->dir == SB_DIR_DOWN ?
-	    SB_ENTRY_DOWNGRADE : SB_ENTRY_UPGRADE;
-
-	if (idx + 1 >= m->nentries)
-		return false;
-	e = &m->entries[idx + 1];
-	return e->kind == want && c->step_of_rev[e->rev] == (ssize_t)si;
-}
-
-/* Steps first..first+n in one pipeline: where each one's queries are. */
-struct batch {
-	struct sb_run_ctx	*c;
-	size_t			 first, n;
-	size_t			 done;		/* steps committed */
-	size_t			*commit;	/* COMMIT of each step (q index) */
-	struct sb_run_src	*src;
-	struct sb_book		*book;
-	char			(*file)[512];
-};
-
-/* Step first + j of the batch committed (its COMMIT's result is in). */
-static void
-batch_mark(void *arg, size_t j)
-{
-	struct batch *bt = arg;
-
-	sb_progress_step_done(bt->c->run->progress);
-	bt->done = j + 1;
-	/* The server goes straight on with the next step. */
-	if (j + 1 < bt->n)
-		begin_step(bt->c, bt->first + j + 1);
-}
-
-/* Append step si (j-th of the batch) to q at k. */
-static size_t
-batch_add(struct batch *bt, size_t j, struct sb_query *q, size_t k)
-{
-	struct sb_run_ctx *c = bt->c;
-	size_t si = bt->first + j;
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
-	const struct sb_script *s = &c->scripts[si];
-
-	source_name(r, bt->file[j], sizeof(bt->file[j]));
-	bt->src[j] = (struct sb_run_src){ s, k + 1, bt->file[j],
-	    c->run->plan->steps[si].dir == SB_DIR_DOWN ? r->downgrade_line :
-	    r->upgrade_line };
-	q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
-	k = add_stmts(q, k, s);
-	k = add_book(c, si, q, k, &bt->book[j]);
-	bt->commit[j] = k - 1;
-	return k;
-}
-
-/* Query `failed` of the batch failed: name it by its step. */
+/* Run the steps from *next on whose scripts are here and need no seed. */
 static int
-batch_fail(struct batch *bt, size_t failed, const struct sb_db_diag *diag,
-    struct sb_err *err)
-{
-	size_t j = bt->done < bt->n ? bt->done : bt->n - 1;
-
-	while (j + 1 < bt->n && failed > bt->commit[j])
-		j++;
-	return pipeline_fail(bt->c, bt->first + j, failed, &bt->src[j], NULL,
-	    diag, err);
-}
-
-/*
- * Steps first..first+n (batchable): one pipeline, one sync, each step
- * its own transaction (BEGIN, statements, bookkeeping, COMMIT), its
- * COMMIT's result read (and the step reported done) while the server
- * runs the next, BATCH_AHEAD steps in flight. A failing step is rolled
- * back and the server skips everything after it; those before it are
- * committed.
- */
-static int
-run_batch(struct sb_run_ctx *c, size_t first, size_t n, struct sb_err *err)
-{
-	struct batch bt = { c, first, n, 0, NULL, NULL, NULL, NULL };
-	struct sb_db_diag diag;
-	struct sb_query *q;
-	size_t nq = 0, k = 0, failed;
-	int ret = 0;
-
-	for (size_t j = 0; j < n; j++)
-		nq += 1 + c->scripts[first + j].n + BOOK_QUERIES;
-	q = sb_calloc(nq, sizeof(*q));
-	bt.commit = sb_calloc(n, sizeof(*bt.commit));
-	bt.src = sb_calloc(n, sizeof(*bt.src));
-	bt.book = sb_calloc(n, sizeof(*bt.book));
-	bt.file = sb_calloc(n, sizeof(*bt.file));
-	for (size_t j = 0; j < n; j++)
-		k = batch_add(&bt, j, q, k);
-	begin_step(c, first);
-	if (sb_db_pipeline_marks(c->run->db, q, k, bt.commit, n, BATCH_AHEAD,
-	    batch_mark, &bt, &failed, &diag, err) == -1)
-		ret = batch_fail(&bt, failed, &diag, err);
-	for (size_t j = 0; j < n; j++)
-		sb_state_book_release(&bt.book[j]);
-	for (size_t j = 0; j < bt.done; j++)
-		sb_run_script_free(&c->scripts[first + j]);
-	free(bt.file);
-	free(bt.book);
-	free(bt.src);
-	free(bt.commit);
-	free(q);
-	return ret;
-}
-
-/*
- * Run the steps from *next on whose scripts are here and need no seed;
- * idx is the entry just read. Transactional steps go in batches; one
- * that might still grow waits while the next entry is the next script.
- */
-static int
-run_ready(struct sb_run_ctx *c, size_t *next, size_t idx, struct sb_err *err)
+run_ready(struct sb_run_ctx *c, size_t *next, struct sb_err *err)
 {
 	const struct sb_plan *plan = c->run->plan;
-	size_t n;
-	bool open;
 
 	while (*next < plan->nsteps && c->scripts[*next].loaded &&
 	    !seeded(c, *next)) {
-		if (!batchable(c, *next)) {
-			begin_step(c, *next);
-			if (run_step(c, *next, err) == -1)
-				return -1;
-			sb_progress_step_done(c->run->progress);
-			sb_run_script_free(&c->scripts[*next]);
-			(*next)++;
-			continue;
-		}
-		n = batch_len(c, *next, &open);
-		if (open && script_next(c, idx, *next + n))
-			return 0;
-		if (run_batch(c, *next, n, err) == -1)
+		begin_step(c, *next);
+		if (run_step(c, *next, err) == -1)
 			return -1;
-		*next += n;
+		sb_progress_step_done(c->run->progress);
+		sb_run_script_free(&c->scripts[*next]);
+		(*next)++;
 	}
 	return 0;
 }
@@ -682,7 +523,7 @@ on_entry(struct sb_run_ctx *c, size_t idx, size_t *next, struct sb_err *err)
 		if (sb_run_read(c, e->path, SB_SCRIPT_MAX, &c->scripts[si],
 		    err) == -1)
 			return -1;
-		return run_ready(c, next, idx, err);
+		return run_ready(c, next, err);
 	}
 	if (!seed || plan->dir != SB_DIR_UP || (size_t)si != *next ||
 	    !c->scripts[si].loaded)
@@ -693,7 +534,7 @@ on_entry(struct sb_run_ctx *c, size_t idx, size_t *next, struct sb_err *err)
 	sb_progress_step_done(c->run->progress);
 	sb_run_script_free(&c->scripts[*next]);
 	(*next)++;
-	return run_ready(c, next, idx, err);
+	return run_ready(c, next, err);
 }
 
 static void

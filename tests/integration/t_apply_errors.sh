@@ -314,10 +314,10 @@ five_revisions() {
 	pack_proj five.tar.zst
 }
 
-# Steps share a pipeline, each its own transaction: the third of five
-# fails; the first two are committed and reported done, nothing of the
-# third or after runs, and the error names the third's file and line.
-test_failure_inside_a_batch() {
+# The third of five steps fails: the first two are committed and
+# reported done, nothing of the third or after runs, and the error names
+# the third's file and line.
+test_failure_in_the_middle() {
 	five_revisions
 	new_db
 	expect_err 3 'sqlbundle-apply: revision "b3" (revisions/b3_t3.sql:10): invalid input syntax for type integer: "three"' \
@@ -331,7 +331,7 @@ test_failure_inside_a_batch() {
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0
 	# --json from base: b1 and b2 begin and are done, b3 begins, then
 	# the error; nothing of b4 or b5.
-	new_db batch_failure_json
+	new_db middle_failure_json
 	expect_rc 3 "$SBA" --json upgrade five.tar.zst
 	/usr/bin/python3 - out <<'PY'
 import json, sys
