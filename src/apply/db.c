@@ -4,22 +4,40 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 
 #include "sqlbundle/fs.h"
+#include "sqlbundle/sqlsplit.h"
 
 #include "db.h"
 
 /* Largest CopyData message sent (see sb_db_copy_put). */
 #define SB_DB_COPY_MSG	(64 * 1024)
+/* Statements prepared at a time (texts of parameterized queries). */
+#define SB_DB_PREPARED	4
+
+/*
+ * A parameterized pipeline query, prepared on the session as
+ * "sqlbundle_<gen>_<slot>": parsed, analyzed and planned once, not once
+ * per revision. ready once the server said so; a slot only sent stays
+ * pending until its result is in.
+ */
+struct prepared {
+	char	*sql;
+	bool	 ready;
+};
 
 struct sb_db {
 	PGconn		*conn;
 	sb_notice_fn	 fn;
 	void		*arg;
+	struct prepared	 prep[SB_DB_PREPARED];
+	unsigned	 gen;		/* bumped when statements may be gone */
 };
 
 static void
@@ -176,12 +194,42 @@ sb_db_connect(struct sb_db **dbp, const char *conninfo, sb_notice_fn fn,
 	return 0;
 }
 
+/* Forget every prepared statement: later uses prepare under new names. */
+static void
+forget_prepared(struct sb_db *db)
+{
+	for (size_t i = 0; i < SB_DB_PREPARED; i++) {
+		free(db->prep[i].sql);
+		db->prep[i] = (struct prepared){ NULL, false };
+	}
+	db->gen++;
+}
+
+/*
+ * A script's DEALLOCATE or DISCARD may drop the session's prepared
+ * statements: prepare again, under new names (the old may still exist).
+ */
+static void
+note_statement(struct sb_db *db, const char *sql)
+{
+	size_t pos = 0, n;
+	const char *w;
+
+	if (!sb_sql_next_word(sql, strlen(sql), &pos, &w, &n))
+		return;
+	if ((n == 10 && strncasecmp(w, "deallocate", n) == 0) ||
+	    (n == 7 && strncasecmp(w, "discard", n) == 0))
+		forget_prepared(db);
+}
+
 void
 sb_db_close(struct sb_db *db)
 {
 	if (db == NULL)
 		return;
 	PQfinish(db->conn);
+	for (size_t i = 0; i < SB_DB_PREPARED; i++)
+		free(db->prep[i].sql);
 	free(db);
 }
 
@@ -235,6 +283,7 @@ sb_db_query(struct sb_db *db, const char *sql, int nparams,
 
 	if (rows != NULL)
 		memset(rows, 0, sizeof(*rows));
+	note_statement(db, sql);
 	if (nparams == 0 && rows == NULL)
 		res = PQexec(db->conn, sql);
 	else
@@ -310,77 +359,140 @@ flush_all(struct sb_db *db, struct sb_db_diag *diag, struct sb_err *err)
 	}
 }
 
-int
-sb_db_pipeline(struct sb_db *db, const struct sb_query *q, size_t n,
+/* What a pipeline sent, one entry per result expected. */
+struct sent {
+	size_t		q;	/* index of the query */
+	int		prep;	/* slot prepared by this entry, or -1 */
+	unsigned	gen;	/* of the slot's name */
+};
+
+/* The prepared slot of text sql, reserved (pending) if new; -1: none. */
+static int
+prep_slot(struct sb_db *db, const char *sql, bool *fresh)
+{
+	int i;
+
+	*fresh = false;
+	for (i = 0; i < SB_DB_PREPARED; i++)
+		if (db->prep[i].sql != NULL && strcmp(db->prep[i].sql, sql) == 0)
+			return i;
+	for (i = 0; i < SB_DB_PREPARED && db->prep[i].sql != NULL; i++)
+		continue;
+	if (i == SB_DB_PREPARED) {
+		forget_prepared(db);
+		i = 0;
+	}
+	db->prep[i].sql = sb_strdup(sql);
+	*fresh = true;
+	return i;
+}
+
+/*
+ * Send query i: a parameterized one through its prepared statement
+ * (preparing it first when new), so that the bookkeeping of every step
+ * is planned once per session. Appends what to expect to sent.
+ */
+static bool
+send_one(struct sb_db *db, const struct sb_query *q, size_t i,
+    struct sent *sent, size_t *ns)
+{
+	PGconn *c = db->conn;
+	char name[32];
+	bool fresh;
+	int slot;
+
+	note_statement(db, q[i].sql);
+	if (q[i].nparams == 0) {
+		sent[(*ns)++] = (struct sent){ i, -1, 0 };
+		return PQsendQueryParams(c, q[i].sql, 0, NULL, NULL, NULL,
+		    NULL, 0);
+	}
+	slot = prep_slot(db, q[i].sql, &fresh);
+	snprintf(name, sizeof(name), "sqlbundle_%u_%d", db->gen, slot);
+	if (fresh) {
+		if (!PQsendPrepare(c, name, q[i].sql, q[i].nparams, NULL))
+			return false;
+		sent[(*ns)++] = (struct sent){ i, slot, db->gen };
+	}
+	sent[(*ns)++] = (struct sent){ i, -1, 0 };
+	return PQsendQueryPrepared(c, name, q[i].nparams, q[i].params, NULL,
+	    NULL, 0);
+}
+
+/* Send q[0..n), a flush request after each q[marks[j]], then a sync. */
+static int
+send_all(struct sb_db *db, const struct sb_query *q, size_t n,
+    const size_t *marks, size_t nmarks, struct sent *sent, size_t *ns,
+    size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
+{
+	PGconn *c = db->conn;
+	size_t j = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		*failed = i;
+		if (!send_one(db, q, i, sent, ns))
+			return fail(db, NULL, diag, err);
+		/* Its results come back now, not at the end. */
+		if (j < nmarks && marks[j] == i) {
+			j++;
+			if (!PQsendFlushRequest(c))
+				return fail(db, NULL, diag, err);
+		}
+		if (flush_all(db, diag, err) == -1)
+			return -1;
+	}
+	*failed = n;
+	if (!PQpipelineSync(c))
+		return fail(db, NULL, diag, err);
+	return flush_all(db, diag, err);
+}
+
+/* Note one result of entry e; -1 if it is the pipeline's failure. */
+static int
+take_result(struct sb_db *db, const PGresult *res, const struct sent *e,
+    struct sb_db_diag *diag, struct sb_err *err)
+{
+	switch (PQresultStatus(res)) {
+	case PGRES_COMMAND_OK:
+		if (e->prep >= 0 && e->gen == db->gen)
+			db->prep[e->prep].ready = true;
+		return 0;
+	case PGRES_FATAL_ERROR:
+		return fail(db, res, diag, err);
+	case PGRES_COPY_IN:
+	case PGRES_COPY_OUT:
+	case PGRES_COPY_BOTH:
+		return sb_err_set(err, SB_EDB, "COPY to or from the client is "
+		    "not supported in a script");
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Read the results of sent[0..ns) and the sync; call fn(arg, j) once
+ * the results of q[marks[j]] are in, all good so far.
+ */
+static int
+read_all(struct sb_db *db, const struct sent *sent, size_t ns, size_t n,
+    const size_t *marks, size_t nmarks, sb_db_mark_fn fn, void *arg,
     size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
 {
 	PGconn *c = db->conn;
 	PGresult *res;
-	size_t i, got;
+	size_t got, j = 0;
 	int ret = 0;
-	bool sent_sync = false, bad = false, synced = false;
+	bool synced = false;
 
-	*failed = 0;
-	if (!PQenterPipelineMode(c))
-		return fail(db, NULL, diag, err);
-	if (PQsetnonblocking(c, 1) == -1) {
-		ret = fail(db, NULL, diag, err);
-		goto out;
-	}
-	for (i = 0; i < n && !bad; i++) {
-		if (!PQsendQueryParams(c, q[i].sql, q[i].nparams, NULL,
-		    q[i].params, NULL, NULL, 0))
-			ret = fail(db, NULL, diag, err);
-		else if (flush_all(db, diag, err) == -1)
-			ret = -1;
-		if (ret == -1) {
-			*failed = i;
-			bad = true;
-		}
-	}
-	if (!bad) {
-		if (!PQpipelineSync(c))
-			ret = fail(db, NULL, diag, err);
-		else if (flush_all(db, diag, err) == -1)
-			ret = -1;
-		if (ret == -1)
-			*failed = n;
-		else
-			sent_sync = true;
-	}
-	PQsetnonblocking(c, 0);
-	if (!sent_sync)
-		goto out;
 	/* Each query's results end with NULL; the sync comes last. */
-	for (got = 0; got <= n && !synced; got++) {
-		for (;;) {
-			if (PQstatus(c) == CONNECTION_BAD)
-				break;
-			res = PQgetResult(c);
-			if (res == NULL)
-				break;
-			switch (PQresultStatus(res)) {
-			case PGRES_PIPELINE_SYNC:
-				synced = true;
-				break;
-			case PGRES_FATAL_ERROR:
-				if (ret == 0) {
-					*failed = got;
-					ret = fail(db, res, diag, err);
-				}
-				break;
-			case PGRES_COPY_IN:
-			case PGRES_COPY_OUT:
-			case PGRES_COPY_BOTH:
-				if (ret == 0) {
-					*failed = got;
-					ret = sb_err_set(err, SB_EDB, "COPY to "
-					    "or from the client is not "
-					    "supported in a script");
-				}
-				break;
-			default:
-				break;
+	for (got = 0; got <= ns && !synced; got++) {
+		while (PQstatus(c) != CONNECTION_BAD &&
+		    (res = PQgetResult(c)) != NULL) {
+			synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+			if (!synced && ret == 0 && got < ns &&
+			    take_result(db, res, &sent[got], diag, err) == -1) {
+				*failed = sent[got].q;
+				ret = -1;
 			}
 			PQclear(res);
 			if (synced)
@@ -388,19 +500,71 @@ sb_db_pipeline(struct sb_db *db, const struct sb_query *q, size_t n,
 		}
 		if (PQstatus(c) == CONNECTION_BAD) {
 			if (ret == 0) {
-				*failed = got < n ? got : n;
+				*failed = got < ns ? sent[got].q : n;
 				ret = fail(db, NULL, diag, err);
 			}
 			break;
 		}
+		if (ret == 0 && got < ns && j < nmarks &&
+		    marks[j] == sent[got].q && sent[got].prep < 0 &&
+		    fn != NULL)
+			fn(arg, j++);
 	}
+	return ret;
+}
+
+/* Slots still pending when a pipeline ends are not known to exist. */
+static void
+drop_pending(struct sb_db *db)
+{
+	for (size_t i = 0; i < SB_DB_PREPARED; i++)
+		if (db->prep[i].sql != NULL && !db->prep[i].ready) {
+			free(db->prep[i].sql);
+			db->prep[i].sql = NULL;
+		}
+}
+
+int
+sb_db_pipeline_marks(struct sb_db *db, const struct sb_query *q, size_t n,
+    const size_t *marks, size_t nmarks, sb_db_mark_fn fn, void *arg,
+    size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
+{
+	PGconn *c = db->conn;
+	struct sent *sent = sb_calloc(2 * n + 1, sizeof(*sent));
+	size_t ns = 0;
+	int ret;
+
+	*failed = 0;
+	if (!PQenterPipelineMode(c)) {
+		free(sent);
+		return fail(db, NULL, diag, err);
+	}
+	if (PQsetnonblocking(c, 1) == -1) {
+		ret = fail(db, NULL, diag, err);
+		goto out;
+	}
+	ret = send_all(db, q, n, marks, nmarks, sent, &ns, failed, diag, err);
+	PQsetnonblocking(c, 0);
+	if (ret == 0)
+		ret = read_all(db, sent, ns, n, marks, nmarks, fn, arg,
+		    failed, diag, err);
 out:
 	if (PQpipelineStatus(c) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c) &&
 	    ret == 0) {
 		*failed = n;
 		ret = fail(db, NULL, diag, err);
 	}
+	drop_pending(db);
+	free(sent);
 	return ret;
+}
+
+int
+sb_db_pipeline(struct sb_db *db, const struct sb_query *q, size_t n,
+    size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
+{
+	return sb_db_pipeline_marks(db, q, n, NULL, 0, NULL, NULL, failed,
+	    diag, err);
 }
 
 bool

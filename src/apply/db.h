@@ -74,10 +74,26 @@ struct sb_query {
  * err and diag filled (the rest of the pipeline is skipped by the
  * server). The connection is out of pipeline mode on return; a
  * transaction block that the queries opened is left as it is (the
- * caller rolls back a failed one).
+ * caller rolls back a failed one). A query with parameters (the
+ * bookkeeping) runs as a statement prepared once per session from its
+ * text; a script's DEALLOCATE or DISCARD makes it prepared again.
  */
 int	sb_db_pipeline(struct sb_db *db, const struct sb_query *q, size_t n,
 	    size_t *failed, struct sb_db_diag *diag, struct sb_err *err);
+
+/* Called with j once the results of q[marks[j]] are in, all good. */
+typedef void (*sb_db_mark_fn)(void *arg, size_t j);
+
+/*
+ * sb_db_pipeline with marks: after q[marks[j]] (marks ascending) a flush
+ * request, so that its results come back as soon as it ran, and
+ * fn(arg, j) once they are in, in order, while the server goes on with
+ * the rest. Nothing is called for a mark at or after a failure.
+ */
+int	sb_db_pipeline_marks(struct sb_db *db, const struct sb_query *q,
+	    size_t n, const size_t *marks, size_t nmarks, sb_db_mark_fn fn,
+	    void *arg, size_t *failed, struct sb_db_diag *diag,
+	    struct sb_err *err);
 
 /* True if a transaction block is open (idle or failed). */
 bool	sb_db_in_transaction(const struct sb_db *db);

@@ -286,3 +286,87 @@ test_seed_changed_before_offset() {
 	    "$SBA" upgrade seedfixed.tar.zst --chunk-size 20
 	assert_eq "$(q 'SELECT count(*) FROM core.d4_item')" 4
 }
+
+# Five small transactional revisions b1..b5 in proj/, packed into
+# $PWD/five.tar.zst: each creates and fills table app.t<n>; b3's INSERT
+# fails at file line 10, the statement's third line.
+five_revisions() {
+	local n
+	mkdir -p proj/revisions proj/keys
+	echo "project = five" > proj/sqlbundle.conf
+	for n in 1 2 3 4 5; do
+		{
+			echo "-- revision: b$n"
+			if [ "$n" -gt 1 ]; then echo "-- down_revision: b$((n - 1))"; fi
+			echo "-- message: table $n"
+			echo
+			echo "-- +upgrade"
+			echo "CREATE SCHEMA IF NOT EXISTS app;"
+			echo "CREATE TABLE app.t$n (id int PRIMARY KEY);"
+			echo "INSERT INTO app.t$n (id)"
+			echo "    VALUES (1),"
+			if [ "$n" -eq 3 ]; then echo "           ('three');"; else echo "           ($((n + 1)));"; fi
+			echo
+			echo "-- +downgrade"
+			echo "DROP TABLE app.t$n;"
+		} > "proj/revisions/b${n}_t$n.sql"
+	done
+	pack_proj five.tar.zst
+}
+
+# The third of five steps fails: the first two are committed and
+# reported done, nothing of the third or after runs, and the error names
+# the third's file and line.
+test_failure_in_the_middle() {
+	five_revisions
+	new_db
+	expect_err 3 'sqlbundle-apply: revision "b3" (revisions/b3_t3.sql:10): invalid input syntax for type integer: "three"' \
+	    "$SBA" upgrade five.tar.zst
+	grep -qx 'SQLSTATE: 22P02' err || fail "no SQLSTATE line: $(cat err)"
+	assert_eq "$(q "SELECT string_agg(revision || ' ' || direction, ',' ORDER BY id) FROM sqlbundle.history")" \
+	    "b1 upgrade,b2 upgrade" "history"
+	assert_eq "$(q 'SELECT version_num FROM alembic_version')" b2
+	assert_eq "$(q "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'r'")" \
+	    "t1,t2" "tables"
+	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0
+	# --json from base: b1 and b2 begin and are done, b3 begins, then
+	# the error; nothing of b4 or b5.
+	new_db middle_failure_json
+	expect_rc 3 "$SBA" --json upgrade five.tar.zst
+	/usr/bin/python3 - out <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+steps = [(e["event"], e["revision"]) for e in ev if e["event"].startswith("step_")]
+want = [("step_begin", "b1"), ("step_done", "b1"), ("step_begin", "b2"),
+        ("step_done", "b2"), ("step_begin", "b3")]
+assert steps == want, steps
+assert ev[-1]["event"] == "error" and ev[-1]["code"] == 3, ev[-1]
+assert "(revisions/b3_t3.sql:10)" in ev[-1]["message"], ev[-1]
+PY
+	assert_eq "$(q 'SELECT version_num FROM alembic_version')" b2
+	assert_eq "$(q "SELECT to_regclass('app.t3') IS NULL AND to_regclass('app.t4') IS NULL AND to_regclass('app.t5') IS NULL")" t
+	# Fixed: the rerun starts at b3.
+	rm proj/revisions/CHECKSUMS
+	sed -i "s/('three')/(3)/" proj/revisions/b3_t3.sql
+	pack_proj fixed.tar.zst
+	expect_rc 0 "$SBA" --json upgrade fixed.tar.zst
+	assert_eq "$(grep -c '"step_done"' out)" 3 "steps done by the rerun"
+	assert_eq "$(q "SELECT string_agg(revision, ',' ORDER BY id) FROM sqlbundle.history")" "b1,b2,b3,b4,b5"
+	assert_eq "$(q "SELECT string_agg(id::text, ',' ORDER BY id) FROM app.t3")" 1,3
+}
+
+# The bookkeeping runs as a statement prepared on the session: a script
+# that drops the session's prepared statements (DEALLOCATE ALL, in a
+# transactional step and in a transactional: false one) does not break
+# the steps after it.
+test_script_deallocates() {
+	five_revisions
+	sed -i "s/('three')/(3)/; s/^CREATE TABLE app.t3 .*/&\nDEALLOCATE ALL;/" proj/revisions/b3_t3.sql
+	sed -i "s/^-- message: table 4/&\n-- transactional: false/; s/^CREATE TABLE app.t4 .*/&\nDEALLOCATE ALL;/" proj/revisions/b4_t4.sql
+	rm -f proj/revisions/CHECKSUMS
+	pack_proj dealloc.tar.zst
+	new_db
+	expect_rc 0 "$SBA" upgrade dealloc.tar.zst
+	assert_eq "$(q "SELECT string_agg(revision, ',' ORDER BY id) FROM sqlbundle.history")" "b1,b2,b3,b4,b5"
+	assert_eq "$(q 'SELECT version_num FROM alembic_version')" b5
+}
