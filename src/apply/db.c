@@ -419,25 +419,18 @@ send_one(struct sb_db *db, const struct sb_query *q, size_t i,
 	    NULL, 0);
 }
 
-/* Send q[0..n), a flush request after each q[marks[j]], then a sync. */
+/* Send q[0..n), then a sync. */
 static int
 send_all(struct sb_db *db, const struct sb_query *q, size_t n,
-    const size_t *marks, size_t nmarks, struct sent *sent, size_t *ns,
-    size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
+    struct sent *sent, size_t *ns, size_t *failed, struct sb_db_diag *diag,
+    struct sb_err *err)
 {
 	PGconn *c = db->conn;
-	size_t j = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		*failed = i;
 		if (!send_one(db, q, i, sent, ns))
 			return fail(db, NULL, diag, err);
-		/* Its results come back now, not at the end. */
-		if (j < nmarks && marks[j] == i) {
-			j++;
-			if (!PQsendFlushRequest(c))
-				return fail(db, NULL, diag, err);
-		}
 		if (flush_all(db, diag, err) == -1)
 			return -1;
 	}
@@ -469,18 +462,14 @@ take_result(struct sb_db *db, const PGresult *res, const struct sent *e,
 	}
 }
 
-/*
- * Read the results of sent[0..ns) and the sync; call fn(arg, j) once
- * the results of q[marks[j]] are in, all good so far.
- */
+/* Read the results of sent[0..ns) and the sync. */
 static int
 read_all(struct sb_db *db, const struct sent *sent, size_t ns, size_t n,
-    const size_t *marks, size_t nmarks, sb_db_mark_fn fn, void *arg,
     size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
 {
 	PGconn *c = db->conn;
 	PGresult *res;
-	size_t got, j = 0;
+	size_t got;
 	int ret = 0;
 	bool synced = false;
 
@@ -505,10 +494,6 @@ read_all(struct sb_db *db, const struct sent *sent, size_t ns, size_t n,
 			}
 			break;
 		}
-		if (ret == 0 && got < ns && j < nmarks &&
-		    marks[j] == sent[got].q && sent[got].prep < 0 &&
-		    fn != NULL)
-			fn(arg, j++);
 	}
 	return ret;
 }
@@ -525,8 +510,7 @@ drop_pending(struct sb_db *db)
 }
 
 int
-sb_db_pipeline_marks(struct sb_db *db, const struct sb_query *q, size_t n,
-    const size_t *marks, size_t nmarks, sb_db_mark_fn fn, void *arg,
+sb_db_pipeline(struct sb_db *db, const struct sb_query *q, size_t n,
     size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
 {
 	PGconn *c = db->conn;
@@ -543,11 +527,10 @@ sb_db_pipeline_marks(struct sb_db *db, const struct sb_query *q, size_t n,
 		ret = fail(db, NULL, diag, err);
 		goto out;
 	}
-	ret = send_all(db, q, n, marks, nmarks, sent, &ns, failed, diag, err);
+	ret = send_all(db, q, n, sent, &ns, failed, diag, err);
 	PQsetnonblocking(c, 0);
 	if (ret == 0)
-		ret = read_all(db, sent, ns, n, marks, nmarks, fn, arg,
-		    failed, diag, err);
+		ret = read_all(db, sent, ns, n, failed, diag, err);
 out:
 	if (PQpipelineStatus(c) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c) &&
 	    ret == 0) {
@@ -557,14 +540,6 @@ out:
 	drop_pending(db);
 	free(sent);
 	return ret;
-}
-
-int
-sb_db_pipeline(struct sb_db *db, const struct sb_query *q, size_t n,
-    size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
-{
-	return sb_db_pipeline_marks(db, q, n, NULL, 0, NULL, NULL, failed,
-	    diag, err);
 }
 
 bool

@@ -81,20 +81,6 @@ struct sb_query {
 int	sb_db_pipeline(struct sb_db *db, const struct sb_query *q, size_t n,
 	    size_t *failed, struct sb_db_diag *diag, struct sb_err *err);
 
-/* Called with j once the results of q[marks[j]] are in, all good. */
-typedef void (*sb_db_mark_fn)(void *arg, size_t j);
-
-/*
- * sb_db_pipeline with marks: after q[marks[j]] (marks ascending) a flush
- * request, so that its results come back as soon as it ran, and
- * fn(arg, j) once they are in, in order, while the server goes on with
- * the rest. Nothing is called for a mark at or after a failure.
- */
-int	sb_db_pipeline_marks(struct sb_db *db, const struct sb_query *q,
-	    size_t n, const size_t *marks, size_t nmarks, sb_db_mark_fn fn,
-	    void *arg, size_t *failed, struct sb_db_diag *diag,
-	    struct sb_err *err);
-
 /* True if a transaction block is open (idle or failed). */
 bool	sb_db_in_transaction(const struct sb_db *db);
 /* True if the connection is gone. */
