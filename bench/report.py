@@ -431,8 +431,8 @@ the same CSV files.
   the same ids, each executing the same SQL text, one transaction per
   revision. Every run is checked to end at the expected revision.
 - seed load, ours: `sqlbundle-apply upgrade` of a bundle of the schema
-  revision and the seed revision (a CSV file over 64 MiB is committed in
-  64 MiB chunks, each with a progress row); anchor: the same two revisions with
+  revision and the seed revision (a CSV file over 16 MiB is committed in
+  16 MiB chunks, each with a progress row); anchor: the same two revisions with
   `psql -f`, the seed step one transaction of `\\copy ... (FORMAT csv,
   HEADER true)` per file.
 - verify: `sqlbundle verify BUNDLE --trust bench.pub` (and

@@ -387,7 +387,8 @@ not_ours(struct csv_load *l, unsigned long long end, struct sb_err *err)
 	sb_err_set(err, SB_EREFUSED, "revision \"%s\": %s does not match the "
 	    "chunks an earlier run committed (chunk ending at byte %llu)",
 	    rev_id(l), l->e->path, end);
-	sb_err_hint(err, "finish the step with the bundle it started with");
+	sb_err_hint(err, "finish the step with the bundle and the "
+	    "--chunk-size it started with");
 	return -1;
 }
 

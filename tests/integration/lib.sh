@@ -202,14 +202,29 @@ hold_advisory() {
 
 # measure_units CMD...: run CMD (an uninterrupted applier with --json)
 # and set UNITS (its progress events: steps done, chunks committed) and
-# UNIT_SECS (its time per event).
+# UNIT_SECS (the time from its first event to its last, per event: what
+# comes before the first, verifying and connecting, is not a unit).
 measure_units() {
-	local t0 t1
-	t0=$(date +%s.%N)
-	expect_rc 0 "$@"
-	t1=$(date +%s.%N)
+	local pid rc=0 line first="" last=""
+	rm -f events
+	mkfifo events
+	"$@" > events 2> "$T_DIR/err" &
+	pid=$!
+	: > "$T_DIR/out"
+	while IFS= read -r line; do
+		printf '%s\n' "$line" >> "$T_DIR/out"
+		case $line in
+		*'"step_done"'* | *'"chunk"'*)
+			last=$EPOCHREALTIME
+			first=${first:-$last}
+			;;
+		esac
+	done < events
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$T_DIR/out" "$T_DIR/err"; fail "'$*' exited $rc"; }
 	UNITS=$(grep -c '"step_done"\|"chunk"' "$T_DIR/out")
-	UNIT_SECS=$(awk -v t="$(secs "$t0" "$t1")" -v n="$UNITS" 'BEGIN { printf "%.4f", t / n }')
+	[ "$UNITS" -gt 1 ] || fail "'$*': $UNITS progress events"
+	UNIT_SECS=$(awk -v t="$(secs "$first" "$last")" -v n="$UNITS" 'BEGIN { printf "%.4f", t / (n - 1) }')
 }
 
 # run_killed N CMD...: run CMD (an applier with --json) and kill -9 it

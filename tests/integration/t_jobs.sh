@@ -177,7 +177,7 @@ test_jobs_plan_says_which_and_why() {
 	assert_out '{"file":"seeds/0002_j0002/20-shop.audited.csv","chunks":15,"connections":1,"serial_reason":"trigger audited_log runs for its rows"}'
 	# Small files load whole: not listed.
 	expect_rc 0 "$SBA" --json --jobs 2 plan jobs.tar.zst
-	if grep -q chunked_seeds "$T_DIR/out"; then fail "64 MiB chunks listed"; fi
+	if grep -q chunked_seeds "$T_DIR/out"; then fail "16 MiB chunks listed"; fi
 }
 
 test_jobs_duplicate_key_across_chunks() {
