@@ -314,9 +314,13 @@ name_matches(const char *file, const char *id)
 	return flen == idlen + 4 || file[idlen] == '_';
 }
 
-/* Lines of each section must split into statements; the upgrade needs one. */
+/*
+ * Lines of each section must split into statements. A section with none
+ * is a no-op step that only moves the version (a merge revision), as
+ * Alembic runs such revisions.
+ */
 static int
-check_bodies(struct parser *ps, unsigned up_marker)
+check_bodies(struct parser *ps)
 {
 	struct sb_revision *rev = ps->rev;
 	struct sb_stmt *st = NULL;
@@ -326,10 +330,6 @@ check_bodies(struct parser *ps, unsigned up_marker)
 	    rev->upgrade_line, &st, &n, ps->err) == -1)
 		return -1;
 	free(st);
-	if (n == 0)
-		return sb_err_set(ps->err, SB_EINVALID,
-		    "%s:%u: upgrade section has no statement", ps->path,
-		    up_marker);
 	if (rev->downgrade != NULL) {
 		if (sb_sql_split_at(rev->downgrade, rev->downgrade_len,
 		    ps->path, rev->downgrade_line, &st, &n, ps->err) == -1)
@@ -445,7 +445,7 @@ parse(struct sb_revision *rev, const char *path, const char *buf, size_t len,
 		    &rev->downgrade_len);
 		rev->downgrade_line = down_marker + 1;
 	}
-	if (check_bodies(&ps, up_marker) == -1)
+	if (check_bodies(&ps) == -1)
 		goto out;
 	if (down_line != NULL)
 		*down_line = ps.key_line[K_DOWN];

@@ -260,3 +260,44 @@ test_import_to_and_dry_run() {
 	assert_out "Usage: sqlbundle import alembic"
 	expect_err 2 'import: unknown source "flyway"' "$SB" import flyway
 }
+
+# Empty sections are no-op steps that only move the version: an empty
+# upgrade (a merge, a revision with nothing to do on PostgreSQL) and an
+# empty downgrade. check, render, pack, plan and the applier accept them.
+test_empty_sections() {
+	mkdir -p proj/revisions
+	echo "project = empty" > proj/sqlbundle.conf
+	printf -- '-- revision: e1\n-- down_revision: none\n\n-- +upgrade\nCREATE TABLE t (id int);\n\n-- +downgrade\nDROP TABLE t;\n' \
+	    > proj/revisions/e1_base.sql
+	printf -- '-- revision: e2\n-- down_revision: e1\n-- message: nothing on PostgreSQL\n\n-- +upgrade\n-- pass\n\n-- +downgrade\n' \
+	    > proj/revisions/e2_nothing.sql
+	printf -- '-- revision: e3\n-- down_revision: e2\n\n-- +upgrade\nINSERT INTO t VALUES (1);\n\n-- +downgrade\n' \
+	    > proj/revisions/e3_data.sql
+	printf -- '-- revision: e4\n-- down_revision: e3\n-- transactional: false\n\n-- +upgrade\n' \
+	    > proj/revisions/e4_empty_irreversible.sql
+	expect_rc 0 "$SB" -C proj check
+	expect_rc 0 "$SB" -C proj render --to head
+	grep -q 'INSERT INTO t VALUES (1);' out || fail "render: $(cat out)"
+	"$SB" -C proj keygen hq > /dev/null
+	expect_rc 0 "$SB" -C proj pack --key keys/hq.key -o "$PWD/e.tar.zst"
+	export SQLBUNDLE_TRUST=$PWD/proj/keys/hq.pub
+	new_db
+	expect_rc 0 "$SBA" plan e.tar.zst
+	assert_out "upgrade to e4: 4 steps"
+	expect_rc 0 "$SBA" upgrade e.tar.zst
+	assert_eq "$(q 'SELECT version_num FROM public.alembic_version')" e4
+	assert_eq "$(q "SELECT string_agg(revision, ',' ORDER BY id) FROM sqlbundle.history")" e1,e2,e3,e4
+	# e4 has no downgrade: irreversible, refused before anything runs
+	expect_err 6 'e4' "$SBA" downgrade e.tar.zst e3
+	expect_rc 0 "$SBA" upgrade e.tar.zst
+	assert_eq "$(q 'SELECT version_num FROM public.alembic_version')" e4
+	# through a pack that stops before it: e3 and e2 go down as no-ops
+	expect_rc 0 "$SB" -C proj pack --key keys/hq.key --to e3 -o "$PWD/e3.tar.zst"
+	new_db e3db
+	PGDATABASE=e3db expect_rc 0 "$SBA" upgrade e3.tar.zst
+	PGDATABASE=e3db expect_rc 0 "$SBA" downgrade e3.tar.zst e1
+	assert_eq "$(PGDATABASE=e3db q 'SELECT version_num FROM public.alembic_version')" e1
+	assert_eq "$(PGDATABASE=e3db q 'SELECT count(*) FROM t')" 1
+	PGDATABASE=e3db expect_rc 0 "$SBA" downgrade e3.tar.zst base
+	assert_eq "$(PGDATABASE=e3db q "SELECT to_regclass('t') IS NULL")" t
+}
