@@ -7,7 +7,7 @@ set -eu
 pkgs="build-essential pkg-config libarchive-dev libssl-dev libpq-dev
 libcmocka-dev postgresql-15 postgresql-contrib zstd gzip tar openssl
 coreutils python3 alembic python3-sqlalchemy python3-psycopg2 procps time util-linux
-python3-jsonschema"
+python3-jsonschema strace"
 for extra in "$@"; do
 	case $extra in
 	fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
@@ -16,6 +16,8 @@ for extra in "$@"; do
 	# `make deb`; `make check` adds deb and mender (tests of both).
 	deb) pkgs="$pkgs debhelper dpkg-dev fakeroot lintian" ;;
 	mender) pkgs="$pkgs mender-client mender-artifact" ;;
+	# What the revisions of scripts/alembic-real/projects import.
+	alembic-real) pkgs="$pkgs python3-werkzeug python3-packaging" ;;
 	*) echo "deps.sh: unknown group \"$extra\"" >&2; exit 2 ;;
 	esac
 done

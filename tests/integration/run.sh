@@ -88,6 +88,5 @@ else
 	tail -n 25 "$work/json_schema.log" | sed 's/^/     | /'
 fi
 for t in "${failed[@]+"${failed[@]}"}"; do echo "failed: $t"; done
-echo "integration: $pass passed, $fail failed"
-[ $skipped -eq 0 ] || echo "integration: $skipped skipped"
+echo "integration: $pass passed, $fail failed, $skipped skipped"
 [ $fail -eq 0 ] && [ $pass -gt 0 ]

@@ -1,0 +1,1 @@
+"""Stand-in for the CTFd application: only what its revisions import."""

@@ -1,0 +1,2 @@
+"""db.Integer, db.Text...: Flask-SQLAlchemy re-exports SQLAlchemy's types."""
+import sqlalchemy as db  # noqa: F401

@@ -1,0 +1,10 @@
+"""Default e-mail texts; a revision inserts them only into an instance
+already set up, never into the empty database the harness starts from."""
+DEFAULT_PASSWORD_RESET_BODY = "password reset body"
+DEFAULT_PASSWORD_RESET_SUBJECT = "password reset subject"
+DEFAULT_SUCCESSFUL_REGISTRATION_EMAIL_BODY = "registration body"
+DEFAULT_SUCCESSFUL_REGISTRATION_EMAIL_SUBJECT = "registration subject"
+DEFAULT_USER_CREATION_EMAIL_BODY = "user creation body"
+DEFAULT_USER_CREATION_EMAIL_SUBJECT = "user creation subject"
+DEFAULT_VERIFICATION_EMAIL_BODY = "verification body"
+DEFAULT_VERIFICATION_EMAIL_SUBJECT = "verification subject"
