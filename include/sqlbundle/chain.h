@@ -25,6 +25,13 @@ struct sb_chain {
  */
 int	sb_chain_load(struct sb_chain *chain, const char *dir,
 	    struct sb_err *err);
+/*
+ * The same checks and order for n revisions already parsed (any order):
+ * revs and down (the line of each down_revision key, for messages) are
+ * malloc'd and taken over, on success and on failure alike.
+ */
+int	sb_chain_build(struct sb_chain *chain, struct sb_revision *revs,
+	    unsigned *down, size_t n, struct sb_err *err);
 /* Index of id in apply order, or -1. */
 ssize_t	sb_chain_find(const struct sb_chain *chain, const char *id);
 /*

@@ -1,9 +1,11 @@
-"""Render an Alembic project's revisions as SQL for `sqlbundle import alembic`.
+"""Observe an Alembic project's revisions for `sqlbundle import alembic`.
 
 This is the Python side of a narrow seam: `sqlbundle` runs this script once
-per import, in the interpreter the user picked (--python), and reads the
-revisions from its standard output. The C program owns everything else:
-validating ids, composing and parsing the revision files, drift, writing.
+per import, in the interpreter the user picked (--python), and reads what
+it saw from its standard output. The helper observes; the C program
+decides: it validates ids and the chain, drops transaction-control and
+version-table statements, makes revisions non-transactional, applies the
+size limits, composes, compares and writes the files.
 
 Usage (by sqlbundle, not by hand):
     alembic_import.py --config INI [--to REV] [--offline]
@@ -16,23 +18,39 @@ upgrade() and downgrade() are called here, under Operations over a
 MigrationContext, either online against a scratch database created here
 (capture, the default) or offline with as_sql (--offline).
 
-Output: records, each "<tag> <length>\\n<length bytes>\\n", UTF-8:
-    rev ID            a revision starts; then, in any order:
+Capture runs the chain as Alembic runs it: every upgrade once, in
+Alembic's order, up to the head; then every downgrade once, from the head
+down, each in the state Alembic would run it in. A downgrade that fails is
+reported, and the walk goes on below it in a fresh scratch database that
+the SQL already recorded brings to that point.
+
+Output: records, each "<tag> <length>\\n<length bytes>\\n", UTF-8. First
+the chain, in Alembic's order (parents first):
+    node ID           a revision; then its
     parents IDS       comma-separated parent ids, empty for the base
     message TEXT      first line of the docstring (Alembic's -m)
     source PATH       the version file, relative to the folder of the ini
-    transactional B   "true" or "false"
-    upgrade SQL       the upgrade statements, each ended by ';'
-    downgrade SQL     absent when the revision is irreversible
-    warn TEXT         one warning (several allowed)
-    end ""            the revision is complete
-    error TEXT        fatal: nothing may be written; exit status 1
+    line N            line of its "revision =" (0: not found)
+    downline N        line of its "down_revision =" (0: not found)
+    chain N           the N nodes above are the whole chain
+then what each call did, upgrades first, then downgrades:
+    up ID | down ID   the call of upgrade() / downgrade() of ID starts
+    sql TEXT          one statement as sent to the server (or rendered)
+    autocommit ""     the call committed, or ran in an autocommit block
+    refused TEXT      PostgreSQL refused this statement inside a
+                      transaction; it ran outside one
+    read TEXT         the call read query results (TEXT: file:line or "")
+    volatile TEXT     the call used a value of the moment (uuid4(), ...)
+    missing ""        no such function in the module
+    fail TEXT         the call raised (downgrades only): file:line: message
+    note TEXT         any other warning about the revision
     done N            all N revisions were sent; exit status 0
-Records of one revision come together; revisions come parents first.
+    error TEXT        fatal: nothing may be written; exit status 1
+Catalog reads made by SQLAlchemy or Alembic (reflection, has_table,
+checkfirst, inspect(), dialect queries) are run, never sent.
 Anything the revision code prints goes to stderr, never into the records.
 """
 import argparse
-import heapq
 import os
 import re
 import shutil
@@ -43,16 +61,6 @@ import tempfile
 import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the user's project
-
-# Statements that end or start a transaction: such a revision cannot run in
-# one transaction, so it becomes transactional: false and they are dropped
-# (sqlbundle-apply then runs each statement on its own).
-TX_STMT = re.compile(r"^\s*(COMMIT|END|ROLLBACK|ABORT|BEGIN|START\s+TRANSACTION)"
-                     r"(\s+(WORK|TRANSACTION))?\s*;?\s*$", re.I)
-CONCURRENTLY = re.compile(r"\bCONCURRENTLY\b", re.I)
-VERSION_TABLE = re.compile(r"\balembic_version\b", re.I)
-FROZEN = "rendered for an empty database at import time; a signed " \
-         "bundle freezes that choice"
 
 
 class ImportFailure(Exception):
@@ -71,8 +79,8 @@ class Out:
         os.dup2(2, 1)
         sys.stdout = sys.stderr
 
-    def rec(self, tag, text):
-        data = text.encode("utf-8", "surrogateescape")
+    def rec(self, tag, text=""):
+        data = str(text).encode("utf-8", "surrogateescape")
         self.f.write(b"%s %d\n" % (tag.encode(), len(data)))
         self.f.write(data + b"\n")
 
@@ -80,9 +88,39 @@ class Out:
         self.f.flush()
 
 
-def last_line(exc):
-    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return text.splitlines()[-1] if text else type(exc).__name__
+def pg_error(exc):
+    """PostgreSQL's own error under exc (SQLAlchemy's or the driver's)."""
+    for e in (exc, getattr(exc, "orig", None)):
+        if e is not None and getattr(e, "pgcode", None):
+            return e
+    return None
+
+
+def describe(exc):
+    """One line for an exception: PostgreSQL's message and SQLSTATE when
+    the server refused a statement, never SQLAlchemy's "Background on this
+    error" line alone."""
+    pg = pg_error(exc)
+    if pg is not None:
+        diag = pg.diag
+        text = diag.message_primary or str(pg).strip().split("\n")[0]
+        text = "%s (SQLSTATE %s)" % (text, pg.pgcode)
+        if diag.message_detail:
+            text += "; DETAIL: %s" % diag.message_detail
+        if diag.message_hint:
+            text += "; HINT: %s" % diag.message_hint
+        stmt = getattr(exc, "statement", None) or \
+            (pg.cursor.query.decode("utf-8", "replace")
+             if getattr(pg, "cursor", None) is not None and
+             pg.cursor.query else None)
+        if stmt:
+            text += "; in: %s" % " ".join(stmt.split())[:80]
+        return text
+    lines = [ln for ln in "".join(traceback.format_exception_only(
+        type(exc), exc)).strip().splitlines()
+        if ln.strip() and not ln.startswith(("(Background on this error",
+                                             "[SQL:", "[parameters:"))]
+    return lines[-1].strip() if lines else type(exc).__name__
 
 
 def locate(exc, paths):
@@ -95,6 +133,23 @@ def locate(exc, paths):
             found = (paths[fn], tb.tb_lineno)
         tb = tb.tb_next
     return found
+
+
+ASSIGN = re.compile(r"^(down_revision|revision)\s*(:[^=]*)?=")
+
+
+def assign_lines(path):
+    """Lines of "revision =" and "down_revision =" in a version file."""
+    found = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for n, line in enumerate(f, 1):
+                m = ASSIGN.match(line)
+                if m and m.group(1) not in found:
+                    found[m.group(1)] = n
+    except OSError:
+        pass
+    return found.get("revision", 0), found.get("down_revision", 0)
 
 
 class Project:
@@ -110,7 +165,7 @@ class Project:
         try:
             self.script = ScriptDirectory.from_config(cfg)
         except Exception as e:
-            raise ImportFailure("%s: %s" % (ini, last_line(e)))
+            raise ImportFailure("%s: %s" % (ini, describe(e)))
         # for naming a version file that fails to load (a private list:
         # without it, errors name the ini instead)
         self.dirs = [os.path.realpath(d) for d in
@@ -122,14 +177,15 @@ class Project:
         except Exception as e:
             where = locate(e, self._version_files())
             if where is None:
-                raise ImportFailure("%s: %s" % (ini, last_line(e)))
+                raise ImportFailure("%s: %s" % (ini, describe(e)))
             raise ImportFailure("%s:%d: %s" % (where[0], where[1],
-                                               last_line(e)))
+                                               describe(e)))
         for r in self.revs.values():
             self.paths[os.path.realpath(r.path)] = self.rel(r.path)
 
     def rel(self, path):
-        return os.path.relpath(os.path.realpath(path), os.path.realpath(self.base))
+        return os.path.relpath(os.path.realpath(path),
+                               os.path.realpath(self.base))
 
     def _version_files(self):
         files = {}
@@ -149,79 +205,47 @@ class Project:
         return tuple(d) if isinstance(d, (tuple, list)) else (d,)
 
     def order(self, to):
-        """Apply order (parents first, ties by id, as sqlbundle orders),
-        limited to `to` and its ancestors."""
-        want = set(self.revs)
+        """Alembic's own upgrade order (parents first), limited to `to`
+        and its ancestors. Whether the chain is one sqlbundle can keep
+        (one base, one head) is for sqlbundle to say."""
+        head = "heads"
         if to is not None:
             try:
                 target = self.script.get_revision(to)
             except Exception as e:
-                raise ImportFailure("--to %s: %s" % (to, last_line(e)))
+                raise ImportFailure("--to %s: %s" % (to, describe(e)))
             if target is None:
                 raise ImportFailure("--to %s: no such revision" % to)
-            want, todo = set(), [target.revision]
-            while todo:
-                rid = todo.pop()
-                if rid not in want:
-                    want.add(rid)
-                    todo.extend(self.parents(self.revs[rid]))
-        children = {rid: [] for rid in want}
-        waiting = {}
-        for rid in want:
-            ps = [p for p in self.parents(self.revs[rid]) if p in want]
-            waiting[rid] = len(ps)
-            for p in ps:
-                children[p].append(rid)
-        ready = [rid for rid, n in waiting.items() if n == 0]
-        heapq.heapify(ready)
-        out = []
-        while ready:
-            rid = heapq.heappop(ready)
-            out.append(rid)
-            for c in children[rid]:
-                waiting[c] -= 1
-                if waiting[c] == 0:
-                    heapq.heappush(ready, c)
-        heads = sorted(rid for rid in want if not children[rid])
-        bases = sorted(rid for rid in want if not self.parents(self.revs[rid]))
-        if len(heads) > 1:
-            raise ImportFailure(
-                "the Alembic chain has %d heads: %s (sqlbundle keeps one: "
-                "merge them with \"alembic merge heads\")" % (
-                    len(heads), ", ".join("%s (%s)" % (h, self.rel(
-                        self.revs[h].path)) for h in heads)))
-        if len(bases) > 1:
-            raise ImportFailure(
-                "the Alembic chain has %d bases: %s (sqlbundle keeps one)" % (
-                    len(bases), ", ".join("%s (%s)" % (b, self.rel(
-                        self.revs[b].path)) for b in bases)))
+            head = target.revision
+        try:
+            walk = list(self.script.walk_revisions("base", head))
+        except Exception as e:
+            raise ImportFailure("%s: %s" % (self.rel(self.ini),
+                                            describe(e)))
+        out, seen = [], set()
+        for r in reversed(walk):
+            if r.revision not in seen:
+                seen.add(r.revision)
+                out.append(r.revision)
         return out
-
-    def ancestors(self, rid):
-        seen, todo = set(), list(self.parents(self.revs[rid]))
-        while todo:
-            p = todo.pop()
-            if p not in seen:
-                seen.add(p)
-                todo.extend(self.parents(self.revs[p]))
-        return seen
 
 
 class Phase:
-    """What one upgrade() or downgrade() call produced."""
+    """What one upgrade() or downgrade() call did."""
 
     def __init__(self):
-        self.stmts = []
-        self.nontx = False
-        self.warnings = []
-        self.reads = None       # "file:line" of the first read, or "?"
-        self.error = None       # (exception, "file:line: text")
+        self.stmts = []         # as sent (or rendered)
+        self.replay = []        # (statement, autocommit) to rebuild from
+        self.autocommit = False
+        self.refused = []       # statements PostgreSQL refused in a block
+        self.reads = None       # "file:line" of the first read, or ""
+        self.error = None       # "file:line: text"
         self.missing = False
         self.clock = None       # "uuid4() at line N": a value of the moment
 
     def note_read(self, where):
         if self.reads is None:
-            self.reads = where or "?"
+            self.reads = where or ""
 
 
 def user_frame(skip_prefixes=("sqlalchemy", "psycopg2")):
@@ -240,22 +264,6 @@ def is_ours(frame):
         return True
     mod = frame.f_globals.get("__name__", "")
     return mod.startswith("alembic") or frame.f_globals is globals()
-
-
-def join_sql(stmts):
-    """Each statement ended by ';' (none added when it has one; on a line
-    of its own when the last line is a comment), a blank line between."""
-    parts = []
-    for s in stmts:
-        s = s.strip("\n")
-        t = s.rstrip()
-        if not t:
-            continue
-        if not t.endswith(";"):
-            last = t.rsplit("\n", 1)[-1]
-            t += "\n;" if "--" in last else ";"
-        parts.append(t)
-    return "\n\n".join(parts) + "\n" if parts else ""
 
 
 def clock_watch(phase, project):
@@ -327,14 +335,15 @@ class Runner:
     def __init__(self, project):
         self.project = project
 
-    def call(self, rev, name, phase, ctx_factory):
+    def phase(self, rev, name):
         from alembic.operations import Operations
 
+        phase = Phase()
         fn = getattr(rev.module, name, None)
         if fn is None:
             phase.missing = True
             return phase
-        ctx = ctx_factory(phase)
+        ctx = self.context(phase)
         try:
             with Operations.context(ctx):
                 sys.setprofile(clock_watch(phase, self.project))
@@ -343,16 +352,20 @@ class Runner:
                 finally:
                     sys.setprofile(None)
         except Exception as e:
+            self.failed(e)
             where = locate(e, self.project.paths)
             path = self.project.rel(rev.path)
             loc = "%s:%d" % where if where else path
-            text = last_line(e)
+            text = describe(e)
             if isinstance(self, Offline) and ("MockConnection" in text or
                                               reflecting(e)):
                 text = "StrictError: inspects the database (reflection), " \
                        "which --offline cannot do; use the capture mode"
-            phase.error = (e, "%s: %s" % (loc, text))
+            phase.error = "%s: %s" % (loc, text)
         return phase
+
+    def failed(self, exc):
+        pass
 
 
 class Offline(Runner):
@@ -379,7 +392,7 @@ class Offline(Runner):
             phase.stmts.append(text)
 
         def emit_commit():
-            phase.nontx = True      # an autocommit_block()
+            phase.autocommit = True  # an autocommit_block()
 
         def strict_exec(construct, execution_options=None, multiparams=(),
                         params=None, **kw):
@@ -425,9 +438,6 @@ class Offline(Runner):
     def run(self, ctx, fn, phase):
         fn()
 
-    def phase(self, rev, name):
-        return self.call(rev, name, Phase(), self.context)
-
 
 class ReadTrap:
     """What execute() returns offline: any use of a result is an error."""
@@ -441,12 +451,32 @@ class ReadTrap:
                           "use the capture mode")
 
 
+def catalog_read():
+    """True when the statement about to run comes from SQLAlchemy reading
+    the catalog for itself: reflection (inspect(), autoload,
+    batch_alter_table), has_table/has_type (checkfirst) and the dialect's
+    own queries. Such reads are run, never recorded: they hold the scratch
+    database's OIDs and say nothing a revision must do."""
+    from sqlalchemy.engine.interfaces import Dialect
+
+    f = sys._getframe(2)
+    while f is not None:
+        if f.f_globals.get("__name__") == "sqlalchemy.engine.reflection":
+            return True
+        code = f.f_code
+        if code.co_argcount > 0 and code.co_varnames[0] == "self" and \
+                isinstance(f.f_locals.get("self"), Dialect):
+            return True
+        f = f.f_back
+    return False
+
+
 class Capture(Runner):
     """Online: each call runs against the scratch database; statements are
     recorded as the driver sent them (psycopg2's mogrify of the same
     statement and parameters)."""
 
-    def __init__(self, project, conninfo):
+    def __init__(self, project, conninfo, dbname):
         super().__init__(project)
         import psycopg2
         import psycopg2.extensions
@@ -455,13 +485,13 @@ class Capture(Runner):
 
         self.psycopg2 = psycopg2
         self.admin_conninfo = conninfo
-        self.dbname = "sqlbundle_import_%d_%s" % (os.getpid(),
-                                                  os.urandom(4).hex())
+        self.dbname = dbname
         self.event = event
         self.phase_now = None
         self.in_sa = False
         self.engine = None
         self.conn = None
+        self.created = False
         runner = self
 
         class Cursor(psycopg2.extensions.cursor):
@@ -476,7 +506,11 @@ class Capture(Runner):
 
             def execute(self, query, vars=None):
                 self._raw("execute")
-                return super().execute(query, vars)
+                ph = runner.phase_now
+                if ph is None or not runner.in_sa or runner.reading or \
+                        self.connection.autocommit:
+                    return super().execute(query, vars)
+                return runner.guarded(self, super().execute, query, vars)
 
             def executemany(self, query, vars_list):
                 self._raw("executemany")
@@ -495,7 +529,7 @@ class Capture(Runner):
                 return super().callproc(*a, **kw)
 
             def _read(self):
-                if runner.phase_now is not None:
+                if runner.phase_now is not None and not runner.reading:
                     f = user_frame()
                     if not is_ours(f):
                         runner.phase_now.note_read(runner.where(f))
@@ -524,15 +558,55 @@ class Capture(Runner):
             return orig_rowcount.fget(result)
 
         CursorResult.rowcount = property(rowcount)
-        admin = psycopg2.connect(conninfo)
-        admin.autocommit = True
-        try:
-            with admin.cursor() as cur:
-                cur.execute('CREATE DATABASE "%s" TEMPLATE template0 '
-                            "ENCODING 'UTF8'" % self.dbname)
-        finally:
-            admin.close()
+        self.admin("DROP DATABASE IF EXISTS \"%s\"" % dbname)
+        self.admin('CREATE DATABASE "%s" TEMPLATE template0 '
+                   "ENCODING 'UTF8'" % dbname)
+        self.created = True
         self.connect()
+
+    reading = False
+
+    def guarded(self, cur, execute, query, vars):
+        """Run a statement of a revision inside a savepoint: when
+        PostgreSQL refuses it inside a transaction block (SQLSTATE 25001,
+        as for CREATE INDEX CONCURRENTLY), what ran before it is committed
+        and it runs on its own, as sqlbundle-apply will run it. PostgreSQL
+        decides, not a list of statements kept here."""
+        psycopg2 = self.psycopg2
+        ext = psycopg2.extensions
+        if cur.connection.status == ext.STATUS_BEGIN and \
+                cur.connection.get_transaction_status() != \
+                ext.TRANSACTION_STATUS_INTRANS:
+            # the revision's own COMMIT ended the block: no savepoint
+            return execute(query, vars)
+        # savepoints on a cursor of their own: the statement's cursor
+        # keeps its result
+        with ext.cursor(cur.connection) as side:
+            side.execute("SAVEPOINT sqlbundle_import")
+            try:
+                r = execute(query, vars)
+            except psycopg2.Error as e:
+                if e.pgcode != "25001":
+                    raise
+                dbapi = cur.connection
+                side.execute("ROLLBACK TO SAVEPOINT sqlbundle_import")
+                dbapi.commit()
+                dbapi.autocommit = True
+                try:
+                    r = execute(query, vars)
+                finally:
+                    dbapi.autocommit = False
+                text = query if isinstance(query, str) else \
+                    query.decode("utf-8", "replace")
+                self.phase_now.refused.append(text)
+                self.phase_now.replay[-1:] = [
+                    (self.phase_now.replay[-1][0], True)]
+                return r
+            # unless the statement itself ended the transaction (COMMIT)
+            if cur.connection.get_transaction_status() == \
+                    ext.TRANSACTION_STATUS_INTRANS:
+                side.execute("RELEASE SAVEPOINT sqlbundle_import")
+        return r
 
     VERSION_DDL = "CREATE TABLE alembic_version (version_num varchar(32) " \
                   "NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY " \
@@ -545,6 +619,15 @@ class Capture(Runner):
         if fn in self.project.paths:
             return "%s:%d" % (self.project.paths[fn], frame.f_lineno)
         return None
+
+    def admin(self, sql):
+        conn = self.psycopg2.connect(self.admin_conninfo)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            conn.close()
 
     def connect(self):
         from sqlalchemy import create_engine
@@ -569,34 +652,39 @@ class Capture(Runner):
 
     def close(self):
         if self.conn is not None:
-            self.conn.close()
-            self.engine.dispose()
-            self.conn = None
+            try:
+                self.conn.close()
+            finally:
+                self.engine.dispose()
+                self.conn = None
 
-    def recreate(self):
-        """A fresh scratch database (to leave a branch that cannot be
-        downgraded)."""
+    def rebuild(self, phases):
+        """A fresh scratch database holding what the recorded statements
+        of phases do, run as they ran (in a transaction per revision, or
+        on their own where they ran outside one)."""
         self.close()
-        admin = self.psycopg2.connect(self.admin_conninfo)
-        admin.autocommit = True
-        try:
-            with admin.cursor() as cur:
-                cur.execute('DROP DATABASE "%s"' % self.dbname)
-                cur.execute('CREATE DATABASE "%s" TEMPLATE template0 '
-                            "ENCODING 'UTF8'" % self.dbname)
-        finally:
-            admin.close()
+        self.admin('DROP DATABASE "%s"' % self.dbname)
+        self.admin('CREATE DATABASE "%s" TEMPLATE template0 '
+                   "ENCODING 'UTF8'" % self.dbname)
         self.connect()
+        dbapi = self.conn.connection.dbapi_connection \
+            if hasattr(self.conn.connection, "dbapi_connection") \
+            else self.conn.connection.connection
+        for ph in phases:
+            for sql, auto in ph.replay:
+                if auto != dbapi.autocommit:
+                    dbapi.commit()
+                    dbapi.autocommit = auto
+                with dbapi.cursor() as cur:
+                    cur.execute(sql)
+            dbapi.commit()
+            dbapi.autocommit = False
 
     def drop(self):
         self.close()
-        admin = self.psycopg2.connect(self.admin_conninfo)
-        admin.autocommit = True
-        try:
-            with admin.cursor() as cur:
-                cur.execute('DROP DATABASE IF EXISTS "%s"' % self.dbname)
-        finally:
-            admin.close()
+        if self.created:
+            self.admin('DROP DATABASE IF EXISTS "%s"' % self.dbname)
+            self.created = False
 
     # SQLAlchemy events ------------------------------------------------
     def before(self, conn, cursor, statement, parameters, context,
@@ -605,21 +693,12 @@ class Capture(Runner):
         ph = self.phase_now
         if ph is None:
             return statement, parameters
-        dbapi = cursor.connection
-        if TX_STMT.match(statement):
-            ph.nontx = True
+        if catalog_read():
+            self.reading = True
             return statement, parameters
+        dbapi = cursor.connection
         if dbapi.autocommit:
-            ph.nontx = True
-        elif CONCURRENTLY.search(statement) and not ph.nontx:
-            ph.warnings.append(
-                "%s outside an autocommit_block(): the revision is made "
-                "transactional: false" % statement.strip().split("\n")[0][:60])
-            ph.nontx = True
-            # Run it outside a transaction, as the applier will.
-            dbapi.commit()
-            dbapi.autocommit = True
-            self.forced_autocommit = True
+            ph.autocommit = True
         if context is not None and context.no_parameters:
             sent = [statement]
         elif executemany:
@@ -628,29 +707,21 @@ class Capture(Runner):
         else:
             sent = [cursor.mogrify(statement, parameters).decode("utf-8")]
         ph.stmts.extend(sent)
+        ph.replay.extend((s, bool(dbapi.autocommit)) for s in sent)
         return statement, parameters
-
-    forced_autocommit = False
 
     def after(self, conn, cursor, statement, parameters, context,
               executemany):
         self.in_sa = False
-        if self.forced_autocommit:
-            cursor.connection.autocommit = False
-            self.forced_autocommit = False
+        self.reading = False
 
     def on_error(self, exc_context):
         self.in_sa = False
-        if self.forced_autocommit:
-            self.forced_autocommit = False
-            try:
-                exc_context.connection.connection.autocommit = False
-            except Exception:
-                pass
+        self.reading = False
 
     def on_commit(self, conn):
         if self.phase_now is not None and self.in_body:
-            self.phase_now.nontx = True     # autocommit_block()
+            self.phase_now.autocommit = True     # autocommit_block()
 
     in_body = False
 
@@ -672,41 +743,17 @@ class Capture(Runner):
         finally:
             self.phase_now = None
             self.in_sa = False
+            self.reading = False
         if self.conn.in_transaction():
             self.conn.commit()
 
-    def phase(self, rev, name):
-        return self.call(rev, name, Phase(), self.context)
-
-
-def tidy(project, rev, phase, warnings):
-    """Drop Alembic's version-table and transaction statements."""
-    out = []
-    path = project.rel(rev.path)
-    for s in phase.stmts:
-        if TX_STMT.match(s):
-            phase.nontx = True
-            continue
-        if VERSION_TABLE.search(s):
-            warnings.append("%s: a statement on alembic_version left out "
-                            "(sqlbundle-apply keeps that table): %s" % (
-                                path, s.strip().split("\n")[0][:60]))
-            continue
-        out.append(s)
-    phase.stmts = out
-
-
-def concurrently_offline(project, rev, phase, warnings):
-    if phase.nontx:
-        return
-    for s in phase.stmts:
-        if CONCURRENTLY.search(s):
-            warnings.append(
-                "%s: %s outside an autocommit_block(): the revision is made "
-                "transactional: false" % (project.rel(rev.path),
-                                          s.strip().split("\n")[0][:60]))
-            phase.nontx = True
-            return
+    def failed(self, exc):
+        # leave no transaction open for the next call
+        try:
+            if self.conn.in_transaction():
+                self.conn.rollback()
+        except Exception:
+            pass
 
 
 class Importer:
@@ -714,157 +761,129 @@ class Importer:
         self.args = args
         self.out = out
         self.server = None
+        self.engine = None
         self.project = Project(args.config)
+
+    def start(self):
+        """The engine: offline, or a scratch database (on --scratch, or a
+        private server whose database may have a fixed name)."""
+        args = self.args
         if args.offline:
             self.engine = Offline(self.project)
-        else:
-            conninfo = args.scratch
-            try:
-                if conninfo is None:
-                    self.server = PrivateServer(args.pgbin)
-                    conninfo = self.server.start()
-                self.engine = Capture(self.project, conninfo)
-            except Exception as e:
-                if self.server is not None:
-                    self.server.stop()
-                if isinstance(e, ImportFailure):
-                    raise
-                raise ImportFailure("could not create a scratch database "
-                                    "on the server (%s): %s" % (
-                                        "--scratch" if args.scratch else
-                                        "private", last_line(e)))
-        self.applied = []       # ids applied to the scratch database
-        self.down = {}          # id -> has a working downgrade
+            return
+        conninfo = args.scratch
+        dbname = "sqlbundle_import"
+        try:
+            if conninfo is None:
+                self.server = PrivateServer(args.pgbin)
+                conninfo = self.server.start()
+            else:
+                dbname = "sqlbundle_import_%d_%s" % (os.getpid(),
+                                                     os.urandom(4).hex())
+            self.engine = Capture(self.project, conninfo, dbname)
+        except ImportFailure:
+            raise
+        except Exception as e:
+            raise ImportFailure("could not create a scratch database on "
+                                "the server (%s): %s" % (
+                                    "--scratch" if args.scratch else
+                                    "private", describe(e)))
 
     def close(self):
-        if isinstance(getattr(self, "engine", None), Capture):
+        """Drop the scratch database and stop the private server, on every
+        path."""
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # let it finish
+        if isinstance(self.engine, Capture):
             try:
                 self.engine.drop()
             except Exception as e:
                 sys.stderr.write("warning: could not drop the scratch "
-                                 "database: %s\n" % last_line(e))
+                                 "database %s: %s\n" % (self.engine.dbname,
+                                                         describe(e)))
         if self.server is not None:
             self.server.stop()
 
-    def fail_phase(self, rev, phase, what):
-        raise ImportFailure("revision %s: %s() failed: %s" % (
-            rev.revision, what, phase.error[1]))
-
-    def move_to(self, rid):
-        """Capture: make the scratch database hold exactly rid's ancestors."""
-        want = self.project.ancestors(rid)
-        extra = [a for a in self.applied if a not in want]
-        if extra:
-            if all(self.down.get(a) for a in extra):
-                for a in reversed(extra):
-                    ph = self.engine.phase(self.project.revs[a], "downgrade")
-                    if ph.error:
-                        self.fail_phase(self.project.revs[a], ph, "downgrade")
-                    self.applied.remove(a)
-            else:
-                self.engine.recreate()
-                self.applied = []
-        for a in self.order:
-            if a in want and a not in self.applied:
-                ph = self.engine.phase(self.project.revs[a], "upgrade")
-                if ph.error:
-                    self.fail_phase(self.project.revs[a], ph, "upgrade")
-                self.applied.append(a)
-
-    def render(self, rev):
-        """(upgrade Phase, downgrade Phase or None, warnings)."""
-        p = self.project
-        path = p.rel(rev.path)
-        warnings = []
-        online = isinstance(self.engine, Capture)
-        if online:
-            self.move_to(rev.revision)
-        up = self.engine.phase(rev, "upgrade")
-        if up.missing:
-            raise ImportFailure("%s: revision %s has no upgrade()" % (
-                path, rev.revision))
-        if up.error:
-            self.fail_phase(rev, up, "upgrade")
-        down = self.engine.phase(rev, "downgrade")
-        if online:
-            self.applied.append(rev.revision)
-        if down.error:
-            warnings.append("downgrade() raised: %s; the revision is "
-                            "irreversible" % down.error[1])
-            if online and down.nontx:
-                raise ImportFailure(
-                    "%s: downgrade() raised after committing part of its "
-                    "work: %s" % (path, down.error[1]))
-            down = None
-        elif down.missing:
-            down = None
-        again = None
-        if down is not None:
-            tidy(p, rev, down, warnings)
-            if not down.stmts:
-                down = None     # pass, or renders nothing: irreversible
-        if online and down is not None:
-            self.applied.remove(rev.revision)
-            again = self.engine.phase(rev, "upgrade")
-            if again.error:
-                self.fail_phase(rev, again, "upgrade (after downgrade)")
-            self.applied.append(rev.revision)
-        elif not online:
-            again = self.engine.phase(rev, "upgrade")
-        self.down[rev.revision] = down is not None
-        tidy(p, rev, up, warnings)
-        if again is not None and not again.error:
-            tidy(p, rev, again, [])
-            if again.stmts != up.stmts:
-                diff = next((a for a, b in zip(up.stmts, again.stmts)
-                             if a != b), None)
-                warnings.append(
-                    "%s: revision %s renders differently on each run (%s): "
-                    "%s" % (path, rev.revision, "e.g. " + diff.strip().split(
-                        "\n")[0][:60] if diff else "statement count", FROZEN))
-        if not online:
-            concurrently_offline(p, rev, up, warnings)
-        for ph in (up, down):
-            if ph is None:
-                continue
-            warnings.extend("%s: %s" % (path, w) for w in ph.warnings)
-            if ph.clock:
-                warnings.append("%s: revision %s calls %s: %s" % (
-                    path, rev.revision, ph.clock, FROZEN))
-            if ph.reads:
-                warnings.append("%s: revision %s reads the database (%s): "
-                                "%s" % (path, rev.revision,
-                                        ph.reads if ph.reads != "?" else
-                                        "query results", FROZEN))
-        return up, down, warnings
-
-    def run(self):
-        p = self.project
-        self.order = p.order(self.args.to)
-        n = 0
-        for rid in self.order:
+    def send_chain(self, order):
+        o, p = self.out, self.project
+        for rid in order:
             rev = p.revs[rid]
-            up, down, warnings = self.render(rev)
-            if rev.dependencies:
-                warnings.append("%s: depends_on %s is not kept (sqlbundle "
-                                "revisions have parents only)" % (
-                                    p.rel(rev.path), rev.dependencies))
-            o = self.out
-            o.rec("rev", rid)
+            line, downline = assign_lines(rev.path)
+            o.rec("node", rid)
             o.rec("parents", ",".join(p.parents(rev)))
             o.rec("message", (rev.doc or "").split("\n")[0].strip())
             o.rec("source", p.rel(rev.path))
-            nontx = up.nontx or (down is not None and down.nontx)
-            o.rec("transactional", "false" if nontx else "true")
-            o.rec("upgrade", join_sql(up.stmts))
-            if down is not None:
-                o.rec("downgrade", join_sql(down.stmts))
-            for w in warnings:
-                o.rec("warn", w)
-            o.rec("end", "")
-            n += 1
+            o.rec("line", line)
+            o.rec("downline", downline)
+        o.rec("chain", len(order))
+        o.flush()
+
+    def send_phase(self, tag, rid, ph):
         o = self.out
-        o.rec("done", str(n))
+        o.rec(tag, rid)
+        if ph.missing:
+            o.rec("missing")
+            return
+        for s in ph.stmts:
+            o.rec("sql", s)
+        if ph.autocommit:
+            o.rec("autocommit")
+        for s in ph.refused:
+            o.rec("refused", s)
+        if ph.reads is not None:
+            o.rec("read", ph.reads)
+        if ph.clock:
+            o.rec("volatile", ph.clock)
+        if ph.error:
+            o.rec("fail", ph.error)
+        o.flush()
+
+    def upgrade(self, rid):
+        rev = self.project.revs[rid]
+        ph = self.engine.phase(rev, "upgrade")
+        if ph.missing:
+            raise ImportFailure("%s: revision %s has no upgrade()" % (
+                self.project.rel(rev.path), rid))
+        if ph.error:
+            raise ImportFailure("revision %s: upgrade() failed: %s" % (
+                rid, ph.error))
+        return ph
+
+    def run(self):
+        p = self.project
+        order = p.order(self.args.to)
+        self.send_chain(order)
+        self.start()
+        ups = []
+        for rid in order:
+            rev = p.revs[rid]
+            ph = self.upgrade(rid)
+            ups.append(ph)
+            self.send_phase("up", rid, ph)
+            if rev.dependencies:
+                self.out.rec("note", "%s: depends_on %s is not kept "
+                             "(sqlbundle revisions have parents only)" % (
+                                 p.rel(rev.path), rev.dependencies))
+        # From the head down, each downgrade in the state Alembic runs it
+        # in; below one that did not run, a database rebuilt from the SQL
+        # recorded so far.
+        online = isinstance(self.engine, Capture)
+        in_state = True
+        for i in reversed(range(len(order))):
+            rev = p.revs[order[i]]
+            if online and not in_state:
+                try:
+                    self.engine.rebuild(ups[:i + 1])
+                except Exception as e:
+                    raise ImportFailure(
+                        "could not rebuild the scratch database below "
+                        "revision %s from the recorded SQL: %s" % (
+                            order[i + 1], describe(e)))
+                in_state = True
+            ph = self.engine.phase(rev, "downgrade")
+            self.send_phase("down", rev.revision, ph)
+            if ph.missing or ph.error:
+                in_state = False
+        self.out.rec("done", len(order))
 
 
 class PrivateServer:
@@ -969,7 +988,7 @@ def main():
         except ImportError as e:
             raise ImportFailure("%s: %s (pick the interpreter of the "
                                 "project's virtualenv with --python)" % (
-                                    sys.executable, last_line(e)))
+                                    sys.executable, describe(e)))
         imp = Importer(args, out)
         imp.run()
     except ImportFailure as e:
@@ -978,8 +997,11 @@ def main():
     except (KeyboardInterrupt, BrokenPipeError):
         rc = 130
     finally:
-        if imp is not None:
-            imp.close()
+        try:
+            if imp is not None:
+                imp.close()
+        except KeyboardInterrupt:
+            rc = 130
         try:
             out.flush()
         except BrokenPipeError:

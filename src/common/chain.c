@@ -363,7 +363,8 @@ check_ends(const struct graph *g, struct sb_err *err)
 }
 
 int
-sb_chain_load(struct sb_chain *chain, const char *dir, struct sb_err *err)
+sb_chain_build(struct sb_chain *chain, struct sb_revision *revs,
+    unsigned *down, size_t n, struct sb_err *err)
 {
 	struct graph g = { 0 };
 	struct id_ref *refs;
@@ -371,8 +372,9 @@ sb_chain_load(struct sb_chain *chain, const char *dir, struct sb_err *err)
 	chain->revs = NULL;
 	chain->by_id = NULL;
 	chain->n = 0;
-	if (load_files(dir, &g.revs, &g.down, &g.n, err) == -1)
-		return -1;
+	g.revs = revs;
+	g.down = down;
+	g.n = n;
 	if (g.n > 0 && (index_ids(&g, err) == -1 ||
 	    link_parents(&g, err) == -1 || order_revs(&g, err) == -1 ||
 	    check_ends(&g, err) == -1)) {
@@ -395,6 +397,21 @@ sb_chain_load(struct sb_chain *chain, const char *dir, struct sb_err *err)
 	g.revs = NULL;
 	graph_release(&g);
 	return 0;
+}
+
+int
+sb_chain_load(struct sb_chain *chain, const char *dir, struct sb_err *err)
+{
+	struct sb_revision *revs;
+	unsigned *down;
+	size_t n;
+
+	chain->revs = NULL;
+	chain->by_id = NULL;
+	chain->n = 0;
+	if (load_files(dir, &revs, &down, &n, err) == -1)
+		return -1;
+	return sb_chain_build(chain, revs, down, n, err);
 }
 
 ssize_t

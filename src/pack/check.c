@@ -18,6 +18,7 @@
 #include "opts.h"
 #include "seedcsv.h"
 #include "seeds.h"
+#include "txrule.h"
 
 /* SQL seed files are read whole to be split; larger ones are refused. */
 /* Words of a statement looked at for its kind. */
@@ -198,34 +199,23 @@ idempotent(const struct words *ws, struct lexer *rest, char *msg, size_t cap)
  * neither end the step's transaction nor need to run outside one.
  */
 static bool
-fits_transaction(const struct words *ws, char *msg, size_t cap)
+fits_transaction(const char *sql, size_t len, char *msg, size_t cap)
 {
-	char kind[NWORDS * 25];
-	size_t i;
+	char what[NWORDS * 25];
 
-	if (is(ws, 0, "BEGIN") || is(ws, 0, "COMMIT") || is(ws, 0, "END") ||
-	    is(ws, 0, "ABORT") || (is(ws, 0, "START") &&
-	    is(ws, 1, "TRANSACTION")) || (is(ws, 0, "ROLLBACK") &&
-	    !is(ws, 1, "TO") && !is(ws, 2, "TO"))) {
-		snprintf(msg, cap, "%s%s in a transactional revision: each "
+	switch (sb_tx_need(sql, len, what, sizeof(what))) {
+	case SB_TX_CONTROL:
+		snprintf(msg, cap, "%s in a transactional revision: each "
 		    "step runs in one transaction, which this would break",
-		    ws->w[0], is(ws, 0, "START") ? " TRANSACTION" : "");
+		    what);
 		return false;
-	}
-	for (i = 0; i < NWORDS; i++)
-		if (is(ws, i, "CONCURRENTLY"))
-			break;
-	if ((i < NWORDS && (is(ws, 0, "CREATE") || is(ws, 0, "DROP") ||
-	    is(ws, 0, "REINDEX"))) || is(ws, 0, "VACUUM") ||
-	    (is(ws, 0, "ALTER") && is(ws, 1, "SYSTEM")) ||
-	    ((is(ws, 0, "CREATE") || is(ws, 0, "DROP")) &&
-	    (is(ws, 1, "DATABASE") || is(ws, 1, "TABLESPACE")))) {
+	case SB_TX_OUTSIDE:
 		snprintf(msg, cap, "%s cannot run inside a transaction block: "
-		    "set \"transactional: false\" for this revision",
-		    join(ws, i < NWORDS ? i : 1, kind, sizeof(kind)));
+		    "set \"transactional: false\" for this revision", what);
 		return false;
+	default:
+		return true;
 	}
-	return true;
 }
 
 /* Warn about the statements of one script; returns the warning count. */
@@ -248,7 +238,8 @@ check_script(const char *path, const char *sql, size_t len,
 
 		read_words(&lx, &ws);
 		if (transactional)
-			ok = fits_transaction(&ws, msg, sizeof(msg));
+			ok = fits_transaction(lx.s, lx.len, msg,
+			    sizeof(msg));
 		else
 			ok = idempotent(&ws, &lx, msg, sizeof(msg));
 		if (!ok) {

@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -24,6 +26,7 @@
 #include "sqlbundle/revision.h"
 #include "cmd.h"
 #include "opts.h"
+#include "txrule.h"
 
 #ifndef SB_DATADIR
 #define SB_DATADIR	"/usr/local/share/sqlbundle"
@@ -39,27 +42,48 @@ struct imp_opts {
 	bool		 offline;
 	bool		 dry_run;
 	bool		 check;
+	bool		 empty_irreversible;	/* --empty-downgrade irreversible */
 };
 
-/* One revision as the helper sent it, then as composed here. */
+/* What the helper saw one call of upgrade() or downgrade() do. */
+struct imp_phase {
+	char	*sql;			/* kept statements, joined */
+	size_t	 len, cap;
+	bool	 seen;			/* the call was reported */
+	bool	 missing;		/* no such function */
+	bool	 autocommit;		/* committed, or an autocommit block */
+	bool	 control;		/* a COMMIT or the like was dropped */
+	char	*outside;		/* first statement that needs no block */
+	bool	 refused;		/* PostgreSQL refused one in a block */
+	char	*fail;			/* the call raised: file:line: message */
+	char	*read;			/* it read query results: where */
+	char	*volatile_what;		/* "uuid4() at line 20" */
+};
+
+/* One revision as the helper reported it, then as composed here. */
 struct imp_rev {
 	char	*id;
 	char	*parents;
 	char	*message;
 	char	*source;
-	char	*upgrade;
-	char	*downgrade;		/* NULL: irreversible */
+	unsigned line, downline;	/* of revision = and down_revision = */
+	struct imp_phase up, down;
 	bool	 transactional;
+	bool	 reversible;
+	bool	 isnew;			/* not in revisions/ yet: to write */
 	char	*path;			/* revisions/<id>_<slug>.sql */
 	char	*text;			/* the file's bytes */
 };
 
 struct imp_run {
-	struct imp_rev	*revs;		/* new revisions, to write */
+	struct imp_rev	*revs;		/* the chain, in the helper's order */
 	size_t		 nrevs;
+	size_t		 fresh;		/* new revisions, to write */
 	size_t		 present;	/* already in revisions/, same bytes */
 	size_t		 drift;		/* already there, different bytes */
+	size_t		 uncomparable;	/* differ, but render per run */
 	size_t		 warnings;
+	bool		 chained;	/* the chain was validated */
 };
 
 static void
@@ -69,6 +93,8 @@ usage(void)
 	    "[--offline]\n"
 	    "                               [--scratch CONNINFO] [--python "
 	    "PATH]\n"
+	    "                               [--empty-downgrade reversible|"
+	    "irreversible]\n"
 	    "                               [--dry-run | --check]\n"
 	    "\n"
 	    "Write revisions/<id>_<slug>.sql for every revision of the Alembic "
@@ -93,6 +119,11 @@ usage(void)
 	    "                          and dropped by the import (default: a "
 	    "private\n"
 	    "                          throwaway server in a temporary folder)\n"
+	    "      --empty-downgrade reversible|irreversible\n"
+	    "                          a downgrade() that does nothing on "
+	    "PostgreSQL: a no-op\n"
+	    "                          step (default), or an irreversible "
+	    "revision\n"
 	    "      --python PATH       the Python interpreter (default: the one "
 	    "of \"alembic\"\n"
 	    "                          on PATH, else python3)\n"
@@ -105,14 +136,25 @@ usage(void)
 }
 
 static void
+phase_release(struct imp_phase *ph)
+{
+	free(ph->sql);
+	free(ph->outside);
+	free(ph->fail);
+	free(ph->read);
+	free(ph->volatile_what);
+	memset(ph, 0, sizeof(*ph));
+}
+
+static void
 rev_release(struct imp_rev *r)
 {
 	free(r->id);
 	free(r->parents);
 	free(r->message);
 	free(r->source);
-	free(r->upgrade);
-	free(r->downgrade);
+	phase_release(&r->up);
+	phase_release(&r->down);
 	free(r->path);
 	free(r->text);
 	memset(r, 0, sizeof(*r));
@@ -307,9 +349,9 @@ compose(const struct imp_rev *r)
 	    "\n"
 	    "-- +upgrade\n"
 	    "%s%s%s", r->id, n ? parents : "none", r->message,
-	    r->transactional ? "true" : "false", r->source, r->upgrade,
-	    r->downgrade ? "\n-- +downgrade\n" : "",
-	    r->downgrade ? r->downgrade : "");
+	    r->transactional ? "true" : "false", r->source,
+	    r->up.sql ? r->up.sql : "", r->reversible ? "\n-- +downgrade\n" : "",
+	    r->reversible && r->down.sql ? r->down.sql : "");
 	free(parents);
 	return text;
 }
@@ -321,6 +363,10 @@ validate(const struct imp_rev *r, struct sb_err *err)
 	char *copy, *p, *save = NULL;
 	int ret = 0;
 
+	if (r->id == NULL || r->parents == NULL || r->message == NULL ||
+	    r->source == NULL)
+		return sb_err_set(err, SB_EINVALID, "the Alembic helper sent an "
+		    "incomplete revision");
 	if (!sb_revision_id_valid(r->id))
 		return sb_err_set(err, SB_EINVALID, "%s: revision id \"%.64s\" "
 		    "cannot be kept: sqlbundle ids are 1-32 characters of "
@@ -342,32 +388,249 @@ validate(const struct imp_rev *r, struct sb_err *err)
 	return ret;
 }
 
+static char *
+rev_path(const struct imp_rev *r, const char *revdir)
+{
+	char slug[SB_SLUG_MAX + 1];
+
+	sb_slugify(r->message, slug);
+	return slug[0] ? sb_printf("%s/%s_%s.sql", revdir, r->id, slug) :
+	    sb_printf("%s/%s.sql", revdir, r->id);
+}
+
+/*
+ * The chain the helper reported, before anything is captured: ids the
+ * format can hold, then the chain rules of `check` (known parents, no
+ * cycle, one base, one head), naming the Alembic files.
+ */
+static int
+check_chain(struct imp_run *run, const char *revdir, struct sb_err *err)
+{
+	struct sb_revision *revs = sb_calloc(run->nrevs + 1, sizeof(*revs));
+	unsigned *down = sb_calloc(run->nrevs + 1, sizeof(*down));
+	struct sb_chain chain = SB_CHAIN_INIT;
+	size_t n = 0;
+	int ret = -1;
+
+	for (size_t i = 0; i < run->nrevs; i++) {
+		struct imp_rev *r = &run->revs[i];
+		char *path, *text;
+
+		if (validate(r, err) == -1)
+			goto fail;
+		r->transactional = true;
+		path = rev_path(r, revdir);
+		text = compose(r);
+		ret = sb_revision_parse(&revs[n], path, text, strlen(text), err);
+		free(text);
+		free(path);
+		if (ret == -1) {
+			sb_err_prefix(err, "%s", r->source);
+			goto fail;
+		}
+		/* messages name the Alembic file and its lines */
+		free(revs[n].path);
+		revs[n].path = sb_strdup(r->source);
+		revs[n].header_line = r->line;
+		down[n++] = r->downline;
+	}
+	ret = sb_chain_build(&chain, revs, down, n, err);
+	if (ret == -1)
+		sb_err_prefix(err, "the Alembic chain");
+	sb_chain_release(&chain);
+	run->chained = ret == 0;
+	return ret;
+fail:
+	for (size_t i = 0; i < n; i++)
+		sb_revision_release(&revs[i]);
+	free(revs);
+	free(down);
+	return -1;
+}
+
+static struct imp_rev *
+rev_find(struct imp_run *run, const char *id)
+{
+	for (size_t i = 0; i < run->nrevs; i++)
+		if (strcmp(run->revs[i].id, id) == 0)
+			return &run->revs[i];
+	return NULL;
+}
+
+/* The first line of a statement, cut to 60 bytes, for a message. */
+static char *
+first_line(const char *s)
+{
+	s += strspn(s, " \t\r\n");
+	return sb_printf("%.*s", (int)(strcspn(s, "\r\n") > 60 ? 60 :
+	    strcspn(s, "\r\n")), s);
+}
+
+/*
+ * One statement of a call, as the helper saw it: the project's rules
+ * decide here what is kept. Transaction control is dropped and makes the
+ * revision non-transactional; a statement on Alembic's version table is
+ * dropped (sqlbundle-apply keeps that table); the rest is appended, ended
+ * by ';' (on a line of its own after a -- comment), a blank line between.
+ */
+static int
+add_sql(struct imp_run *run, struct imp_rev *r, struct imp_phase *ph,
+    const char *stmt, struct sb_err *err)
+{
+	char what[256], *line;
+	const char *s = stmt, *last;
+	size_t n, need;
+
+	while (*s == '\n')
+		s++;
+	n = strlen(s);
+	while (n > 0 && strchr(" \t\r\n\f\v", s[n - 1]) != NULL)
+		n--;
+	if (n == 0)
+		return 0;
+	switch (sb_tx_need(s, n, what, sizeof(what))) {
+	case SB_TX_CONTROL:
+		ph->control = true;
+		return 0;
+	case SB_TX_OUTSIDE:
+		if (ph->outside == NULL)
+			ph->outside = first_line(s);
+		break;
+	default:
+		break;
+	}
+	if (sb_tx_names(s, n, "alembic_version")) {
+		line = first_line(s);
+		fprintf(stderr, "sqlbundle: warning: %s: a statement on "
+		    "alembic_version left out (sqlbundle-apply keeps that "
+		    "table): %s\n", r->source, line);
+		free(line);
+		run->warnings++;
+		return 0;
+	}
+	need = ph->len + n + 4;
+	if (need > SB_SCRIPT_MAX)
+		return sb_err_set(err, SB_EINVALID, "%s: revision %s: its %s "
+		    "SQL is larger than %zu MiB, the limit of a revision file",
+		    r->source, r->id, ph == &r->up ? "upgrade" : "downgrade",
+		    SB_SCRIPT_MAX >> 20);
+	if (need + 1 > ph->cap) {
+		ph->cap = need * 2 > 4096 ? need * 2 : 4096;
+		ph->sql = sb_realloc(ph->sql, ph->cap);
+	}
+	if (ph->len > 0)
+		ph->sql[ph->len++] = '\n';
+	memcpy(ph->sql + ph->len, s, n);
+	ph->len += n;
+	if (s[n - 1] != ';') {
+		for (last = s + n; last > s && last[-1] != '\n'; last--)
+			;
+		if (memmem(last, (size_t)(s + n - last), "--", 2) != NULL)
+			ph->sql[ph->len++] = '\n';
+		ph->sql[ph->len++] = ';';
+	}
+	ph->sql[ph->len++] = '\n';
+	ph->sql[ph->len] = '\0';
+	return 0;
+}
+
+static void
+warn(struct imp_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+warn(struct imp_run *run, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sqlbundle: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	run->warnings++;
+}
+
+#define FROZEN	"rendered for an empty database at import time; a signed " \
+		"bundle freezes that choice"
+
+/*
+ * What the calls of r did decides its header and sections: whether it
+ * is transactional, whether it is reversible; each choice is said.
+ */
+static void
+decide(const struct imp_opts *o, struct imp_run *run, struct imp_rev *r)
+{
+	struct imp_phase *phs[2] = { &r->up, &r->down };
+
+	r->transactional = true;
+	for (int i = 0; i < 2; i++) {
+		struct imp_phase *ph = phs[i];
+
+		if (ph->autocommit || ph->control || ph->refused ||
+		    ph->outside != NULL)
+			r->transactional = false;
+		if (ph->outside != NULL && !ph->autocommit && !ph->control)
+			warn(run, "%s: %s outside an autocommit_block(): the "
+			    "revision is made transactional: false", r->source,
+			    ph->outside);
+		if (ph->volatile_what != NULL)
+			warn(run, "%s: revision %s calls %s: " FROZEN
+			    " (it cannot be compared with a later import)",
+			    r->source, r->id, ph->volatile_what);
+		if (ph->read != NULL)
+			warn(run, "%s: revision %s reads the database (%s): "
+			    FROZEN, r->source, r->id, ph->read[0] ? ph->read :
+			    "query results");
+	}
+	r->reversible = r->down.seen && !r->down.missing &&
+	    r->down.fail == NULL;
+	if (r->down.fail != NULL)
+		warn(run, "%s: downgrade() raised: %s; the revision is "
+		    "irreversible", r->source, r->down.fail);
+	if (r->reversible && r->down.len == 0) {
+		if (o->empty_irreversible) {
+			r->reversible = false;
+			warn(run, "%s: revision %s: downgrade() does nothing "
+			    "on PostgreSQL: imported as irreversible "
+			    "(--empty-downgrade irreversible)", r->source,
+			    r->id);
+		} else {
+			warn(run, "%s: revision %s: downgrade() does nothing "
+			    "on PostgreSQL: imported as a no-op downgrade, as "
+			    "Alembic runs it", r->source, r->id);
+		}
+	}
+}
+
 /*
  * Compose r's file and parse it with the parser `check` uses; the parsed
  * sections must be what was rendered (a line of SQL such as
  * "-- +downgrade" would otherwise move a section boundary).
  */
 static int
-finish(struct imp_rev *r, const char *revdir, struct sb_err *err)
+finish(const struct imp_opts *o, struct imp_run *run, struct imp_rev *r,
+    const char *revdir, struct sb_err *err)
 {
 	struct sb_revision rev = { 0 };
-	char slug[SB_SLUG_MAX + 1];
+	size_t len;
 	int ret = -1;
 
-	if (validate(r, err) == -1)
-		return -1;
-	sb_slugify(r->message, slug);
-	r->path = slug[0] ? sb_printf("%s/%s_%s.sql", revdir, r->id, slug) :
-	    sb_printf("%s/%s.sql", revdir, r->id);
+	decide(o, run, r);
+	r->path = rev_path(r, revdir);
 	r->text = compose(r);
-	if (sb_revision_parse(&rev, r->path, r->text, strlen(r->text),
-	    err) == -1) {
+	len = strlen(r->text);
+	if (len > SB_SCRIPT_MAX)
+		return sb_err_set(err, SB_EINVALID, "%s: revision %s would be "
+		    "a file of %zu bytes, over the limit of a revision file "
+		    "(%zu MiB)", r->source, r->id, len, SB_SCRIPT_MAX >> 20);
+	if (sb_revision_parse(&rev, r->path, r->text, len, err) == -1) {
 		sb_err_prefix(err, "%s: the imported revision does not parse",
 		    r->source);
 		return -1;
 	}
-	if ((rev.downgrade != NULL) != (r->downgrade != NULL) ||
-	    strstr(rev.upgrade, r->upgrade) != rev.upgrade ||
+	if ((rev.downgrade != NULL) != r->reversible ||
+	    strstr(rev.upgrade, r->up.sql ? r->up.sql : "") != rev.upgrade ||
 	    rev.transactional != r->transactional) {
 		sb_err_set(err, SB_EINVALID, "%s: a line of its SQL reads as a "
 		    "revision-file marker (\"-- +upgrade\" or \"-- +downgrade\")",
@@ -383,99 +646,173 @@ out:
 /* A complete revision: new (kept to write), present, or drifted. */
 static int
 take(struct imp_run *run, struct imp_rev *r, const struct sb_chain *chain,
-    const char *revdir, struct sb_err *err)
+    struct sb_err *err)
 {
 	char *old = NULL;
 	size_t len;
 	ssize_t at;
-	int ret = -1;
 
-	if (r->id == NULL || r->parents == NULL || r->message == NULL ||
-	    r->source == NULL || r->upgrade == NULL)
-		return sb_err_set(err, SB_EINVALID, "the Alembic helper sent an "
-		    "incomplete revision");
-	if (finish(r, revdir, err) == -1)
-		return -1;
 	if ((at = sb_chain_find(chain, r->id)) == -1) {
-		run->revs = sb_realloc(run->revs, (run->nrevs + 1) *
-		    sizeof(*run->revs));
-		run->revs[run->nrevs++] = *r;
-		memset(r, 0, sizeof(*r));
+		r->isnew = true;
+		run->fresh++;
 		return 0;
 	}
-	if (sb_read_file(chain->revs[at].path, RECORD_MAX, &old, &len,
+	if (sb_read_file(chain->revs[at].path, SB_SCRIPT_MAX, &old, &len,
 	    err) == -1)
-		goto out;
+		return -1;
 	if (len == strlen(r->text) && memcmp(old, r->text, len) == 0) {
 		run->present++;
+	} else if (r->up.volatile_what != NULL ||
+	    r->down.volatile_what != NULL) {
+		run->uncomparable++;
+		fprintf(stderr, "sqlbundle: cannot be compared: revision \"%s\" "
+		    "(%s) renders differently on every run (it calls %s); "
+		    "left as it is\n", r->id, chain->revs[at].path,
+		    r->up.volatile_what ? r->up.volatile_what :
+		    r->down.volatile_what);
 	} else {
 		run->drift++;
 		fprintf(stderr, "sqlbundle: drift: revision \"%s\" (%s) differs "
 		    "from a fresh import of %s; left as it is\n", r->id,
 		    chain->revs[at].path, r->source);
 	}
-	rev_release(r);
-	ret = 0;
-out:
 	free(old);
-	return ret;
+	return 0;
 }
 
-/* Read every record of the helper. */
+/* Sets *slot to val (taking it), refusing a second value. */
 static int
-read_stream(FILE *fp, struct imp_run *run, const struct sb_chain *chain,
+set_once(char **slot, char *val, const char *tag, struct sb_err *err)
+{
+	if (*slot != NULL) {
+		free(val);
+		return sb_err_set(err, SB_EINVALID, "the Alembic helper sent "
+		    "\"%s\" twice", tag);
+	}
+	*slot = val;
+	return 0;
+}
+
+/* One record of the helper; *val is taken when used. */
+static int
+on_record(struct imp_run *run, const char *tag,
+    char **val, struct imp_phase **ph, struct imp_rev **cur,
     const char *revdir, bool *done, struct sb_err *err)
 {
-	struct imp_rev cur = { 0 };
+	struct imp_rev *r = *cur;
+	char *v = *val;
+
+	if (strcmp(tag, "error") == 0)
+		return sb_err_set(err, SB_EINVALID, "%s", v);
+	if (strcmp(tag, "node") == 0) {
+		if (run->chained)
+			return sb_err_set(err, SB_EINVALID, "the Alembic helper "
+			    "sent a revision after the chain");
+		run->revs = sb_realloc(run->revs, (run->nrevs + 1) *
+		    sizeof(*run->revs));
+		r = *cur = &run->revs[run->nrevs++];
+		memset(r, 0, sizeof(*r));
+		r->id = v;
+		*val = NULL;
+		return 0;
+	}
+	if (strcmp(tag, "chain") == 0)
+		return check_chain(run, revdir, err);
+	if (strcmp(tag, "up") == 0 || strcmp(tag, "down") == 0) {
+		if (!run->chained || (r = rev_find(run, v)) == NULL)
+			return sb_err_set(err, SB_EINVALID, "the Alembic helper "
+			    "sent the calls of unknown revision \"%.64s\"", v);
+		*cur = r;
+		*ph = tag[0] == 'u' ? &r->up : &r->down;
+		if ((*ph)->seen)
+			return sb_err_set(err, SB_EINVALID, "the Alembic helper "
+			    "sent %s() of \"%s\" twice", tag, v);
+		(*ph)->seen = true;
+		return 0;
+	}
+	if (strcmp(tag, "note") == 0) {
+		warn(run, "%s", v);
+		return 0;
+	}
+	if (strcmp(tag, "done") == 0) {
+		for (size_t i = 0; i < run->nrevs; i++)
+			if (!run->revs[i].up.seen || !run->revs[i].down.seen)
+				return sb_err_set(err, SB_EINVALID, "the Alembic "
+				    "helper did not report every call of \"%s\"",
+				    run->revs[i].id);
+		*done = true;
+		return 0;
+	}
+	if (r == NULL || (*ph == NULL && !run->chained))
+		goto chain_rec;
+	if (*ph == NULL)
+		return sb_err_set(err, SB_EINVALID, "the Alembic helper sent "
+		    "\"%s\" outside a call", tag);
+	if (strcmp(tag, "sql") == 0)
+		return add_sql(run, r, *ph, v, err);
+	if (strcmp(tag, "autocommit") == 0)
+		(*ph)->autocommit = true;
+	else if (strcmp(tag, "refused") == 0)
+		(*ph)->refused = true;
+	else if (strcmp(tag, "missing") == 0)
+		(*ph)->missing = true;
+	else if (strcmp(tag, "fail") == 0 || strcmp(tag, "read") == 0 ||
+	    strcmp(tag, "volatile") == 0) {
+		*val = NULL;
+		return set_once(tag[0] == 'f' ? &(*ph)->fail : tag[0] == 'r' ?
+		    &(*ph)->read : &(*ph)->volatile_what, v, tag, err);
+	}
+	return 0;
+chain_rec:
+	if (r == NULL)
+		return sb_err_set(err, SB_EINVALID, "the Alembic helper sent "
+		    "\"%s\" before any revision", tag);
+	*val = NULL;
+	if (strcmp(tag, "parents") == 0)
+		return set_once(&r->parents, v, tag, err);
+	if (strcmp(tag, "message") == 0)
+		return set_once(&r->message, v, tag, err);
+	if (strcmp(tag, "source") == 0)
+		return set_once(&r->source, v, tag, err);
+	*val = v;
+	if (strcmp(tag, "line") == 0)
+		r->line = (unsigned)strtoul(v, NULL, 10);
+	else if (strcmp(tag, "downline") == 0)
+		r->downline = (unsigned)strtoul(v, NULL, 10);
+	return 0;
+}
+
+/*
+ * Read every record of the helper, then decide and compose each
+ * revision. *ours: the stop is this side's decision (the helper must be
+ * told to stop).
+ */
+static int
+read_stream(const struct imp_opts *o, FILE *fp, struct imp_run *run,
+    const struct sb_chain *chain, const char *revdir, bool *done,
+    bool *ours, struct sb_err *err)
+{
+	struct imp_phase *ph = NULL;
+	struct imp_rev *cur = NULL;
 	char tag[16], *val;
-	int r, ret = -1;
+	int r;
 
 	*done = false;
+	*ours = false;
 	while ((r = read_record(fp, tag, &val, err)) == 1) {
-		char **slot = NULL;
-
-		if (strcmp(tag, "error") == 0) {
-			sb_err_set(err, SB_EINVALID, "%s", val);
-			free(val);
-			goto out;
-		} else if (strcmp(tag, "warn") == 0) {
-			fprintf(stderr, "sqlbundle: warning: %s\n", val);
-			run->warnings++;
-		} else if (strcmp(tag, "rev") == 0) {
-			rev_release(&cur);
-			cur.transactional = true;
-			slot = &cur.id;
-		} else if (strcmp(tag, "parents") == 0) {
-			slot = &cur.parents;
-		} else if (strcmp(tag, "message") == 0) {
-			slot = &cur.message;
-		} else if (strcmp(tag, "source") == 0) {
-			slot = &cur.source;
-		} else if (strcmp(tag, "upgrade") == 0) {
-			slot = &cur.upgrade;
-		} else if (strcmp(tag, "downgrade") == 0) {
-			slot = &cur.downgrade;
-		} else if (strcmp(tag, "transactional") == 0) {
-			cur.transactional = strcmp(val, "false") != 0;
-		} else if (strcmp(tag, "end") == 0) {
-			if (take(run, &cur, chain, revdir, err) == -1) {
-				free(val);
-				goto out;
-			}
-		} else if (strcmp(tag, "done") == 0) {
-			*done = true;
-		}
-		if (slot != NULL) {
-			free(*slot);
-			*slot = val;
-		} else {
-			free(val);
-		}
+		r = on_record(run, tag, &val, &ph, &cur, revdir, done, err);
+		*ours = strcmp(tag, "error") != 0;
+		free(val);
+		if (r == -1)
+			return -1;
 	}
-	ret = r;
-out:
-	rev_release(&cur);
-	return ret;
+	if (r == -1 || !*done)
+		return r;
+	for (size_t i = 0; i < run->nrevs; i++)
+		if (finish(o, run, &run->revs[i], revdir, err) == -1 ||
+		    take(run, &run->revs[i], chain, err) == -1)
+			return -1;
+	return 0;
 }
 
 /* Wait for the helper; a failure without an error record is one here. */
@@ -516,12 +853,15 @@ static int
 write_all(struct imp_run *run, const char *revdir, struct sb_err *err)
 {
 	char **tmps = sb_calloc(run->nrevs, sizeof(*tmps));
+	struct imp_rev *last = NULL;
 	size_t i, linked = 0;
 	int ret = -1;
 
 	for (i = 0; i < run->nrevs; i++) {
 		const char *base = strrchr(run->revs[i].path, '/') + 1;
 
+		if (!run->revs[i].isnew)
+			continue;
 		tmps[i] = sb_printf("%s/.%s.import.%ld", revdir, base,
 		    (long)getpid());
 		if (sb_write_file_atomic(tmps[i], run->revs[i].text,
@@ -531,17 +871,22 @@ write_all(struct imp_run *run, const char *revdir, struct sb_err *err)
 			goto out;
 		}
 	}
-	for (linked = 0; linked < run->nrevs; linked++)
+	for (linked = 0; linked < run->nrevs; linked++) {
+		if (tmps[linked] == NULL)
+			continue;
 		if (link(tmps[linked], run->revs[linked].path) == -1) {
 			sb_err_sys(err, "could not create \"%s\"",
 			    run->revs[linked].path);
 			goto out;
 		}
-	ret = sb_fsync_parent(run->revs[0].path, err);
+		last = &run->revs[linked];
+	}
+	ret = last != NULL ? sb_fsync_parent(last->path, err) : 0;
 out:
 	if (ret == -1)
 		for (i = 0; i < linked; i++)
-			unlink(run->revs[i].path);
+			if (tmps[i] != NULL)
+				unlink(run->revs[i].path);
 	for (i = 0; i < run->nrevs; i++) {
 		if (tmps[i] != NULL)
 			unlink(tmps[i]);
@@ -556,7 +901,7 @@ parse_opts(struct imp_opts *o, int argc, char **argv, bool *help,
     struct sb_err *err)
 {
 	enum { OPT_CONFIG = 256, OPT_TO, OPT_OFFLINE, OPT_SCRATCH,
-		OPT_PYTHON, OPT_DRY, OPT_CHECK };
+		OPT_PYTHON, OPT_DRY, OPT_CHECK, OPT_EMPTY };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "to", required_argument, NULL, OPT_TO },
@@ -565,6 +910,7 @@ parse_opts(struct imp_opts *o, int argc, char **argv, bool *help,
 		{ "python", required_argument, NULL, OPT_PYTHON },
 		{ "dry-run", no_argument, NULL, OPT_DRY },
 		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "empty-downgrade", required_argument, NULL, OPT_EMPTY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -595,6 +941,14 @@ parse_opts(struct imp_opts *o, int argc, char **argv, bool *help,
 		case OPT_CHECK:
 			o->check = true;
 			break;
+		case OPT_EMPTY:
+			if (strcmp(optarg, "irreversible") == 0)
+				o->empty_irreversible = true;
+			else if (strcmp(optarg, "reversible") != 0)
+				return sb_err_set(err, SB_EUSAGE, "import: "
+				    "--empty-downgrade is reversible or "
+				    "irreversible, not \"%s\"", optarg);
+			break;
 		case 'h':
 			*help = true;
 			return 0;
@@ -614,24 +968,32 @@ parse_opts(struct imp_opts *o, int argc, char **argv, bool *help,
 	return 0;
 }
 
-/* Tell what was found; --check turns new revisions and drift into 1. */
+/*
+ * Tell what was found; --check turns new revisions and drift into 1. A
+ * revision that renders differently on every run by design cannot be
+ * compared: said, never counted as drift.
+ */
 static int
 report(const struct imp_opts *o, struct imp_run *run, const char *revdir,
     struct sb_err *err)
 {
 	for (size_t i = 0; i < run->nrevs; i++)
-		printf("%s %s (from %s)\n", o->check ? "not imported yet:" :
-		    o->dry_run ? "would write" : "wrote", run->revs[i].path,
-		    run->revs[i].source);
-	if (!o->check && !o->dry_run && run->nrevs > 0 &&
+		if (run->revs[i].isnew)
+			printf("%s %s (from %s)\n", o->check ?
+			    "not imported yet:" : o->dry_run ? "would write" :
+			    "wrote", run->revs[i].path, run->revs[i].source);
+	if (!o->check && !o->dry_run && run->fresh > 0 &&
 	    write_all(run, revdir, err) == -1)
 		return -1;
-	printf("%zu new, %zu unchanged, %zu drifted\n", run->nrevs,
+	printf("%zu new, %zu unchanged, %zu drifted", run->fresh,
 	    run->present, run->drift);
-	if (o->check && (run->nrevs > 0 || run->drift > 0))
+	if (run->uncomparable > 0)
+		printf(", %zu cannot be compared", run->uncomparable);
+	putchar('\n');
+	if (o->check && (run->fresh > 0 || run->drift > 0))
 		return sb_err_set(err, SB_EINVALID, "import --check: %zu "
-		    "revision%s not imported, %zu drifted", run->nrevs,
-		    run->nrevs == 1 ? "" : "s", run->drift);
+		    "revision%s not imported, %zu drifted", run->fresh,
+		    run->fresh == 1 ? "" : "s", run->drift);
 	return 0;
 }
 
@@ -645,7 +1007,7 @@ sb_cmd_import(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	FILE *fp = NULL;
 	pid_t pid = -1;
 	struct stat st;
-	bool help, done = false;
+	bool help, done = false, ours = false;
 	int ret = -1, rr;
 
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
@@ -695,8 +1057,10 @@ sb_cmd_import(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	}
 	if (spawn_helper(&o, python, helper, config, &pid, &fp, err) == -1)
 		goto out;
-	rr = read_stream(fp, &run, &chain, revdir, &done, err);
-	/* on an early stop, the helper's next write fails and it cleans up */
+	rr = read_stream(&o, fp, &run, &chain, revdir, &done, &ours, err);
+	/* stopped here: the helper drops its scratch database and exits */
+	if (rr == -1 && ours)
+		kill(pid, SIGTERM);
 	fclose(fp);
 	fp = NULL;
 	if (reap(pid, python, done, rr, err) == -1)

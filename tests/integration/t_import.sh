@@ -151,21 +151,117 @@ test_import_private_server() {
 
 test_import_irreversible() {
 	expect_rc 0 import_into proj irreversible --scratch "$(scratch)"
-	grep -q -- '^-- +downgrade' "$(file_of proj 1a0000000001)" || fail "base"
-	for r in 1a0000000002 1a0000000003 1a0000000004 1a0000000005; do
+	# a downgrade that is missing or raises: irreversible
+	for r in 1a0000000002 1a0000000004; do
 		! grep -q -- '^-- +downgrade' "$(file_of proj $r)" ||
 			fail "$r must be irreversible: $(cat "$(file_of proj $r)")"
 	done
-	grep -qF "versions/1a0000000004.py:20: downgrade() raised: versions/1a0000000004.py:20: NotImplementedError: the data of column c cannot be restored; the revision is irreversible" err ||
-	grep -qF "downgrade() raised: versions/1a0000000004.py:20: NotImplementedError: the data of column c cannot be restored; the revision is irreversible" err ||
+	grep -qF "versions/1a0000000004.py: downgrade() raised: versions/1a0000000004.py:20: NotImplementedError: the data of column c cannot be restored; the revision is irreversible" err ||
 		{ cat err; fail "no warning for the raising downgrade"; }
+	# pass, or a body that renders nothing: a no-op, as Alembic runs it
+	for r in 1a0000000001 1a0000000003 1a0000000005; do
+		grep -q -- '^-- +downgrade' "$(file_of proj $r)" ||
+			fail "$r must be reversible: $(cat "$(file_of proj $r)")"
+	done
+	for r in 1a0000000003 1a0000000005; do
+		grep -qF "versions/$r.py: revision $r: downgrade() does nothing on PostgreSQL: imported as a no-op downgrade" err ||
+			{ cat err; fail "no warning for the empty downgrade of $r"; }
+	done
 	expect_rc 0 "$SB" -C proj check
+	# the strict reading
+	expect_rc 0 import_into strict irreversible --offline --empty-downgrade irreversible
+	for r in 1a0000000003 1a0000000005; do
+		! grep -q -- '^-- +downgrade' "$(file_of strict $r)" ||
+			fail "$r must be irreversible with --empty-downgrade irreversible"
+	done
+	grep -qF "versions/1a0000000003.py: revision 1a0000000003: downgrade() does nothing on PostgreSQL: imported as irreversible (--empty-downgrade irreversible)" err ||
+		{ cat err; fail "strict warning"; }
+	expect_err 2 'import: --empty-downgrade is reversible or irreversible, not "maybe"' \
+	    import_into x irreversible --offline --empty-downgrade maybe
 	# upgrade only: Alembic cannot go back through them either
 	cp "$FIX/cases/env.py" "$FIX/irreversible/alembic.ini" .
 	mkdir al_src
 	cp -r "$FIX/irreversible/versions" env.py alembic.ini al_src/
 	echo "project = irreversible" > proj/sqlbundle.conf
 	prove_equivalence "$PWD/al_src" proj 1a0000000005 upgrade-only
+}
+
+# The capture runs each upgrade once and each downgrade once, from the
+# head down, as Alembic does: downgrades that are not exact inverses (an
+# enum type, a sequence left behind) import; one that PostgreSQL refuses
+# makes its revision irreversible, and the walk goes on below it.
+# Catalog reads (reflection, batch, checkfirst) are never frozen.
+test_import_walk() {
+	expect_rc 0 import_into proj walk --scratch "$(scratch)"
+	assert_out "6 new, 0 unchanged, 0 drifted"
+	grep -qF 'versions/7a0000000003.py: downgrade() raised: versions/7a0000000003.py:19: syntax error at or near "TABL" (SQLSTATE 42601); in: DROP TABL u; the revision is irreversible' err ||
+		{ cat err; fail "no PostgreSQL message for the failed downgrade"; }
+	! grep -q -- '^-- +downgrade' "$(file_of proj 7a0000000003)" ||
+		fail "7a0000000003 must be irreversible"
+	for r in 7a0000000001 7a0000000002 7a0000000004 7a0000000005 7a0000000006; do
+		grep -q -- '^-- +downgrade' "$(file_of proj $r)" || fail "$r reversible"
+	done
+	# below the refused downgrade, the walk went on in a rebuilt database
+	grep -qx 'ALTER TABLE t DROP COLUMN n;' "$(file_of proj 7a0000000002)" ||
+		fail "7a0000000002: $(cat "$(file_of proj 7a0000000002)")"
+	grep -qx 'DROP TABLE t;' "$(file_of proj 7a0000000001)" ||
+		fail "7a0000000001: $(cat "$(file_of proj 7a0000000001)")"
+	# no catalog read, no OID
+	! grep -rqiE 'pg_catalog|information_schema|pg_class|attrelid|oid' proj/revisions ||
+		fail "a catalog read was frozen: $(grep -rniE 'pg_catalog|information_schema|pg_class|attrelid|oid' proj/revisions)"
+	grep -qx 'CREATE TYPE colour AS ENUM (.red., .green.);' "$(file_of proj 7a0000000005)" ||
+		fail "checkfirst create: $(cat "$(file_of proj 7a0000000005)")"
+	# an empty upgrade is a valid no-op step
+	f=$(file_of proj 7a0000000006)
+	assert_eq "$(sed -n '/^-- +upgrade/,/^-- +downgrade/p' "$f" | grep -vc '^--\|^$')" 0
+	echo "project = walk" > proj/sqlbundle.conf
+	cp "$FIX/cases/env.py" "$FIX/walk/alembic.ini" .
+	mkdir al_src
+	cp -r "$FIX/walk/versions" env.py alembic.ini al_src/
+	prove_equivalence "$PWD/al_src" proj 7a0000000006 upgrade-only
+	# down to the irreversible revision, on both sides
+	PGDATABASE=sb_side expect_rc 0 "$SBA" downgrade eq.tar.zst 7a0000000003
+	(cd al && alembic -x url="$(alembic_url al_side)" downgrade 7a0000000003) \
+	    > alembic.log 2>&1 || { cat alembic.log; fail "alembic downgrade"; }
+	db_state sb_side > sb.state
+	db_state al_side > al.state
+	diff -u al.state sb.state || fail "downgrade: the databases differ"
+	PGDATABASE=sb_side expect_err 6 7a0000000003 "$SBA" downgrade eq.tar.zst base
+}
+
+# Two imports, each on a fresh private server and with another
+# PYTHONHASHSEED, write the same bytes; --check passes on the result.
+test_import_deterministic() {
+	local tmp
+	tmp=$(mktemp -d /tmp/sb-import-test.XXXXXX)
+	chmod 755 "$tmp"
+	TMPDIR=$tmp PYTHONHASHSEED=1 expect_rc 0 import_into one walk
+	TMPDIR=$tmp PYTHONHASHSEED=2 expect_rc 0 import_into two walk
+	diff -r one/revisions two/revisions || fail "two imports differ"
+	TMPDIR=$tmp PYTHONHASHSEED=3 expect_rc 0 import_into one walk --check
+	assert_out "0 new, 6 unchanged, 0 drifted"
+	assert_eq "$(ls -A "$tmp")" ""
+	rmdir "$tmp"
+}
+
+# A value of the moment (uuid4()) renders differently on every run: a
+# later import says "cannot be compared", never drift, and --check passes.
+test_import_uncomparable() {
+	expect_rc 0 import_into proj warnings --scratch "$(scratch)"
+	expect_rc 0 import_into proj warnings --scratch "$(scratch)" --check
+	assert_out "0 new, 5 unchanged, 0 drifted, 1 cannot be compared"
+	grep -qF 'cannot be compared: revision "2b0000000001"' err ||
+		{ cat err; fail "no cannot-be-compared line"; }
+	grep -qF 'calls uuid4() at line 20' err || { cat err; fail "why"; }
+}
+
+# A typo fails the import with PostgreSQL's message, its SQLSTATE and the
+# file and line of the statement; nothing is written.
+test_import_typo() {
+	expect_err 1 'versions/8b0000000001.py:16: syntax error at or near "ALTR" (SQLSTATE 42601); in: ALTR TABLE t ADD x int' \
+	    import_into proj typo --scratch "$(scratch)"
+	! grep -q 'Background on this error' err || fail "SQLAlchemy's line: $(cat err)"
+	assert_eq "$(ls -A proj/revisions)" ""
 }
 
 test_import_warnings() {
