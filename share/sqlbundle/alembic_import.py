@@ -161,7 +161,7 @@ class Project:
         self.base = os.path.dirname(self.ini)
         if not os.path.isfile(self.ini):
             raise ImportFailure("%s: no such file (pass --config FILE)" % ini)
-        cfg = Config(self.ini)
+        cfg = self.cfg = Config(self.ini)
         try:
             self.script = ScriptDirectory.from_config(cfg)
         except Exception as e:
@@ -332,8 +332,16 @@ def reflecting(exc):
 class Runner:
     """Calls upgrade()/downgrade() of one module and records a Phase."""
 
-    def __init__(self, project):
+    def __init__(self, project, as_sql=False):
+        from alembic.runtime.environment import EnvironmentContext
+
         self.project = project
+        # What env.py would have set up: op.get_context().config is the
+        # project's Config, and "from alembic import context" answers
+        # (is_offline_mode(), get_x_argument(), config).
+        self.env = EnvironmentContext(project.cfg, project.script,
+                                      as_sql=as_sql)
+        self.env.__enter__()
 
     def phase(self, rev, name):
         from alembic.operations import Operations
@@ -344,6 +352,7 @@ class Runner:
             phase.missing = True
             return phase
         ctx = self.context(phase)
+        self.env._migration_context = ctx
         try:
             with Operations.context(ctx):
                 sys.setprofile(clock_watch(phase, self.project))
@@ -370,7 +379,7 @@ class Runner:
 
 class Offline(Runner):
     def __init__(self, project):
-        super().__init__(project)
+        super().__init__(project, as_sql=True)
         from sqlalchemy import create_mock_engine
         self.create_mock_engine = create_mock_engine
 
@@ -384,6 +393,7 @@ class Offline(Runner):
         # "named" parameters: a '%' is not doubled in the SQL written
         ctx = MigrationContext.configure(
             dialect_name="postgresql", dialect_opts={"paramstyle": "named"},
+            environment_context=self.env,
             opts={"as_sql": True, "output_buffer": io.StringIO(),
                   "literal_binds": True, "transaction_per_migration": True})
         impl = ctx.impl
@@ -729,7 +739,8 @@ class Capture(Runner):
     def context(self, phase):
         from alembic.runtime.migration import MigrationContext
         return MigrationContext.configure(
-            connection=self.conn, opts={"transaction_per_migration": True})
+            connection=self.conn, environment_context=self.env,
+            opts={"transaction_per_migration": True})
 
     def run(self, ctx, fn, phase):
         self.phase_now = phase

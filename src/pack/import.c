@@ -435,8 +435,12 @@ check_chain(struct imp_run *run, const char *revdir, struct sb_err *err)
 		down[n++] = r->downline;
 	}
 	ret = sb_chain_build(&chain, revs, down, n, err);
-	if (ret == -1)
+	if (ret == -1) {
 		sb_err_prefix(err, "the Alembic chain");
+		if (err->hint[0] != '\0')
+			sb_err_hint(err, "merge the heads with \"alembic merge "
+			    "heads\", then import again");
+	}
 	sb_chain_release(&chain);
 	run->chained = ret == 0;
 	return ret;

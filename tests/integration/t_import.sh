@@ -397,3 +397,34 @@ test_empty_sections() {
 	PGDATABASE=e3db expect_rc 0 "$SBA" downgrade e3.tar.zst base
 	assert_eq "$(PGDATABASE=e3db q "SELECT to_regclass('t') IS NULL")" t
 }
+
+# Revisions see what env.py would give them: op.get_context().config is
+# the project's Config, and alembic.context answers; a SELECT's rows reach
+# the revision's own code in capture.
+test_import_context() {
+	expect_rc 0 import_into cap context --scratch "$(scratch)"
+	grep -q 'CREATE TABLE t' "$(file_of cap 9c0000000001)" ||
+		fail "config: $(cat "$(file_of cap 9c0000000001)")"
+	grep -qF 'reads the database (versions/9c0000000001.py:21)' err ||
+		{ cat err; fail "the read is said"; }
+	expect_rc 0 import_into off context --offline
+	grep -q 'CREATE TABLE t' "$(file_of off 9c0000000001)" || fail "offline"
+	expect_rc 0 "$SB" -C cap check
+}
+
+# The project's rules, applied by sqlbundle to what the helper saw: a
+# revision over the size limit of a revision file is refused naming its
+# file, and the scratch database is dropped; a chain with two heads is
+# refused before anything is captured.
+test_import_limits_and_chain() {
+	expect_err 1 "versions/ab0000000001.py: revision ab0000000001: its upgrade SQL is larger than 64 MiB, the limit of a revision file" \
+	    import_into off too_big --offline
+	expect_err 1 "versions/ab0000000001.py: revision ab0000000001: its upgrade SQL is larger than 64 MiB" \
+	    import_into cap too_big --scratch "$(scratch)"
+	assert_eq "$(ls -A off/revisions cap/revisions | grep -c sql)" 0
+	assert_eq "$(PGDATABASE=postgres q "SELECT count(*) FROM pg_database WHERE datname LIKE 'sqlbundle_import%'")" 0
+	expect_err 1 "the Alembic chain: multiple head revisions are present: ad0000000002 (versions/ad0000000002.py:7), ad0000000003 (versions/ad0000000003.py:7)" \
+	    import_into heads two_heads --scratch "$(scratch)"
+	grep -qF 'alembic merge heads' err || { cat err; fail "hint"; }
+	assert_eq "$(PGDATABASE=postgres q "SELECT count(*) FROM pg_database WHERE datname LIKE 'sqlbundle_import%'")" 0
+}
