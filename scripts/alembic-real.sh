@@ -62,7 +62,7 @@ dump() {
 	pg_dump --schema-only --no-owner --no-privileges -N sqlbundle \
 	    -T public.alembic_version "$1" | grep -v '^\\\(un\)\?restrict '
 	echo '-- data (sorted)'
-	pg_dump --data-only --no-owner -N sqlbundle -T public.alembic_version "$1" |
+	pg_dump --data-only --no-owner -N sqlbundle -T public.alembic_version "$1" 2>/dev/null |
 	    grep -v '^\\\(un\)\?restrict ' | grep -v '^--' |
 	    grep -v '^SELECT pg_catalog.setval' | sort
 }

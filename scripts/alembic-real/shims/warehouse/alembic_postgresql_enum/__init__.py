@@ -1,12 +1,14 @@
 """Stand-in for alembic-postgresql-enum (not in Debian): its
 op.sync_enum_values, done the way the library does it: the old type
 renamed, the new one created, each column cast through text (renamed
-values mapped), the old type dropped."""
+values mapped, a column default dropped and set again), the old type
+dropped."""
 import enum
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from alembic.operations import MigrateOperation, Operations
+from sqlalchemy import text
 
 
 class ColumnType(enum.Enum):
@@ -39,11 +41,25 @@ def sync_enum_values(operations, enum_schema, enum_name, new_values,
     operations.execute(f"CREATE TYPE {typ} AS ENUM("
                        + ", ".join(_lit(v) for v in new_values) + ")")
     for ref in affected_columns:
+        if isinstance(ref, tuple):  # the older (table, column) form
+            ref = TableReference(ref[0], ref[1], table_schema=enum_schema)
         table = _q(ref.table_name)
         if ref.table_schema:
             table = f"{_q(ref.table_schema)}.{table}"
         col = _q(ref.column_name)
-        if ref.existing_server_default is not None:
+        default = ref.existing_server_default
+        if default is None:  # as the library: the default, from the catalog
+            default = operations.get_bind().execute(text(
+                "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d "
+                "JOIN pg_attribute a ON a.attrelid = d.adrelid "
+                "AND a.attnum = d.adnum "
+                "WHERE d.adrelid = CAST(:t AS regclass) AND a.attname = :c"),
+                {"t": table, "c": ref.column_name}).scalar()
+            if default is not None:
+                for o in (f"{enum_schema}.{old}", _q(enum_schema) + "." + _q(old),
+                          old, _q(old)):
+                    default = default.replace("::" + o, "::" + typ)
+        if default is not None:
             operations.execute(f"ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT")
         expr = f"{col}::text"
         if ref.column_type == ColumnType.ARRAY:
@@ -61,9 +77,9 @@ def sync_enum_values(operations, enum_schema, enum_name, new_values,
             newtype = typ
         operations.execute(f"ALTER TABLE {table} ALTER COLUMN {col} "
                            f"TYPE {newtype} USING {using}")
-        if ref.existing_server_default is not None:
+        if default is not None:
             operations.execute(f"ALTER TABLE {table} ALTER COLUMN {col} "
-                               f"SET DEFAULT {ref.existing_server_default}")
+                               f"SET DEFAULT {default}")
     operations.execute(f"DROP TYPE {_q(enum_schema)}.{_q(old)}")
 
 
