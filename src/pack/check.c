@@ -252,6 +252,23 @@ check_script(const char *path, const char *sql, size_t len,
 	return warnings;
 }
 
+/*
+ * An upgrade section with nothing at all in it is a valid no-op step, but
+ * outside a merge it is more often a revision not written yet: a comment
+ * in the section says the no-op is meant.
+ */
+static unsigned
+check_empty(const struct sb_revision *r)
+{
+	if (r->nparents > 1 || r->upgrade_len != strspn(r->upgrade,
+	    " \t\r\n"))
+		return 0;
+	fprintf(stderr, "sqlbundle: warning: %s:%u: the upgrade section is "
+	    "empty: a no-op step that only moves the version (write a comment "
+	    "in it if that is meant)\n", r->path, r->upgrade_line - 1);
+	return 1;
+}
+
 /* CSV seeds need a header; SQL seeds must split into statements. */
 static int
 check_seed(const struct sb_seed_file *f, bool transactional,
@@ -347,6 +364,7 @@ sb_cmd_check(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 				goto out;
 		warnings += check_script(r->path, r->upgrade, r->upgrade_len,
 		    r->upgrade_line, r->transactional);
+		warnings += check_empty(r);
 		if (r->downgrade != NULL)
 			warnings += check_script(r->path, r->downgrade,
 			    r->downgrade_len, r->downgrade_line,

@@ -326,6 +326,9 @@ bad:
 	    "malformed (near \"%.20s\")", head);
 }
 
+/* What an empty section says: the no-op is meant (see `check`). */
+#define NOTHING(fn)	"-- nothing: " fn "() sends no SQL to PostgreSQL\n"
+
 /* The file's bytes: the header, then the sections as rendered. */
 static char *
 compose(const struct imp_rev *r)
@@ -350,8 +353,9 @@ compose(const struct imp_rev *r)
 	    "-- +upgrade\n"
 	    "%s%s%s", r->id, n ? parents : "none", r->message,
 	    r->transactional ? "true" : "false", r->source,
-	    r->up.sql ? r->up.sql : "", r->reversible ? "\n-- +downgrade\n" : "",
-	    r->reversible && r->down.sql ? r->down.sql : "");
+	    r->up.sql ? r->up.sql : NOTHING("upgrade"),
+	    r->reversible ? "\n-- +downgrade\n" : "", !r->reversible ? "" :
+	    r->down.sql ? r->down.sql : NOTHING("downgrade"));
 	free(parents);
 	return text;
 }

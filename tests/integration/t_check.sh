@@ -174,8 +174,8 @@ test_new() {
 
 	EOF
 	diff -u want p/revisions/c0ffee000001_create_the_customer_table.sql
-	# an empty upgrade is an error until it is written
-	expect_err 1 "p/revisions/c0ffee000001_create_the_customer_table.sql:6: upgrade section has no statement" \
+	# an empty upgrade is a no-op step: valid, with a warning
+	expect_err 0 "p/revisions/c0ffee000001_create_the_customer_table.sql:6: the upgrade section is empty: a no-op step that only moves the version (write a comment in it if that is meant)" \
 	    "$SB" -C p check
 	sed -i 's/^-- +upgrade$/-- +upgrade\nCREATE TABLE customer (id int);/' \
 	    p/revisions/c0ffee000001_create_the_customer_table.sql

@@ -211,9 +211,15 @@ test_import_walk() {
 		fail "a catalog read was frozen: $(grep -rniE 'pg_catalog|information_schema|pg_class|attrelid|oid' proj/revisions)"
 	grep -qx 'CREATE TYPE colour AS ENUM (.red., .green.);' "$(file_of proj 7a0000000005)" ||
 		fail "checkfirst create: $(cat "$(file_of proj 7a0000000005)")"
-	# an empty upgrade is a valid no-op step
+	# an empty upgrade is a valid no-op step, and says so
 	f=$(file_of proj 7a0000000006)
 	assert_eq "$(sed -n '/^-- +upgrade/,/^-- +downgrade/p' "$f" | grep -vc '^--\|^$')" 0
+	grep -qx -- '-- nothing: upgrade() sends no SQL to PostgreSQL' "$f" ||
+		fail "empty upgrade: $(cat "$f")"
+	grep -qx -- '-- nothing: downgrade() sends no SQL to PostgreSQL' "$(file_of proj 7a0000000004)" ||
+		fail "empty downgrade: $(cat "$(file_of proj 7a0000000004)")"
+	expect_rc 0 "$SB" -C proj check
+	! grep -q warning err || fail "check: $(cat err)"
 	echo "project = walk" > proj/sqlbundle.conf
 	cp "$FIX/cases/env.py" "$FIX/walk/alembic.ini" .
 	mkdir al_src
@@ -371,7 +377,9 @@ test_empty_sections() {
 	    > proj/revisions/e3_data.sql
 	printf -- '-- revision: e4\n-- down_revision: e3\n-- transactional: false\n\n-- +upgrade\n' \
 	    > proj/revisions/e4_empty_irreversible.sql
-	expect_rc 0 "$SB" -C proj check
+	expect_err 0 "proj/revisions/e4_empty_irreversible.sql:5: the upgrade section is empty: a no-op step" \
+	    "$SB" -C proj check
+	! grep -q e2_nothing err || fail "a comment says the no-op is meant: $(cat err)"
 	expect_rc 0 "$SB" -C proj render --to head
 	grep -q 'INSERT INTO t VALUES (1);' out || fail "render: $(cat out)"
 	"$SB" -C proj keygen hq > /dev/null
