@@ -431,6 +431,14 @@ test_import_limits_and_chain() {
 	    import_into cap too_big --scratch "$(scratch)"
 	assert_eq "$(ls -A off/revisions cap/revisions | grep -c sql)" 0
 	assert_eq "$(PGDATABASE=postgres q "SELECT count(*) FROM pg_database WHERE datname LIKE 'sqlbundle_import%'")" 0
+	# stopped by sqlbundle, the private server goes too
+	local tmp
+	tmp=$(mktemp -d /tmp/sb-import-test.XXXXXX)
+	chmod 755 "$tmp"
+	TMPDIR=$tmp expect_err 1 "versions/ab0000000001.py: revision ab0000000001: its upgrade SQL is larger than 64 MiB" \
+	    import_into priv too_big
+	assert_eq "$(ls -A "$tmp")" "" "the private server's folder is removed"
+	rmdir "$tmp"
 	expect_err 1 "the Alembic chain: multiple head revisions are present: ad0000000002 (versions/ad0000000002.py:7), ad0000000003 (versions/ad0000000003.py:7)" \
 	    import_into heads two_heads --scratch "$(scratch)"
 	grep -qF 'alembic merge heads' err || { cat err; fail "hint"; }
