@@ -32,7 +32,8 @@
 #define SB_DATADIR	"/usr/local/share/sqlbundle"
 #endif
 #define HELPER		"alembic_import.py"
-#define RECORD_MAX	((size_t)1 << 30)	/* one revision's SQL */
+/* One record: a statement cannot be larger than a revision file. */
+#define RECORD_MAX	SB_SCRIPT_MAX
 
 struct imp_opts {
 	const char	*config;
@@ -131,7 +132,10 @@ usage(void)
 	    "nothing\n"
 	    "      --check             write nothing; exit 1 on drift or on a "
 	    "revision not\n"
-	    "                          imported yet\n"
+	    "                          imported yet (one that renders "
+	    "differently on every\n"
+	    "                          run is said to be one that cannot be "
+	    "compared)\n"
 	    "  -h, --help              show this help and exit\n", stdout);
 }
 
@@ -304,8 +308,15 @@ read_record(FILE *fp, char tag[16], char **val, struct sb_err *err)
 	*sp = '\0';
 	errno = 0;
 	len = strtoull(sp + 1, &end, 10);
-	if (errno != 0 || *end != '\n' || len > RECORD_MAX)
+	if (errno != 0 || *end != '\n')
 		goto bad;
+	if (len > RECORD_MAX) {
+		*sp = '\0';
+		return sb_err_set(err, SB_EINVALID, "%s of %llu bytes, larger "
+		    "than a revision file may be (%zu MiB)", strcmp(head,
+		    "sql") == 0 ? "a statement" : "a record", len,
+		    RECORD_MAX >> 20);
+	}
 	snprintf(tag, 16, "%s", head);
 	buf = sb_malloc((size_t)len + 1);
 	if (fread(buf, 1, (size_t)len, fp) != (size_t)len ||
@@ -814,8 +825,16 @@ read_stream(const struct imp_opts *o, FILE *fp, struct imp_run *run,
 		if (r == -1)
 			return -1;
 	}
-	if (r == -1 || !*done)
-		return r;
+	if (r == -1) {
+		/* this side stops reading: name the revision being read */
+		*ours = true;
+		if (cur != NULL)
+			sb_err_prefix(err, "%s: revision %s", cur->source,
+			    cur->id);
+		return -1;
+	}
+	if (!*done)
+		return 0;
 	for (size_t i = 0; i < run->nrevs; i++)
 		if (finish(o, run, &run->revs[i], revdir, err) == -1 ||
 		    take(run, &run->revs[i], chain, err) == -1)

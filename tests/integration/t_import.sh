@@ -429,14 +429,16 @@ test_import_limits_and_chain() {
 	    import_into off too_big --offline
 	expect_err 1 "versions/ab0000000001.py: revision ab0000000001: its upgrade SQL is larger than 64 MiB" \
 	    import_into cap too_big --scratch "$(scratch)"
-	assert_eq "$(ls -A off/revisions cap/revisions | grep -c sql)" 0
+	expect_err 1 "versions/ac0000000001.py: revision ac0000000001: a statement of 68157449 bytes, larger than a revision file may be (64 MiB)" \
+	    import_into one too_big_stmt --offline
+	assert_eq "$(ls -A off/revisions cap/revisions one/revisions | grep -c sql)" 0
 	assert_eq "$(PGDATABASE=postgres q "SELECT count(*) FROM pg_database WHERE datname LIKE 'sqlbundle_import%'")" 0
 	# stopped by sqlbundle, the private server goes too
 	local tmp
 	tmp=$(mktemp -d /tmp/sb-import-test.XXXXXX)
 	chmod 755 "$tmp"
-	TMPDIR=$tmp expect_err 1 "versions/ab0000000001.py: revision ab0000000001: its upgrade SQL is larger than 64 MiB" \
-	    import_into priv too_big
+	TMPDIR=$tmp expect_err 1 "versions/ac0000000001.py: revision ac0000000001: a statement of 68157449 bytes" \
+	    import_into priv too_big_stmt
 	assert_eq "$(ls -A "$tmp")" "" "the private server's folder is removed"
 	rmdir "$tmp"
 	expect_err 1 "the Alembic chain: multiple head revisions are present: ad0000000002 (versions/ad0000000002.py:7), ad0000000003 (versions/ad0000000003.py:7)" \
