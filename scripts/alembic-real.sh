@@ -11,7 +11,8 @@
 # Alembic folder, Debian packages the revisions import, notes. With -p or
 # -a the mirror of owner/repo is MIRRORS/owner+repo/repo (MIRRORS:
 # -m, else $SB_MIRRORS). Third-party files are extracted under
-# .tmp/alembic-real/NAME/ only, never into the repository.
+# .tmp/alembic-real/NAME/ only (SB_REAL_OUT for another folder), never
+# into the repository.
 #
 # For each project, on a private PostgreSQL (scripts/pgserver.sh with
 # SB_PGDIR, default .tmp/alembic-real-pg, and SB_PGPORT):
@@ -40,7 +41,7 @@ list=$here/projects
 SB_BIN=${SB_BIN:-$root/bin}
 SB=$SB_BIN/sqlbundle
 SBA=$SB_BIN/sqlbundle-apply
-out=$root/.tmp/alembic-real
+out=${SB_REAL_OUT:-$root/.tmp/alembic-real}
 mirrors=${SB_MIRRORS:-}
 
 die() {
@@ -59,14 +60,19 @@ field() {
 }
 
 # Schema without pg_dump's random \restrict lines and the bookkeeping of
-# either tool; then the data, sorted (the order of rows is not compared).
+# either tool; then the data, sorted (the order of rows is not compared),
+# with the values each database makes up itself (gen_random_uuid(),
+# now()) masked.
 dump() {
 	pg_dump --schema-only --no-owner --no-privileges -N sqlbundle \
 	    -T public.alembic_version "$1" | grep -v '^\\\(un\)\?restrict '
 	echo '-- data (sorted)'
 	pg_dump --data-only --no-owner -N sqlbundle -T public.alembic_version "$1" 2>/dev/null |
 	    grep -v '^\\\(un\)\?restrict ' | grep -v '^--' |
-	    grep -v '^SELECT pg_catalog.setval' | sort
+	    grep -v '^SELECT pg_catalog.setval' |
+	    sed -E -e 's/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/<uuid>/g' \
+	        -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([+-][0-9]{2})?/<time>/g' |
+	    sort
 }
 
 fresh_db() {
