@@ -502,6 +502,7 @@ class Capture(Runner):
         self.engine = None
         self.conn = None
         self.created = False
+        self.snaps = []         # revisions counted by each snapshot
         runner = self
 
         class Cursor(psycopg2.extensions.cursor):
@@ -639,7 +640,7 @@ class Capture(Runner):
         finally:
             conn.close()
 
-    def connect(self):
+    def connect(self, fresh=True):
         from sqlalchemy import create_engine
         from sqlalchemy.pool import NullPool
 
@@ -648,8 +649,10 @@ class Capture(Runner):
         cursor = self.Cursor
         self.engine = create_engine(
             "postgresql+psycopg2://", poolclass=NullPool, future=True,
-            creator=lambda: psycopg2.connect(conninfo, dbname=dbname,
-                                             cursor_factory=cursor))
+            creator=lambda: psycopg2.connect(
+                conninfo, dbname=dbname, cursor_factory=cursor,
+                # a scratch database: its commits need not wait for disk
+                options="-c synchronous_commit=off"))
         self.conn = self.engine.connect()
         ev = self.event
         ev.listen(self.conn, "before_cursor_execute", self.before, retval=True)
@@ -657,8 +660,9 @@ class Capture(Runner):
         ev.listen(self.conn, "handle_error", self.on_error)
         ev.listen(self.conn, "commit", self.on_commit)
         # Revisions run where Alembic would have its table (not recorded).
-        self.conn.exec_driver_sql(self.VERSION_DDL)
-        self.conn.commit()
+        if fresh:
+            self.conn.exec_driver_sql(self.VERSION_DDL)
+            self.conn.commit()
 
     def close(self):
         if self.conn is not None:
@@ -668,33 +672,69 @@ class Capture(Runner):
                 self.engine.dispose()
                 self.conn = None
 
+    SNAP_EVERY = 25
+
+    def snap_name(self, k):
+        return "%s_s%d" % (self.dbname, k)
+
     def rebuild(self, phases):
         """A fresh scratch database holding what the recorded statements
-        of phases do, run as they ran (in a transaction per revision, or
-        on their own where they ran outside one)."""
+        of phases do, run as they ran (in a transaction, or on their own
+        where they ran outside one). The first rebuild leaves a snapshot
+        (a template database) every SNAP_EVERY revisions, so the next,
+        lower ones start from the nearest and replay a few revisions."""
+        n = len(phases)
+        base = max([k for k in self.snaps if k <= n] or [0])
         self.close()
         self.admin('DROP DATABASE "%s"' % self.dbname)
-        self.admin('CREATE DATABASE "%s" TEMPLATE template0 '
-                   "ENCODING 'UTF8'" % self.dbname)
-        self.connect()
+        self.admin('CREATE DATABASE "%s" TEMPLATE %s' % (
+            self.dbname, '"%s"' % self.snap_name(base) if base else
+            "template0 ENCODING 'UTF8'"))
+        self.connect(fresh=not base)
+        for k in range(base, n):
+            self.replay(phases[k])
+            if (k + 1) % self.SNAP_EVERY == 0 and k + 1 < n and \
+                    k + 1 not in self.snaps:
+                self.close()
+                self.admin('CREATE DATABASE "%s" TEMPLATE "%s"' % (
+                    self.snap_name(k + 1), self.dbname))
+                self.snaps.append(k + 1)
+                self.connect(fresh=False)
+
+    def replay(self, ph):
+        """One revision's recorded statements: those that ran in a
+        transaction in one round trip ("\n;\n" ends one that ends in a --
+        comment), the others on their own."""
         dbapi = self.conn.connection.dbapi_connection \
             if hasattr(self.conn.connection, "dbapi_connection") \
             else self.conn.connection.connection
-        for ph in phases:
-            for sql, auto in ph.replay:
+        batch = []
+        with dbapi.cursor() as cur:
+            for sql, auto in ph.replay + [(None, None)]:
+                if batch and (sql is None or auto):
+                    cur.execute("\n;\n".join(batch))
+                    batch = []
+                if sql is None:
+                    break
                 if auto != dbapi.autocommit:
                     dbapi.commit()
                     dbapi.autocommit = auto
-                with dbapi.cursor() as cur:
+                if auto:
                     cur.execute(sql)
-            dbapi.commit()
-            dbapi.autocommit = False
+                else:
+                    batch.append(sql)
+        dbapi.commit()
+        dbapi.autocommit = False
 
     def drop(self):
         self.close()
         if self.created:
             self.admin('DROP DATABASE IF EXISTS "%s"' % self.dbname)
             self.created = False
+        while self.snaps:
+            self.admin('DROP DATABASE IF EXISTS "%s"' %
+                       self.snap_name(self.snaps[-1]))
+            self.snaps.pop()
 
     # SQLAlchemy events ------------------------------------------------
     def before(self, conn, cursor, statement, parameters, context,

@@ -446,3 +446,47 @@ test_import_limits_and_chain() {
 	grep -qF 'alembic merge heads' err || { cat err; fail "hint"; }
 	assert_eq "$(PGDATABASE=postgres q "SELECT count(*) FROM pg_database WHERE datname LIKE 'sqlbundle_import%'")" 0
 }
+
+# A long chain with downgrades that raise high up: the first rebuild
+# leaves snapshots every 25 revisions, the next starts from one; the
+# downgrades below are recorded all the same, and every scratch and
+# snapshot database is dropped.
+test_import_walk_long() {
+	mkdir -p long/versions
+	cp "$FIX/walk/alembic.ini" long/
+	local i p down
+	for i in $(seq 1 30); do
+		p=None
+		[ "$i" -gt 1 ] && p="\"ae$(printf %010d $((i - 1)))\""
+		down="op.drop_table(\"t$i\")"
+		case $i in 27|29) down='raise NotImplementedError("no way back")' ;; esac
+		cat > long/versions/ae$(printf %010d "$i").py <<-PY
+		"""table $i"""
+		from alembic import op
+		import sqlalchemy as sa
+
+		revision = "ae$(printf %010d "$i")"
+		down_revision = $p
+
+
+		def upgrade():
+		    op.create_table("t$i", sa.Column("id", sa.Integer))
+
+
+		def downgrade():
+		    $down
+		PY
+	done
+	mkdir proj
+	"$SB" -C proj import alembic --config "$PWD/long/alembic.ini" \
+	    --scratch "$(scratch)" > out 2> err || { cat err; fail "import"; }
+	assert_out "30 new, 0 unchanged, 0 drifted"
+	for i in $(seq 1 30); do
+		f=$(file_of proj "ae$(printf %010d "$i")")
+		case $i in
+		27|29)	! grep -q -- '^-- +downgrade' "$f" || fail "$i reversible" ;;
+		*)	grep -qx "DROP TABLE t$i;" "$f" || fail "$i: $(cat "$f")" ;;
+		esac
+	done
+	assert_eq "$(PGDATABASE=postgres q "SELECT count(*) FROM pg_database WHERE datname LIKE 'sqlbundle_import%'")" 0
+}
