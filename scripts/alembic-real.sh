@@ -19,9 +19,10 @@
 #   1. sqlbundle import alembic (capture on that server), check, keygen, pack;
 #   2. sqlbundle-apply upgrade on a fresh database, `alembic upgrade head`
 #      online on another: schema dumps (and sorted data) compared;
-#   3. `alembic downgrade base`, one transaction per revision, so that it
-#      stops at the first revision whose downgrade fails; sqlbundle-apply
-#      downgrade to where Alembic ended; compared likewise;
+#   3. `alembic downgrade` half way down (the middle of Alembic's order),
+#      then to base, one transaction per revision, so that it stops at the
+#      first revision whose downgrade fails; sqlbundle-apply downgrade to
+#      where Alembic ended, each time; compared likewise;
 #   4. import alembic --check, twice (PYTHONHASHSEED 1 and 2): both must
 #      exit 0; and no revision may mention the catalog (pg_catalog,
 #      attrelid, information_schema...).
@@ -83,6 +84,19 @@ fresh_db() {
 run_alembic() {
 	SB_REAL_URL="postgresql+psycopg2:///$1?host=$PGHOST&port=$PGPORT&user=$PGUSER" \
 	    alembic -c "$w/alembic.ini" "${@:2}"
+}
+
+# midpoint INI: the revision half way down Alembic's upgrade order.
+midpoint() {
+	/usr/bin/python3 - "$1" <<'EOF'
+import sys
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+order = list(ScriptDirectory.from_config(Config(sys.argv[1]))
+             .revision_map.iterate_revisions("heads", "base"))
+if len(order) >= 4:
+    print(order[len(order) // 2].revision)
+EOF
 }
 
 # compare A B LOGNAME: "identical" or "differs (N lines)".
@@ -153,6 +167,19 @@ EOF
 		up="alembic failed: $(tail -n 1 "$w/alembic-up.log")"
 	else
 		up=$(compare $db_sb $db_al upgrade)
+	fi
+
+	# Half way down first, when Alembic gets there: an intermediate state.
+	local mid
+	mid=$(midpoint "$w/alembic.ini")
+	if [ -n "$mid" ] &&
+	    run_alembic $db_al downgrade "$mid" > "$w/alembic-mid.log" 2>&1; then
+		if "$SBA" -d "dbname=$db_sb" downgrade "$w/bundle.tar.zst" "$mid" \
+		    > "$w/apply-mid.log" 2>&1; then
+			notes="${notes}half way down (to $mid): $(compare $db_sb $db_al middle); "
+		else
+			notes="${notes}half way down (to $mid): **refused**: $(tail -n 1 "$w/apply-mid.log" | cut -c1-160); "
+		fi
 	fi
 
 	# Downgrade as far as Alembic goes.
