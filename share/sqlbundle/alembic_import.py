@@ -248,12 +248,18 @@ class Phase:
             self.reads = where or ""
 
 
-def user_frame(skip_prefixes=("sqlalchemy", "psycopg2")):
+def in_pkg(frame, names):
+    """True if frame's module is one of the packages names (or in one):
+    "alembic" is, "alembic_postgresql_enum" is not."""
+    mod = frame.f_globals.get("__name__", "")
+    return any(mod == n or mod.startswith(n + ".") for n in names)
+
+
+def user_frame(skip=("sqlalchemy", "psycopg2")):
     """The first caller frame outside SQLAlchemy and the driver."""
     f = sys._getframe(2)
     while f is not None:
-        mod = f.f_globals.get("__name__", "")
-        if not mod.startswith(skip_prefixes) and f.f_globals is not globals():
+        if not in_pkg(f, skip) and f.f_globals is not globals():
             return f
         f = f.f_back
     return None
@@ -262,8 +268,7 @@ def user_frame(skip_prefixes=("sqlalchemy", "psycopg2")):
 def is_ours(frame):
     if frame is None:
         return True
-    mod = frame.f_globals.get("__name__", "")
-    return mod.startswith("alembic") or frame.f_globals is globals()
+    return in_pkg(frame, ("alembic",)) or frame.f_globals is globals()
 
 
 def clock_watch(phase, project):
@@ -289,10 +294,9 @@ def clock_watch(phase, project):
         if frame is None:
             return False
         fn = os.path.realpath(frame.f_code.co_filename)
-        mod = frame.f_globals.get("__name__", "")
         return not fn.startswith(stdlib) and frame.f_globals is not \
-            globals() and not mod.startswith(("sqlalchemy", "alembic",
-                                                "psycopg2"))
+            globals() and not in_pkg(frame, ("sqlalchemy", "alembic",
+                                             "psycopg2"))
 
     def hook(frame, event, arg):
         what = None
@@ -507,9 +511,9 @@ class Capture(Runner):
 
         class Cursor(psycopg2.extensions.cursor):
             def _raw(self, what):
-                caller = sys._getframe(2).f_globals.get("__name__", "")
                 if runner.phase_now is not None and not runner.in_sa and \
-                        not caller.startswith(("sqlalchemy", "psycopg2")):
+                        not in_pkg(sys._getframe(2),
+                                   ("sqlalchemy", "psycopg2")):
                     raise StrictError(
                         "runs SQL through the driver's cursor (%s), which "
                         "the import cannot record; use op.execute() or "
@@ -543,7 +547,7 @@ class Capture(Runner):
                 if runner.phase_now is not None and not runner.reading:
                     f = user_frame()
                     if not is_ours(f):
-                        runner.phase_now.note_read(runner.where(f))
+                        runner.phase_now.note_read(runner.revision_where())
 
             def fetchone(self):
                 self._read()
@@ -561,11 +565,9 @@ class Capture(Runner):
         orig_rowcount = CursorResult.rowcount
 
         def rowcount(result):
-            f = sys._getframe(1)
-            mod = f.f_globals.get("__name__", "")
             if runner.phase_now is not None and \
-                    not mod.startswith(("sqlalchemy", "alembic")):
-                runner.phase_now.note_read(runner.where(f))
+                    not in_pkg(sys._getframe(1), ("sqlalchemy", "alembic")):
+                runner.phase_now.note_read(runner.revision_where())
             return orig_rowcount.fget(result)
 
         CursorResult.rowcount = property(rowcount)
@@ -623,13 +625,22 @@ class Capture(Runner):
                   "NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY " \
                   "(version_num))"
 
-    def where(self, frame):
-        if frame is None:
-            return None
-        fn = os.path.realpath(frame.f_code.co_filename)
-        if fn in self.project.paths:
-            return "%s:%d" % (self.project.paths[fn], frame.f_lineno)
+    def revision_where(self):
+        """file:line of the innermost caller in a version file (a read
+        made by a library is the revision's that called it), or None."""
+        f = sys._getframe(1)
+        paths = self.project.paths
+        while f is not None:
+            fn = f.f_code.co_filename
+            if fn not in self.realpaths:
+                self.realpaths[fn] = os.path.realpath(fn)
+            rel = paths.get(self.realpaths[fn])
+            if rel is not None:
+                return "%s:%d" % (rel, f.f_lineno)
+            f = f.f_back
         return None
+
+    realpaths = {}
 
     def admin(self, sql):
         conn = self.psycopg2.connect(self.admin_conninfo)

@@ -490,3 +490,14 @@ test_import_walk_long() {
 	done
 	assert_eq "$(PGDATABASE=postgres q "SELECT count(*) FROM pg_database WHERE datname LIKE 'sqlbundle_import%'")" 0
 }
+
+# A library outside the versions folder (whose name starts with
+# "alembic") reads for the revision: the revision gets the warning, at
+# its own line.
+test_import_library_read() {
+	expect_rc 0 import_into proj libread --scratch "$(scratch)"
+	grep -qF "versions/af0000000001.py: revision af0000000001 reads the database (versions/af0000000001.py:19): rendered for an empty database" err ||
+		{ cat err; fail "no warning at the revision's line"; }
+	grep -qx 'ALTER TABLE t ALTER COLUMN c DROP DEFAULT;' "$(file_of proj af0000000001)" ||
+		fail "$(cat "$(file_of proj af0000000001)")"
+}
