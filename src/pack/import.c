@@ -413,6 +413,48 @@ rev_path(const struct imp_rev *r, const char *revdir)
 	    sb_printf("%s/%s.sql", revdir, r->id);
 }
 
+static void
+warn(struct imp_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+warn(struct imp_run *run, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sqlbundle: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	run->warnings++;
+}
+
+/*
+ * The helper reports the chain in Alembic's upgrade order, the order the
+ * capture runs it in. sqlbundle orders a merge's branches by id; where
+ * the two orders differ, say so once: branches that change the same
+ * objects (the order of columns, for one) can end differently.
+ */
+static void
+compare_order(struct imp_run *run, const struct sb_chain *chain)
+{
+	for (size_t i = 0; i < run->nrevs && i < chain->n; i++) {
+		const struct imp_rev *a = &run->revs[i];
+		const struct sb_revision *b = &chain->revs[i];
+
+		if (strcmp(a->id, b->id) == 0)
+			continue;
+		warn(run, "the branches of the Alembic chain run in another "
+		    "order under sqlbundle than under Alembic: revision %zu is "
+		    "%s (%s) for sqlbundle, %s (%s) for Alembic; where branches "
+		    "change the same objects (the order of columns, for one), "
+		    "the results can differ (sqlbundle history shows its "
+		    "order)", i + 1, b->id, b->path, a->id, a->source);
+		return;
+	}
+}
+
 /*
  * The chain the helper reported, before anything is captured: ids the
  * format can hold, then the chain rules of `check` (known parents, no
@@ -450,6 +492,8 @@ check_chain(struct imp_run *run, const char *revdir, struct sb_err *err)
 		down[n++] = r->downline;
 	}
 	ret = sb_chain_build(&chain, revs, down, n, err);
+	if (ret == 0)
+		compare_order(run, &chain);
 	if (ret == -1) {
 		sb_err_prefix(err, "the Alembic chain");
 		if (err->hint[0] != '\0')
@@ -551,23 +595,6 @@ add_sql(struct imp_run *run, struct imp_rev *r, struct imp_phase *ph,
 	ph->sql[ph->len++] = '\n';
 	ph->sql[ph->len] = '\0';
 	return 0;
-}
-
-static void
-warn(struct imp_run *run, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-warn(struct imp_run *run, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sqlbundle: warning: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	run->warnings++;
 }
 
 #define FROZEN	"rendered for an empty database at import time; a signed " \

@@ -501,3 +501,14 @@ test_import_library_read() {
 	grep -qx 'ALTER TABLE t ALTER COLUMN c DROP DEFAULT;' "$(file_of proj af0000000001)" ||
 		fail "$(cat "$(file_of proj af0000000001)")"
 }
+
+# sqlbundle orders a merge's branches by id, Alembic by its own walk: the
+# import says so when the two orders differ (here the columns of t end
+# in another order), and not for a chain without merges.
+test_import_merge_order() {
+	expect_rc 0 import_into proj merge_order --offline
+	grep -qF "the branches of the Alembic chain run in another order under sqlbundle than under Alembic: revision 2 is b00000000000b (versions/b00000000000b.py) for sqlbundle, b00000000000c (versions/b00000000000c.py) for Alembic" err ||
+		{ cat err; fail "no warning on the order"; }
+	expect_rc 0 import_into lin walk --offline
+	! grep -q 'another order' err || fail "a linear chain: $(cat err)"
+}
