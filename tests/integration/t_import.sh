@@ -509,6 +509,6 @@ test_import_merge_order() {
 	expect_rc 0 import_into proj merge_order --offline
 	grep -qF "the branches of the Alembic chain run in another order under sqlbundle than under Alembic: revision 2 is b00000000000b (versions/b00000000000b.py) for sqlbundle, b00000000000c (versions/b00000000000c.py) for Alembic" err ||
 		{ cat err; fail "no warning on the order"; }
-	expect_rc 0 import_into lin walk --offline
+	expect_rc 0 import_into lin irreversible --offline
 	! grep -q 'another order' err || fail "a linear chain: $(cat err)"
 }
