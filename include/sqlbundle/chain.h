@@ -19,9 +19,11 @@ struct sb_chain {
 /*
  * Load revisions/ *.sql of dir, refuse duplicate ids, unknown parents,
  * cycles, several bases, several heads (naming them and their files),
- * header errors, ids that do not match the file name. Orders
- * topologically, ties broken by id (byte order). Every error names the
- * file and line. An empty folder is a valid, empty chain.
+ * header errors, ids that do not match the file name. Orders as
+ * Alembic's `upgrade head` does (parents first; the branches of a merge
+ * from its last parent's to its first's, which runs right before it), so
+ * the order depends only on each file's down_revision. Every error names
+ * the file and line. An empty folder is a valid, empty chain.
  */
 int	sb_chain_load(struct sb_chain *chain, const char *dir,
 	    struct sb_err *err);

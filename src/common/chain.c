@@ -1,6 +1,6 @@
 /*
- * The revision chain: load revisions/ *.sql, refuse broken graphs, order
- * topologically (Kahn's algorithm, ready set kept as a heap by id).
+ * The revision chain: load revisions/ *.sql, refuse broken graphs (Kahn's
+ * algorithm finds cycles), then order as Alembic's `upgrade head` does.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -362,6 +362,113 @@ check_ends(const struct graph *g, struct sb_err *err)
 	return 0;
 }
 
+#define BIT(b, i)	((b)[(i) / 8] & (1u << ((i) % 8)))
+
+/* Bits of u and of every ancestor of u. */
+static void
+ancestors(const struct graph *g, size_t u, unsigned char *bits,
+    size_t *stack)
+{
+	size_t sp = 0;
+
+	memset(bits, 0, (g->n + 7) / 8);
+	bits[u / 8] |= (unsigned char)(1u << (u % 8));
+	stack[sp++] = u;
+	while (sp > 0) {
+		size_t v = stack[--sp];
+
+		for (size_t k = g->pstart[v]; k < g->pstart[v + 1]; k++) {
+			size_t p = g->pidx[k];
+
+			if (!BIT(bits, p)) {
+				bits[p / 8] |= (unsigned char)(1u << (p % 8));
+				stack[sp++] = p;
+			}
+		}
+	}
+}
+
+/*
+ * The order of Alembic's `upgrade head` (RevisionMap._topological_sort,
+ * reversed), so that an imported chain runs its branches as Alembic ran
+ * them: walking down from the head, keep a list of pending heads; go on
+ * with the current one unless it is an ancestor of another pending head
+ * (that one goes first); an emitted revision is replaced by its parents
+ * not emitted nor pending, in down_revision order, the first in its
+ * place, the others at the end. A merge's first parent thus comes right
+ * before it, its last parent's branch first. Needs one head (checked).
+ */
+static void
+alembic_order(struct graph *g)
+{
+	size_t n = g->n, nb = (n + 7) / 8, nheads = 1, cur = 0, nout = 0;
+	size_t *heads = sb_calloc(n, sizeof(*heads));
+	unsigned char **anc = sb_calloc(n, sizeof(*anc));
+	size_t *stack = sb_calloc(n, sizeof(*stack));
+	size_t *out = sb_calloc(n, sizeof(*out));
+	size_t *add = sb_calloc(n, sizeof(*add));
+	bool *done = sb_calloc(n, sizeof(*done));
+
+	while (g->kstart[heads[0]] != g->kstart[heads[0] + 1])
+		heads[0]++;
+	anc[0] = sb_malloc(nb);
+	ancestors(g, heads[0], anc[0], stack);
+	while (nheads > 0) {
+		size_t c = heads[cur], j, nadd = 0;
+
+		for (j = 0; j < nheads; j++)
+			if (j != cur && BIT(anc[j], c))
+				break;
+		if (j < nheads) {
+			cur = j;	/* another head needs c: it goes first */
+			continue;
+		}
+		if (!done[c]) {
+			done[c] = true;
+			out[nout++] = c;
+		}
+		for (size_t k = g->pstart[c]; k < g->pstart[c + 1]; k++) {
+			size_t p = g->pidx[k];
+
+			for (j = 0; j < nheads && heads[j] != p; j++)
+				;
+			if (!done[p] && j == nheads)
+				add[nadd++] = p;
+		}
+		if (nadd == 0) {
+			free(anc[cur]);
+			memmove(heads + cur, heads + cur + 1,
+			    (nheads - cur - 1) * sizeof(*heads));
+			memmove(anc + cur, anc + cur + 1,
+			    (nheads - cur - 1) * sizeof(*anc));
+			nheads--;
+			cur = cur > 0 ? cur - 1 : 0;
+			continue;
+		}
+		heads[cur] = add[0];
+		if (g->revs[c].nparents == 1) {
+			anc[cur][c / 8] &= (unsigned char)~(1u << (c % 8));
+		} else {
+			ancestors(g, add[0], anc[cur], stack);
+			for (j = 1; j < nadd; j++) {
+				heads[nheads] = add[j];
+				anc[nheads] = sb_malloc(nb);
+				ancestors(g, add[j], anc[nheads++], stack);
+			}
+		}
+	}
+	/* one head: every revision is below it */
+	if (nout == n)
+		for (size_t k = 0; k < n; k++)
+			g->order[k] = out[n - 1 - k];
+	free(heads);
+	free(anc);
+	free(stack);
+	free(out);
+	free(add);
+	free(done);
+}
+
 int
 sb_chain_build(struct sb_chain *chain, struct sb_revision *revs,
     unsigned *down, size_t n, struct sb_err *err)
@@ -381,6 +488,8 @@ sb_chain_build(struct sb_chain *chain, struct sb_revision *revs,
 		graph_release(&g);
 		return -1;
 	}
+	if (g.n > 0)
+		alembic_order(&g);
 	/* The revisions move to the chain, in apply order. */
 	chain->n = g.n;
 	if (g.n > 0) {
