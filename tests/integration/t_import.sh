@@ -517,6 +517,3 @@ test_import_merge_order() {
 	cp -r "$FIX/merge_order/versions" env.py alembic.ini al_src/
 	prove_equivalence "$PWD/al_src" proj b00000000000m
 }
-	expect_rc 0 import_into lin irreversible --offline
-	! grep -q 'another order' err || fail "a linear chain: $(cat err)"
-}
