@@ -81,8 +81,8 @@ test_bad_revision_files() {
 	    "p/revisions/${long}_long.sql:1: invalid revision id \"$long\" (ids are 1-32 characters of [0-9A-Za-z_])"
 	printf '%s' '-- revision: b2\n-- down_revision: a1\n\n-- +upgrade\nSELECT 1;\n\n-- +downgrade\nSELECT 2;\n-- transactional: false\n' |
 	    bad_case "$f" "$f:9: header key \"transactional\" after the first marker"
-	printf '%s' '-- revision: b2\n-- down_revision: a1\n\n-- +upgrade\n-- nothing yet;\n\n-- +downgrade\nSELECT 2;\n' |
-	    bad_case "$f" "$f:4: upgrade section has no statement"
+	printf '%s' '-- revision: b2\n-- down_revision: a1\n\n-- +upgrade\nSELECT 1;\n\n-- +downgrade\nSELECT $$x;\n' |
+	    bad_case "$f" "$f:8: unterminated dollar-quoted string"
 	# The same file fixed: both accept it.
 	rm -f p/revisions/b2_*
 	printf -- '-- revision: b2\n-- down_revision: a1\n\n-- +upgrade\nSELECT 1;\n' > "$f"
