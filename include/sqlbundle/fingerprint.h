@@ -216,6 +216,14 @@ char	*sb_fp_file_format(const struct sb_fp_file *f, size_t *len);
 /* Write the file durably (temp + fsync + rename). */
 int	sb_fp_file_write(const struct sb_fp_file *f, const char *path,
 	    struct sb_err *err);
+struct sb_manifest;
+/*
+ * Check f against a bundle's manifest: a record of one of its revisions
+ * must carry that revision's upgrade digest (else the rehearsal ran
+ * another script). -1 and err naming the revision.
+ */
+int	sb_fp_file_check(const struct sb_fp_file *f,
+	    const struct sb_manifest *m, struct sb_err *err);
 /* The record of revision id (or SB_FP_BASE), or NULL. */
 const struct sb_fp_rev *sb_fp_file_find(const struct sb_fp_file *f,
 	    const char *id);

@@ -11,6 +11,7 @@
 #include "sqlbundle/crypto.h"
 #include "sqlbundle/fingerprint.h"
 #include "sqlbundle/fs.h"
+#include "sqlbundle/manifest.h"
 #include "sqlbundle/revision.h"
 
 /*
@@ -884,6 +885,27 @@ sb_fp_file_find(const struct sb_fp_file *f, const char *id)
 		if (strcmp(f->revs[i].id, id) == 0)
 			return &f->revs[i];
 	return NULL;
+}
+
+int
+sb_fp_file_check(const struct sb_fp_file *f, const struct sb_manifest *m,
+    struct sb_err *err)
+{
+	const struct sb_fp_rev *r;
+
+	for (size_t i = 0; i < m->nrevs; i++) {
+		if ((r = sb_fp_file_find(f, m->revs[i].id)) == NULL ||
+		    r->upgrade[0] == '\0' ||
+		    strcmp(r->upgrade, m->revs[i].upgrade_sha) == 0)
+			continue;
+		sb_err_set(err, SB_EINVALID, "%s: revision \"%s\" (%s) was "
+		    "rehearsed with an upgrade script of SHA-256 %.12s; the "
+		    "bundle carries %.12s", SB_FP_MEMBER, m->revs[i].id,
+		    m->revs[i].file, r->upgrade, m->revs[i].upgrade_sha);
+		sb_err_hint(err, "rehearse the chain again before packing");
+		return -1;
+	}
+	return 0;
 }
 
 static bool
