@@ -15,11 +15,13 @@
 
 #include "sqlbundle/chain.h"
 #include "sqlbundle/crypto.h"
+#include "sqlbundle/fingerprint.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/manifest.h"
 #include "checksums.h"
 #include "cmd.h"
 #include "conf.h"
+#include "fprec.h"
 #include "keys.h"
 #include "opts.h"
 #include "pack.h"
@@ -47,6 +49,7 @@ struct pack_run {
 	struct sb_conf		 conf;
 	struct sb_chain		 chain;
 	struct sb_seeds		 seeds;
+	struct sb_fprec		 fprec;		/* revisions/FINGERPRINTS */
 	struct sb_privkey	*key;
 	struct sb_manifest	 m;
 	struct source		*src;	/* parallel to m.entries */
@@ -317,8 +320,18 @@ build_manifest(struct pack_run *run, struct sb_err *err)
 	}
 	m->revs = sb_calloc(nrevs, sizeof(*m->revs));
 	m->nrevs = nrevs;
+	nent += run->fprec.present;
 	m->entries = sb_calloc(nent, sizeof(*m->entries));
 	run->src = sb_calloc(nent, sizeof(*run->src));
+	if (run->fprec.present) {
+		/* The expected schemas come first: read before any script. */
+		e = add_entry(run, sb_strdup(SB_FP_MEMBER),
+		    SB_ENTRY_FINGERPRINTS, 0);
+		sb_sha256_hex(run->fprec.text, run->fprec.len, e->sha);
+		run->src[0].data = run->fprec.text;
+		run->src[0].size = run->fprec.len;
+		m->fingerprints = true;
+	}
 
 	for (size_t k = 0; k < nrevs; k++) {
 		const struct sb_revision *rev =
@@ -539,6 +552,7 @@ pack_release(struct pack_run *run)
 	free(run->buf);
 	free(run->src);
 	free(run->text);
+	sb_fprec_release(&run->fprec);
 	free(run->keypath);
 	free(run->target);
 	free(run->tmp);
@@ -592,6 +606,17 @@ sb_pack(struct sb_ctx *ctx, const struct sb_pack_req *o,
 		goto out;
 	}
 
+	if (!o->rehearsal) {
+		if (sb_fprec_load(&run.fprec, ctx->dir, &run.chain, run.first,
+		    run.last, err) == -1)
+			goto out;
+		if (run.fprec.present && run.fprec.nmissing > 0)
+			fprintf(stderr, "sqlbundle: warning: %zu of the %zd "
+			    "revisions have no recorded fingerprint: stores "
+			    "cannot check drift after them (run \"sqlbundle "
+			    "test\")\n", run.fprec.nmissing,
+			    run.last - run.first);
+	}
 	run.keypath = sb_ctx_path(ctx, o->key);
 	if (sb_privkey_load(&run.key, run.keypath, err) == -1)
 		goto out;
@@ -650,6 +675,7 @@ sb_pack(struct sb_ctx *ctx, const struct sb_pack_req *o,
 	res->from = sb_strdup(run.m.from);
 	res->to = sb_strdup(run.m.to);
 	memcpy(res->key_id, run.m.key_id, sizeof(res->key_id));
+	res->fingerprints = run.m.fingerprints;
 	ret = 0;
 out:
 	if (tmp_armed) {
@@ -693,6 +719,9 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		printf("  revisions %zu (%s to %s)\n", res.nrevs, res.from,
 		    res.to);
 		printf("  key       %s\n", res.key_id);
+		printf("  schema    %s\n", res.fingerprints ?
+		    "fingerprints included (" SB_FP_MEMBER ")" :
+		    "no fingerprints: drift cannot be checked");
 		ret = 0;
 	}
 	sb_pack_res_release(&res);
