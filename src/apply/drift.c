@@ -229,7 +229,7 @@ sb_drift_record(const struct sb_drift *d, struct sb_db *db,
 	params[5] = objects;
 	params[6] = outcome;
 	params[7] = report;
-	params[8] = SB_VERSION;
+	params[8] = "sqlbundle-apply " SB_VERSION;
 	ret = sb_db_query(db, "INSERT INTO sqlbundle.drift (command, revision, "
 	    "bundle_id, expected, found, objects, outcome, report, "
 	    "applier_version) VALUES ($1, $2, $3, $4, $5, $6::integer, $7, "

@@ -199,7 +199,7 @@ static const char book_ddl[] =
     "CREATE OR REPLACE FUNCTION sqlbundle.history_append_only()\n"
     "RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
     "BEGIN\n"
-    "    RAISE EXCEPTION 'sqlbundle.history is append-only'\n"
+    "    RAISE EXCEPTION '%.% is append-only', TG_TABLE_SCHEMA, TG_TABLE_NAME\n"
     "        USING ERRCODE = 'insufficient_privilege';\n"
     "END\n"
     "$fn$;\n"
@@ -209,11 +209,14 @@ static const char book_ddl[] =
     "CREATE OR REPLACE TRIGGER history_no_truncate\n"
     "    BEFORE TRUNCATE ON sqlbundle.history\n"
     "    FOR EACH STATEMENT EXECUTE FUNCTION "
-    "sqlbundle.history_append_only();\n";
+    "sqlbundle.history_append_only();\n"
+    "CREATE OR REPLACE TRIGGER drift_append_only\n"
+    "    BEFORE UPDATE OR DELETE ON sqlbundle.drift\n"
+    "    FOR EACH ROW EXECUTE FUNCTION sqlbundle.history_append_only();\n";
 
 /*
  * Which objects exist: version table, project, history, progress,
- * triggers, chunks.
+ * triggers, chunks, drift.
  */
 static const char exists_sql[] =
     "SELECT to_regclass($1) IS NOT NULL, "

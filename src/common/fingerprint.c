@@ -750,6 +750,18 @@ split_line(const char *line, char **kind, char **name, char **value)
 /* Values short enough to show side by side in a message. */
 #define SHOW_MAX	80
 
+/* Short and on one line: worth showing side by side. */
+static bool
+showable(const char *v)
+{
+	if (strlen(v) > SHOW_MAX)
+		return false;
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v < 0x20)
+			return false;
+	return true;
+}
+
 static char *
 item_text(const struct sb_fp_item *it)
 {
@@ -771,8 +783,7 @@ item_text(const struct sb_fp_item *it)
 			break;
 		}
 		buf_str(&b, ": definition differs");
-		if (strlen(it->expected) <= SHOW_MAX &&
-		    strlen(it->found) <= SHOW_MAX) {
+		if (showable(it->expected) && showable(it->found)) {
 			buf_str(&b, " (expected \"");
 			buf_escape(&b, it->expected);
 			buf_str(&b, "\", found \"");
