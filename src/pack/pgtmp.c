@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -142,8 +144,35 @@ log_detail(struct sb_err *err, const char *log)
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		buf[--len] = '\0';
 	from = len > LOG_TAIL ? len - LOG_TAIL : 0;
+	/* Whole lines only. */
+	while (from > 0 && from < len && buf[from - 1] != '\n')
+		from++;
 	sb_err_detail(err, "%s", buf + from);
 	free(buf);
+}
+
+/* Can the user pw search every folder down to path? */
+static bool
+reachable(const char *path, const struct passwd *pw)
+{
+	char *copy = sb_strdup(path), *p = copy;
+	struct stat st;
+	bool ok = true;
+
+	do {
+		p = strchr(p + 1, '/');
+		if (p != NULL)
+			*p = '\0';
+		if (stat(copy[0] ? copy : "/", &st) == -1 ||
+		    !(st.st_uid == pw->pw_uid ? (st.st_mode & S_IXUSR) :
+		    st.st_gid == pw->pw_gid ? (st.st_mode & S_IXGRP) :
+		    (st.st_mode & S_IXOTH)))
+			ok = false;
+		if (p != NULL)
+			*p = '/';
+	} while (ok && p != NULL);
+	free(copy);
+	return ok;
 }
 
 static int
@@ -174,6 +203,12 @@ make_dir(struct sb_pgtmp *pg, struct sb_err *err)
 		if ((pw = getpwnam("postgres")) == NULL)
 			return sb_err_set(err, SB_EIO, "running as root, and no "
 			    "\"postgres\" user to run a throwaway server as");
+		if (!reachable(tmp, pw)) {
+			sb_err_set(err, SB_EIO, "the postgres user, which runs "
+			    "the throwaway server, cannot reach \"%s\"", tmp);
+			sb_err_hint(err, "set TMPDIR to a folder it can reach");
+			return -1;
+		}
 		if (chown(pg->dir, pw->pw_uid, pw->pw_gid) == -1)
 			return sb_err_sys(err, "could not hand \"%s\" to the "
 			    "postgres user", pg->dir);
