@@ -54,6 +54,7 @@ struct rehearsal {
 	char		*out, *errf;	/* the applier's stdout and stderr */
 	size_t		 warnings;
 	struct sb_fp_diff prev;		/* what the last comparison found */
+	double		 fp_secs;	/* spent in fingerprints */
 	/* the slowest step */
 	double		 largest;
 	const char	*largest_what;
@@ -249,20 +250,26 @@ static int
 run_applier(struct rehearsal *t, const char *const *args, const char *what,
     struct sb_err *err)
 {
-	const char *argv[16];
-	int n = 0, status;
+	const char **argv;
+	size_t n = 0, nargs = 0;
+	int status, ret;
 
+	while (args[nargs] != NULL)
+		nargs++;
+	argv = sb_calloc(nargs + 7, sizeof(*argv));
 	argv[n++] = t->applier;
 	argv[n++] = "-q";
 	argv[n++] = "-d";
 	argv[n++] = t->conninfo;
 	argv[n++] = "--trust";
 	argv[n++] = t->trust;
-	for (; *args != NULL && n < 15; args++)
-		argv[n++] = *args;
+	for (size_t i = 0; i < nargs; i++)
+		argv[n++] = args[i];
 	argv[n] = NULL;
-	if (sb_proc_run((char *const *)argv, t->out, t->errf, false, &status,
-	    err) == -1)
+	ret = sb_proc_run((char *const *)argv, t->out, t->errf, false,
+	    &status, err);
+	free(argv);
+	if (ret == -1)
 		return -1;
 	if (interrupted)
 		return sb_err_set(err, SB_EIO, "interrupted by signal %d",
@@ -297,19 +304,25 @@ step(struct rehearsal *t, const char *verb, const char *target, size_t rev,
 static int
 fingerprint(struct rehearsal *t, struct sb_fp *fp, struct sb_err *err)
 {
-	const char *args[3 + 2 * 64];
+	const char **args = sb_calloc(2 * t->file.excl.n + 2, sizeof(*args));
 	char *buf = NULL;
 	size_t len = 0, n = 0;
-	int ret = -1;
+	double t0;
+	int ret;
 
 	args[n++] = "fingerprint";
-	for (size_t i = 0; i < t->file.excl.n && n + 3 < 3 + 2 * 64; i++) {
+	for (size_t i = 0; i < t->file.excl.n; i++) {
 		args[n++] = "--exclude";
 		args[n++] = t->file.excl.pat[i];
 	}
 	args[n] = NULL;
-	if (run_applier(t, args, "fingerprint", err) == -1)
+	t0 = now();
+	ret = run_applier(t, args, "fingerprint", err);
+	t->fp_secs += now() - t0;
+	free(args);
+	if (ret == -1)
 		return -1;
+	ret = -1;
 	if (sb_read_file(t->out, OUT_MAX, &buf, &len, err) == -1)
 		return -1;
 	if (sb_fp_parse_text(fp, APPLIER " fingerprint", buf, len, err) == 0)
@@ -538,6 +551,8 @@ summary(const struct rehearsal *t, size_t downs, double secs)
 		    t->chain.revs[t->chain.n - downs - 1].file);
 	printf("  largest step: %s %s (%s) in %.2f s\n", t->largest_what,
 	    big->id, big->file, t->largest);
+	printf("  fingerprints: %zu in %.1f s\n", t->file.n + downs +
+	    (downs > 0), t->fp_secs);
 	if (t->warnings > 0)
 		printf("  %zu warning%s (see above)\n", t->warnings,
 		    t->warnings == 1 ? "" : "s");

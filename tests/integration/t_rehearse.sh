@@ -106,9 +106,12 @@ ALTR TABLE public.ok ADD COLUMN x int;' 'DROP TABLE public.ok;'
 
 test_downgrade_that_does_not_restore_is_a_warning() {
 	copy_example p
-	# The downgrade forgets the column; IF NOT EXISTS lets the upgrade run again.
+	# The downgrade forgets the column and a table of the till application,
+	# which the chain does not own; IF NOT EXISTS lets the upgrade run again.
 	add_rev p c0ffee000002 leaky 'ALTER TABLE core.store ADD COLUMN IF NOT EXISTS nickname text;
+CREATE TABLE IF NOT EXISTS public.pos_app_cache (id int);
 CREATE TABLE public.kept (id int);' 'DROP TABLE public.kept;'
+	echo 'fingerprint-exclude = public.pos_app_*' >>p/sqlbundle.conf
 	new_db
 	expect_rc 0 "$SB" -C p test --scratch "dbname=$PGDATABASE"
 	cat err
@@ -118,6 +121,8 @@ CREATE TABLE public.kept (id int);' 'DROP TABLE public.kept;'
 	assert_eq "$(grep -c '^sqlbundle: warning: ' err)" 1
 	assert_out "  1 warning (see above)"
 	grep -q '^Revision: c0ffee000002 ' p/revisions/FINGERPRINTS
+	grep -qx 'Exclude: public.pos_app_\*' p/revisions/FINGERPRINTS
+	! grep -q pos_app_cache p/revisions/FINGERPRINTS || fail "an excluded table was recorded"
 }
 
 test_check_names_revisions_without_fingerprint() {
