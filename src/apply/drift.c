@@ -325,7 +325,10 @@ sb_drift_check(struct sb_drift *d, struct sb_db *db, const char *at,
 	    "object%s differ%s from the schema the bundle expects", at,
 	    after ? " after its step" : "", res.diff.n,
 	    res.diff.n == 1 ? "" : "s", res.diff.n == 1 ? "s" : "");
-	detail(err, &res.diff);
+	/* The list is on stderr already, unless -q or --json kept it off. */
+	if (d->progress == NULL || d->progress->mode == SB_PROGRESS_QUIET ||
+	    d->progress->mode == SB_PROGRESS_JSON)
+		detail(err, &res.diff);
 	if (after)
 		sb_err_hint(err, "the step of revision \"%s\" is committed; "
 		    "the run stopped before the next one. Compare the "
