@@ -499,7 +499,7 @@ plan_drift(struct session *s, struct sb_err *err)
 	struct sb_drift_result res = SB_DRIFT_RESULT_INIT;
 	int ret = -1;
 
-	if (s->o->quiet && !s->o->json)
+	if ((s->o->quiet && !s->o->json) || (s->o->json && !s->drift.have))
 		return 0;
 	res.revision = pos_name(s->m, s->pos);
 	if (s->drift.have && sb_drift_compare(&s->drift, s->db,
@@ -596,7 +596,8 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	 */
 	if (load_drift(&s, cmd, err) == -1)
 		goto out;
-	if (s.plan.nsteps > 0 && !s.drift.have)
+	/* For a person; --json output keeps its lines as they were. */
+	if (s.plan.nsteps > 0 && !s.drift.have && !o->json)
 		sb_progress_info(&s.progress, "drift: not checked: the bundle "
 		    "carries no expected schema (packed without a rehearsal)");
 	if (s.plan.nsteps > 0 && s.resume == NULL &&
