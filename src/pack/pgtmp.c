@@ -246,7 +246,8 @@ sb_pgtmp_start(struct sb_pgtmp *pg, const char *pgbin, struct sb_err *err)
 	}
 	opts = sb_printf("-c listen_addresses='' "
 	    "-c unix_socket_directories='%s' -c port=" PG_PORT " "
-	    "-c fsync=off -c full_page_writes=off -c synchronous_commit=off",
+	    "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
+	    "-c wal_level=minimal -c max_wal_senders=0 -c autovacuum=off",
 	    pg->dir);
 	{
 		char *argv[] = { pgctl, "-D", data, "-l", log, "-o", opts, "-w",
