@@ -79,7 +79,7 @@ test_generated_chain_of_300() {
 	cat out
 	assert_out "rehearsed 300 revisions in "
 	assert_out ": up 300, down 300, up again 300"
-	echo "300 revisions: sqlbundle test $(secs "$t0" "$t1") s" |
+	echo "300 revisions: sqlbundle test $(secs "$t0" "$t1") s ($(sed -n 's/^  //; 2,3p' out | tr '\n' ';'))" |
 	    tee -a "$T_DIR/../timings.txt"
 	grep -qx 'Revisions: 301' chain/revisions/FINGERPRINTS
 	expect_rc 0 "$SB" -C chain check
