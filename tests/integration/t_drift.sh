@@ -290,13 +290,25 @@ test_drift_refuses_upgrade() {
 	grep -qxF '  index pos.sale_note_idx: not in the expected schema' out || fail "status: $(cat out)"
 	expect_rc 0 "$SBA" plan b.tar.zst
 	assert_out 'drift at revision "a1": 2 objects differ from the expected schema'
+	expect_rc 7 "$SBA" --json upgrade b.tar.zst
+	/usr/bin/python3 - out <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert [e["event"] for e in ev] == ["drift", "error"], ev
+d, e = ev
+assert d["when"] == "before" and d["revision"] == "a1" and d["objects"] == 2, d
+assert [x["text"] for x in d["differences"]] == [
+    "column pos.spare.extra: not in the expected schema",
+    "index pos.sale_note_idx: not in the expected schema"], d
+assert e["code"] == 7 and "index pos.sale_note_idx" in e["detail"], e
+EOF
 	# --allow-drift goes on, and says so where it is recorded.
 	expect_rc 0 "$SBA" upgrade --allow-drift b.tar.zst
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" c3
 	grep -qF 'drift at revision "a1": 2 objects differ from the expected schema (allowed by --allow-drift)' err ||
 	    fail "allowed: $(cat err)"
 	assert_eq "$(q "SELECT string_agg(revision || ':' || outcome || ':' || objects, ' ' ORDER BY id) FROM sqlbundle.drift WHERE command = 'upgrade'")" \
-	    "base:none:0 a1:none:0 a1:refused:2 a1:allowed:2 b2:allowed:2 c3:allowed:2"
+	    "base:none:0 a1:none:0 a1:refused:2 a1:refused:2 a1:allowed:2 b2:allowed:2 c3:allowed:2"
 	# The history is append-only, the drift log too.
 	expect_rc 1 psql -X -q -v ON_ERROR_STOP=1 -c "DELETE FROM sqlbundle.drift"
 	grep -qF 'append-only' err || fail "drift log not append-only: $(cat err)"
