@@ -458,6 +458,8 @@ phase_again(struct rehearsal *t, size_t downs, struct sb_err *err)
 	}
 	if (fingerprint(t, &fp, err) == -1)
 		goto out;
+	/* Another finding than the downgrades': report all of it. */
+	sb_fp_diff_release(&t->prev);
 	compare(t, t->chain.n, &fp, sb_printf("upgrading again from %s "
 	    "gives another schema than the first upgrade to %s",
 	    rev_name(t, t->chain.n - downs), rev_name(t, t->chain.n)));

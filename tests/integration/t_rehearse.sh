@@ -125,6 +125,30 @@ CREATE TABLE public.kept (id int);' 'DROP TABLE public.kept;'
 	! grep -q pos_app_cache p/revisions/FINGERPRINTS || fail "an excluded table was recorded"
 }
 
+test_upgrade_again_that_differs_is_a_warning() {
+	copy_example p
+	# The downgrade adds instead of dropping; the upgrade then finds the table.
+	add_rev p c0ffee000005 odd 'CREATE TABLE IF NOT EXISTS public.x (id int);' \
+	    'ALTER TABLE public.x ADD COLUMN extra int;'
+	new_db
+	expect_rc 0 "$SB" -C p test --scratch "dbname=$PGDATABASE"
+	cat err
+	assert_err "sqlbundle: warning: the downgrade of c0ffee000005 (c0ffee000005_odd.sql) does not give back the schema its upgrade started from (3 objects differ)"
+	assert_err "sqlbundle: warning: upgrading again from base gives another schema than the first upgrade to c0ffee000005 (1 object differs)"
+	assert_err "  column public.x.extra: not in the expected schema"
+	assert_eq "$(grep -c '^sqlbundle: warning: ' err)" 2
+}
+
+test_failed_downgrade_is_named() {
+	copy_example p
+	add_rev p c0ffee000006 down_typo 'CREATE TABLE public.y (id int);' 'DRP TABLE public.y;'
+	new_db
+	expect_rc 3 "$SB" -C p test --scratch "dbname=$PGDATABASE"
+	assert_eq "$(sed -n 1p err)" 'sqlbundle: downgrading: revision "c0ffee000006" (revisions/c0ffee000006_down_typo.sql:9): syntax error at or near "DRP"'
+	assert_err "SQLSTATE: 42601"
+	[ ! -e p/revisions/FINGERPRINTS ] || fail "FINGERPRINTS written by a failed rehearsal"
+}
+
 test_check_names_revisions_without_fingerprint() {
 	copy_example p
 	expect_rc 0 "$SB" -C p check
