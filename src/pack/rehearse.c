@@ -469,6 +469,43 @@ out:
 	return ret;
 }
 
+/*
+ * The applier must run and be of this version: the rehearsal is worth
+ * what the stores will run.
+ */
+static int
+check_applier(struct rehearsal *t, struct sb_err *err)
+{
+	char *argv[] = { t->applier, "--version", NULL };
+	char *buf = NULL;
+	size_t len = 0;
+	int status, ret = -1;
+
+	if (sb_proc_run(argv, t->out, t->errf, false, &status, err) == -1)
+		return -1;
+	if (status != 0) {
+		sb_err_set(err, SB_EIO, "could not run \"%s\" (exit status "
+		    "%d)", t->applier, status);
+		sb_err_hint(err, "install " APPLIER " beside sqlbundle or on "
+		    "PATH, or name it with --applier PATH");
+		return -1;
+	}
+	if (sb_read_file(t->out, 4096, &buf, &len, err) == -1)
+		return -1;
+	if (strcmp(buf, APPLIER " " SB_VERSION "\n") != 0) {
+		buf[strcspn(buf, "\n")] = '\0';
+		sb_err_set(err, SB_EIO, "\"%s\" is \"%.64s\", not this "
+		    "sqlbundle's version " SB_VERSION, t->applier, buf);
+		sb_err_hint(err, "name the " APPLIER " of version " SB_VERSION
+		    " with --applier PATH");
+		goto out;
+	}
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
 /* The key, the bundle and the server of the run. */
 static int
 prepare(struct rehearsal *t, struct sb_ctx *ctx, const struct test_opts *o,
@@ -491,6 +528,9 @@ prepare(struct rehearsal *t, struct sb_ctx *ctx, const struct test_opts *o,
 	}
 	t->out = sb_printf("%s/out", t->work);
 	t->errf = sb_printf("%s/err", t->work);
+	t->applier = applier_path(o->applier);
+	if (check_applier(t, err) == -1)
+		goto out;
 	t->bundle = sb_printf("%s/rehearsal.tar.zst", t->work);
 	t->trust = sb_printf("%s/rehearsal.pub", t->work);
 	key = sb_printf("%s/rehearsal.key", t->work);
@@ -507,7 +547,6 @@ prepare(struct rehearsal *t, struct sb_ctx *ctx, const struct test_opts *o,
 		goto out;
 	}
 	sb_pack_res_release(&res);
-	t->applier = applier_path(o->applier);
 	if (o->scratch != NULL) {
 		t->conninfo = o->scratch;
 	} else {

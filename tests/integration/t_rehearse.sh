@@ -221,6 +221,12 @@ test_usage() {
 	copy_example p
 	expect_err 2 'no PostgreSQL server programs (initdb, pg_ctl) in "/nonexistent"' \
 	    "$SB" -C p test --pgbin /nonexistent
+	expect_err 4 'could not run "/nonexistent" (exit status 127)' \
+	    "$SB" -C p test --applier /nonexistent
+	printf '#!/bin/sh\necho "sqlbundle-apply 0.0.1"\n' >old-apply
+	chmod +x old-apply
+	expect_err 4 "\"$T_DIR/old-apply\" is \"sqlbundle-apply 0.0.1\", not this sqlbundle's version" \
+	    env SQLBUNDLE_APPLY="$T_DIR/old-apply" "$SB" -C p test
 	expect_rc 0 "$SB" test --help
 	assert_out "Usage: sqlbundle test"
 }
