@@ -55,6 +55,8 @@ struct rehearsal {
 	size_t		 warnings;
 	struct sb_fp_diff prev;		/* what the last comparison found */
 	double		 fp_secs;	/* spent in fingerprints */
+	bool		 tty;		/* progress on stderr */
+	double		 shown_at;	/* when progress was last shown */
 	/* the slowest step */
 	double		 largest;
 	const char	*largest_what;
@@ -279,6 +281,24 @@ run_applier(struct rehearsal *t, const char *const *args, const char *what,
 	return 0;
 }
 
+/* "up 12/300" on a terminal, at most once a second; done clears it. */
+static void
+progress(struct rehearsal *t, const char *phase, size_t i, size_t n,
+    bool done)
+{
+	double at = now();
+
+	if (!t->tty)
+		return;
+	if (done) {
+		fprintf(stderr, "\r%40s\r", "");
+	} else if (at - t->shown_at >= 1.0) {
+		fprintf(stderr, "\r%s %zu/%zu ", phase, i, n);
+		t->shown_at = at;
+	}
+	fflush(stderr);
+}
+
 /* One step: upgrade or downgrade to target, timed. */
 static int
 step(struct rehearsal *t, const char *verb, const char *target, size_t rev,
@@ -362,6 +382,7 @@ compare(struct rehearsal *t, size_t k, const struct sb_fp *live, char *msg)
 	for (size_t i = 0; i < d.n; i++)
 		fresh += !known(&t->prev, &d.items[i]);
 	if (fresh > 0) {
+		progress(t, NULL, 0, 0, true);
 		t->warnings++;
 		fprintf(stderr, "sqlbundle: warning: %s (%zu object%s "
 		    "differ%s)\n", msg, fresh, fresh == 1 ? "" : "s",
@@ -393,6 +414,7 @@ phase_up(struct rehearsal *t, struct sb_err *err)
 	for (size_t i = 0; i < t->chain.n; i++) {
 		const struct sb_revision *r = &t->chain.revs[i];
 
+		progress(t, "up", i + 1, t->chain.n, false);
 		if (step(t, "upgrade", r->id, i, err) == -1 ||
 		    fingerprint(t, &fp, err) == -1)
 			goto out;
@@ -402,6 +424,7 @@ phase_up(struct rehearsal *t, struct sb_err *err)
 	}
 	ret = 0;
 out:
+	progress(t, NULL, 0, 0, true);
 	sb_fp_release(&fp);
 	return ret;
 }
@@ -422,6 +445,7 @@ phase_down(struct rehearsal *t, size_t *downs, struct sb_err *err)
 
 		if (r->downgrade == NULL)
 			break;
+		progress(t, "down", t->chain.n - k + 1, t->chain.n, false);
 		if (step(t, "downgrade", rev_name(t, k - 1), k - 1, err) == -1) {
 			sb_err_prefix(err, "downgrading");
 			goto out;
@@ -437,6 +461,7 @@ phase_down(struct rehearsal *t, size_t *downs, struct sb_err *err)
 	}
 	ret = 0;
 out:
+	progress(t, NULL, 0, 0, true);
 	sb_fp_release(&fp);
 	return ret;
 }
@@ -618,6 +643,7 @@ sb_cmd_test(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		return 0;
 	}
 	memset(&t, 0, sizeof(t));
+	t.tty = isatty(STDERR_FILENO);
 	/* Stop between steps on a signal, leaving nothing behind. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
