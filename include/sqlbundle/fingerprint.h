@@ -40,8 +40,14 @@
 #define SB_FP_FORMAT		"sqlbundle-fingerprints-1"
 /* The id of the schema before the first revision (MANIFEST's From). */
 #define SB_FP_BASE		"base"
-/* The whole file, read into memory by both programs. */
+/* A whole file, read into memory by both programs. */
 #define SB_FP_FILE_MAX		((size_t)256 * 1024 * 1024)
+/*
+ * Description lines of all records together (each record points at the
+ * lines it shares with the one before: 8 bytes a line), so a file of
+ * many records over a large schema cannot exhaust a store's memory.
+ */
+#define SB_FP_LINES_MAX		((size_t)32 * 1024 * 1024)
 /* An Exclude pattern. */
 #define SB_FP_PATTERN_MAX	256
 /* The applier's bookkeeping schema: never part of a fingerprint. */
@@ -93,9 +99,10 @@ void	sb_fp_excl_release(struct sb_fp_excl *x);
 struct sb_fp {
 	char	**lines;	/* escaped, without "\n" */
 	size_t	  n, cap;
+	bool	  borrowed;	/* lines owned by a sb_fp_file, not freed */
 };
 
-#define SB_FP_INIT { NULL, 0, 0 }
+#define SB_FP_INIT { NULL, 0, 0, false }
 
 /*
  * Run on the session before sb_fp_query(), in a transaction or
@@ -194,9 +201,11 @@ struct sb_fp_file {
 	struct sb_fp_excl excl;
 	struct sb_fp_rev *revs;		/* in apply order */
 	size_t	 n;
+	char	**pool;			/* parsed: the lines the records share */
+	size_t	  npool, lines;		/* lines: of all records together */
 };
 
-#define SB_FP_FILE_INIT { SB_FP_EXCL_INIT, NULL, 0 }
+#define SB_FP_FILE_INIT { SB_FP_EXCL_INIT, NULL, 0, NULL, 0, 0 }
 
 /* Parse and validate; errors name `name` and the line. */
 int	sb_fp_file_parse(struct sb_fp_file *f, const char *name,

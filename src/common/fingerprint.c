@@ -522,14 +522,21 @@ kind_valid(const char *kind, size_t n)
 	return false;
 }
 
-void
-sb_fp_add_line(struct sb_fp *fp, const char *line)
+/* Append a line pointer as it is. */
+static void
+fp_push(struct sb_fp *fp, char *line)
 {
 	if (fp->n == fp->cap) {
 		fp->cap = fp->cap ? fp->cap * 2 : 64;
 		fp->lines = sb_realloc(fp->lines, fp->cap * sizeof(*fp->lines));
 	}
-	fp->lines[fp->n++] = sb_strdup(line);
+	fp->lines[fp->n++] = line;
+}
+
+void
+sb_fp_add_line(struct sb_fp *fp, const char *line)
+{
+	fp_push(fp, sb_strdup(line));
 }
 
 int
@@ -717,11 +724,12 @@ sb_fp_release(struct sb_fp *fp)
 {
 	size_t i;
 
-	for (i = 0; i < fp->n; i++)
+	for (i = 0; !fp->borrowed && i < fp->n; i++)
 		free(fp->lines[i]);
 	free(fp->lines);
 	fp->lines = NULL;
 	fp->n = fp->cap = 0;
+	fp->borrowed = false;
 }
 
 /* ---- diff ---- */
@@ -947,8 +955,7 @@ sb_fp_file_add(struct sb_fp_file *f, const char *id, const char *upgrade,
 	if (upgrade != NULL)
 		snprintf(r->upgrade, sizeof(r->upgrade), "%s", upgrade);
 	r->fp = *fp;
-	fp->lines = NULL;
-	fp->n = fp->cap = 0;
+	*fp = (struct sb_fp)SB_FP_INIT;
 	sb_fp_digest(&r->fp, r->digest);
 	return 0;
 }
@@ -1035,6 +1042,11 @@ sb_fp_file_release(struct sb_fp_file *f)
 	free(f->revs);
 	f->revs = NULL;
 	f->n = 0;
+	for (i = 0; i < f->npool; i++)
+		free(f->pool[i]);
+	free(f->pool);
+	f->pool = NULL;
+	f->npool = f->lines = 0;
 }
 
 /* Parsing state: the text, the current line and its number. */
@@ -1117,10 +1129,12 @@ parse_rev_line(struct rd *r, char *v, char id[SB_ID_MAX + 1],
 /*
  * Apply one record's delta to prev, giving cur (sorted): removals must
  * name present lines, additions absent ones, each kind of line in order.
+ * cur borrows its lines: those of prev, and the added ones, which go to
+ * f's pool.
  */
 static int
-read_delta(struct rd *r, const struct sb_fp *prev, struct sb_fp *cur,
-    struct sb_err *err)
+read_delta(struct rd *r, struct sb_fp_file *f, const struct sb_fp *prev,
+    struct sb_fp *cur, struct sb_err *err)
 {
 	struct sb_fp add = SB_FP_INIT, del = SB_FP_INIT;
 	const char *why, *save_p;
@@ -1156,6 +1170,7 @@ read_delta(struct rd *r, const struct sb_fp *prev, struct sb_fp *cur,
 		free(line);
 	}
 	/* Merge: prev minus del, plus add. */
+	cur->borrowed = true;
 	while (i < prev->n || a < add.n) {
 		int c;
 
@@ -1184,7 +1199,7 @@ read_delta(struct rd *r, const struct sb_fp *prev, struct sb_fp *cur,
 			    r->lineno + 1);
 			goto out;
 		}
-		sb_fp_add_line(cur, c < 0 ? prev->lines[i++] : add.lines[a++]);
+		fp_push(cur, c < 0 ? prev->lines[i++] : add.lines[a++]);
 	}
 	if (d < del.n) {
 		sb_err_set(err, SB_EINVALID, "%s: revision before line %u "
@@ -1199,6 +1214,21 @@ read_delta(struct rd *r, const struct sb_fp *prev, struct sb_fp *cur,
 			    cur->lines[i]);
 			goto out;
 		}
+	if (cur->n > SB_FP_LINES_MAX - f->lines) {
+		sb_err_set(err, SB_EINVALID, "%s: more than %zu description "
+		    "lines in all records", r->name, SB_FP_LINES_MAX);
+		goto out;
+	}
+	f->lines += cur->n;
+	/* The added lines now belong to the file. */
+	if (add.n > 0) {
+		f->pool = sb_realloc(f->pool, (f->npool + add.n) *
+		    sizeof(*f->pool));
+		memcpy(f->pool + f->npool, add.lines,
+		    add.n * sizeof(*add.lines));
+		f->npool += add.n;
+		add.n = 0;
+	}
 	ret = 0;
 out:
 	sb_fp_release(&add);
@@ -1288,8 +1318,8 @@ sb_fp_file_parse(struct sb_fp_file *f, const char *name, const char *buf,
 		free(v);
 		if (rc == -1)
 			goto fail;
-		if (read_delta(&r, i > 0 ? &f->revs[i - 1].fp : &empty, &cur,
-		    err) == -1)
+		if (read_delta(&r, f, i > 0 ? &f->revs[i - 1].fp : &empty,
+		    &cur, err) == -1)
 			goto fail;
 		if (sb_fp_file_add(f, id, up, &cur, err) == -1) {
 			sb_err_prefix(err, "%s:%u", name, at);
