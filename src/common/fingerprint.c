@@ -321,15 +321,15 @@ void
 sb_fp_excl_add_literal(struct sb_fp_excl *x, const char *schema,
     const char *object)
 {
-	/* Stored as "schema\0object" lengths apart: split on the first NUL. */
-	size_t ls = strlen(schema), lo = object != NULL ? strlen(object) : 0;
+	/*
+	 * Stored as "schema\0object\0", split on the first NUL; "\x01" as
+	 * the object stands for the whole schema.
+	 */
+	size_t ls = strlen(schema), lo = object != NULL ? strlen(object) : 1;
 	char *s = sb_malloc(ls + lo + 2);
 
 	memcpy(s, schema, ls + 1);
-	if (object != NULL)
-		memcpy(s + ls + 1, object, lo + 1);
-	else
-		s[ls + 1] = '\x01';	/* marks "whole schema" */
+	memcpy(s + ls + 1, object != NULL ? object : "\x01", lo + 1);
 	excl_push(x, s, true);
 }
 
