@@ -391,6 +391,28 @@ def main():
                  meta.get("nontx-every"), meta.get("shapes-mb", "—"),
                  meta.get("jobs-n")))
     L.append("")
+    fp = get("fingerprint", "ours")
+    if fp.n:
+        mo = fp.median()
+        L.append("## Schema fingerprint\n")
+        L.append("`sqlbundle-apply fingerprint` (connection, catalog query, "
+                 "sorted description and SHA-256) of a generated schema of "
+                 "%s tables, %s objects (`bench/gen_fp_schema.py`: keys, "
+                 "defaults, checks, foreign keys, indexes, grants, views, "
+                 "functions, triggers). The applier runs it before the "
+                 "first statement and after every step.\n" % (
+                     meta.get("fp-tables", "?"), meta.get("fp-objects", "?")))
+        L.append("| work | median [min–max] | target | met? |")
+        L.append("| --- | --- | --- | --- |")
+        met = "yes" if mo is not None and mo < 0.5 and not fp.failed \
+            else "**no**"
+        L.append("| `sqlbundle-apply fingerprint`, %s tables | %s | < 0.5 s "
+                 "| %s |" % (meta.get("fp-tables", "?"), fp.cell(), met))
+        pd = get("fingerprint", "pg_dump")
+        if pd.n:
+            L.append("| `pg_dump --schema-only` of the same database "
+                     "(context) | %s | — | — |" % pd.cell())
+        L.append("")
     imp = [(side, get("import", side)) for side in ("capture", "offline")]
     if any(ser.n for _, ser in imp):
         L.append("## Import from Alembic\n")

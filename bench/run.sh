@@ -21,8 +21,10 @@
 #   BENCH_SHAPES_FILES [200] files of the shape of many small files
 #   BENCH_JOBS_N [1 2 4]     `sqlbundle-apply upgrade --jobs N` of the jobs bench
 #                            (the BENCH_SEED_MB catalog), when the build has it
+#   BENCH_FP_TABLES [500]    tables of the schema `sqlbundle-apply fingerprint`
+#                            describes (bench/gen_fp_schema.py)
 #   BENCH_ONLY               a subset of: apply seed shapes jobs verify pack rss
-#                            plot import
+#                            plot import fingerprint
 #   BENCH_PGPORT [54347]     port of the throwaway server (unix socket)
 #   BENCH_DIR [.tmp/bench]   generated data, bundles, server, results
 #   BENCH_OUT [bench]        where RESULTS.md and the plot go
@@ -65,7 +67,8 @@ NONTX_EVERY=${BENCH_NONTX_EVERY:-100}
 SHAPES_MB=${BENCH_SHAPES_MB:-32}
 SHAPES_FILES=${BENCH_SHAPES_FILES:-200}
 JOBS_N=${BENCH_JOBS_N:-1 2 4}
-ONLY=${BENCH_ONLY:-apply seed shapes jobs verify pack rss plot import}
+ONLY=${BENCH_ONLY:-apply seed shapes jobs verify pack rss plot import fingerprint}
+FP_TABLES=${BENCH_FP_TABLES:-500}
 IMPORT_REVS=${BENCH_IMPORT_REVS:-500}
 PGPORT_BENCH=${BENCH_PGPORT:-54347}
 work=${BENCH_DIR:-$root/.tmp/bench}
@@ -585,6 +588,33 @@ bench_import() {
 		done
 	done
 }
+
+# sqlbundle-apply fingerprint of a generated schema of FP_TABLES tables,
+# against pg_dump --schema-only of the same database (context: another
+# full read of the catalog). Times in times.tsv as bench "fingerprint".
+bench_fingerprint() {
+	local db=bench_fp i
+	fresh_db "$db"
+	"$PY" bench/gen_fp_schema.py "$FP_TABLES" |
+	    psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null
+	"$SBA" -q -d "dbname=$db" fingerprint >"$work/fp.txt"
+	meta fp-tables "$FP_TABLES"
+	meta fp-objects "$(wc -l <"$work/fp.txt")"
+	log "fingerprint of $FP_TABLES tables ($(wc -l <"$work/fp.txt") objects): $RUNS runs of: ours pg_dump"
+	for i in $(seq 1 "$RUNS"); do
+		run_timed "$logs/fingerprint-ours-$i.log" \
+		    "$SBA" -q -d "dbname=$db" fingerprint
+		record fingerprint ours "$i"
+		run_timed "$logs/fingerprint-pg_dump-$i.log" \
+		    pg_dump --schema-only -d "$db" -f /dev/null
+		record fingerprint pg_dump "$i"
+	done
+	drop_db "$db"
+}
+
+if wants fingerprint && [ "$have_sb" = 1 ]; then
+	bench_fingerprint
+fi
 
 if wants import && [ "$have_sb" = 1 ] && [ "$have_alembic" = 1 ]; then
 	bench_import

@@ -1,6 +1,8 @@
 #!/bin/sh
 # `make demo`: from nothing to an applied example database. Makes a demo
-# key, packs the ArcoIrisPOS chain, starts a throwaway PostgreSQL in .demo/,
+# key, rehearses the ArcoIrisPOS chain (sqlbundle test: up, down, up again
+# on a private throwaway server, recording revisions/FINGERPRINTS), packs
+# it, starts a throwaway PostgreSQL in .demo/,
 # verifies and applies the bundle, and shows the database status.
 # Stop the server with `make demo-stop`.
 set -eu
@@ -17,6 +19,9 @@ fi
 
 step "sqlbundle check"
 $SB check
+
+step "sqlbundle test (rehearse the chain on a throwaway PostgreSQL)"
+$SB test
 
 step "sqlbundle pack --key keys/demo.key"
 $SB pack --key keys/demo.key

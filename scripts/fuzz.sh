@@ -15,7 +15,7 @@ flags="-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -Iinclude
 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 $(pkg-config --cflags libarchive libcrypto)"
 libs="$(pkg-config --libs libarchive libcrypto)"
-for t in revision manifest bundle; do
+for t in revision manifest bundle fingerprints; do
 	# shellcheck disable=SC2086
 	$FUZZ_CC $flags -o "$out/bin/fuzz_$t" "fuzz/fuzz_$t.c" src/common/*.c $libs
 done
@@ -25,7 +25,7 @@ $FUZZ_CC $flags -Isrc -o "$out/bin/fuzz_csv_header" fuzz/fuzz_csv_header.c \
     src/common/*.c src/pack/seeds.c $libs
 
 # Seed corpora: committed seeds plus what the example project gives.
-for t in revision manifest bundle csv_header; do
+for t in revision manifest bundle csv_header fingerprints; do
 	mkdir -p "$out/corpus/$t"
 	[ -d "fuzz/seeds/$t" ] && cp fuzz/seeds/$t/* "$out/corpus/$t/" 2>/dev/null || true
 done
@@ -80,8 +80,11 @@ tampered = bytearray(data); tampered[-1100] ^= 1
 open(dst + "/hostile-tampered.tar", "wb").write(bytes(tampered))
 PY
 
+# A rehearsal's FINGERPRINTS, when the tree has one (`make demo`).
+[ -f revisions/FINGERPRINTS ] && cp revisions/FINGERPRINTS "$out/corpus/fingerprints/example"
+
 status=0
-for t in revision manifest bundle csv_header; do
+for t in revision manifest bundle csv_header fingerprints; do
 	echo "fuzz_$t: ${secs}s"
 	SB_FUZZ_TRUST=$work/keys/fuzz.pub "$out/bin/fuzz_$t" \
 	    -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \

@@ -15,7 +15,8 @@ enum sb_code {
 	SB_EDB = 3,		/* connection or statement failed */
 	SB_EIO = 4,		/* file system or system call failed */
 	SB_ELOCKED = 5,		/* another applier holds the database */
-	SB_EREFUSED = 6		/* database state does not fit the bundle */
+	SB_EREFUSED = 6,	/* database state does not fit the bundle */
+	SB_EDRIFT = 7		/* the schema differs from the expected one */
 };
 
 struct sb_err {

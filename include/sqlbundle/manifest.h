@@ -18,8 +18,9 @@
  *   ...
  *
  * Keys come in this order, each once (Revision once per revision). Entry
- * lines are exactly sha256sum's format, in archive order: every upgrade
- * script, then every downgrade script (none for an irreversible revision),
+ * lines are exactly sha256sum's format, in archive order: FINGERPRINTS
+ * (the expected schemas, fingerprint.h) when the chain was rehearsed,
+ * every upgrade script, then every downgrade script (none for an irreversible revision),
  * then the seed files of each revision, in revision order and byte order
  * of file name.
  */
@@ -42,7 +43,8 @@ enum sb_entry_kind {
 	SB_ENTRY_UPGRADE,
 	SB_ENTRY_DOWNGRADE,
 	SB_ENTRY_SEED_CSV,
-	SB_ENTRY_SEED_SQL
+	SB_ENTRY_SEED_SQL,
+	SB_ENTRY_FINGERPRINTS	/* SB_FP_MEMBER (fingerprint.h), entry 0 */
 };
 
 struct sb_manifest_rev {
@@ -80,6 +82,7 @@ struct sb_manifest {
 	size_t			  nrevs;
 	struct sb_manifest_entry *entries;
 	size_t			  nentries;
+	bool			  fingerprints;	/* entry 0 is FINGERPRINTS */
 };
 
 #define SB_MANIFEST_INIT { 0 }

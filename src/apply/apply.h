@@ -18,6 +18,9 @@ struct sb_apply_opts {
 	size_t		 chunk_size;	/* --chunk-size */
 	unsigned	 jobs;		/* --jobs */
 	bool		 json, quiet, wait;
+	bool		 allow_drift;	/* --allow-drift */
+	const char	**exclude;	/* --exclude, for `fingerprint` */
+	size_t		 nexclude;
 };
 
 /*
@@ -36,6 +39,10 @@ int	sb_apply_upgrade(const struct sb_apply_opts *o, int argc, char **argv,
 	    struct sb_err *err);
 int	sb_apply_downgrade(const struct sb_apply_opts *o, int argc,
 	    char **argv, struct sb_err *err);
+int	sb_apply_fingerprint(const struct sb_apply_opts *o, int argc,
+	    char **argv, struct sb_err *err);
+int	sb_apply_drift(const struct sb_apply_opts *o, int argc, char **argv,
+	    struct sb_err *err);
 int	sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 	    struct sb_err *err);
 

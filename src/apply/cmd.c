@@ -16,6 +16,7 @@
 
 #include "apply.h"
 #include "db.h"
+#include "drift.h"
 #include "jobs.h"
 #include "plan.h"
 #include "progress.h"
@@ -49,6 +50,7 @@ struct session {
 	size_t			 pos;
 	const struct sb_inflight *resume;
 	struct seed_load	**loads;	/* plan: per entry, or NULL */
+	struct sb_drift		 drift;
 };
 
 static void loads_release(struct session *);
@@ -60,6 +62,8 @@ session_init(struct session *s, const struct sb_apply_opts *o)
 	s->o = o;
 	s->bo = (struct sb_open)SB_OPEN_INIT;
 	sb_progress_init(&s->progress, o->json, o->quiet);
+	s->drift.allow = o->allow_drift;
+	s->drift.progress = &s->progress;
 }
 
 static int
@@ -68,6 +72,7 @@ session_end(struct session *s, int ret, struct sb_err *err)
 	if (ret == -1)
 		sb_progress_error(&s->progress, err);
 	loads_release(s);
+	sb_drift_release(&s->drift);
 	sb_plan_release(&s->plan);
 	sb_heads_release(&s->heads);
 	sb_state_release(&s->st);
@@ -94,6 +99,19 @@ open_verified(struct session *s, const char *path, bool chunks,
 	s->b = s->bo.b;
 	s->m = sb_bundle_manifest(s->b);
 	return 0;
+}
+
+/*
+ * The bundle's expected schemas, read from pass 2 before any script
+ * (FINGERPRINTS is its first entry).
+ */
+static int
+load_drift(struct session *s, const char *command, struct sb_err *err)
+{
+	s->drift.command = command;
+	s->drift.bundle_id = s->id;
+	s->drift.record = s->st.has_drift;
+	return sb_drift_load(&s->drift, s->b, s->m, s->o->vtable, err);
 }
 
 static int
@@ -474,6 +492,26 @@ print_plan(struct session *s)
 	free(at);
 }
 
+/* What plan says about drift: the comparison an upgrade would make. */
+static int
+plan_drift(struct session *s, struct sb_err *err)
+{
+	struct sb_drift_result res = SB_DRIFT_RESULT_INIT;
+	int ret = -1;
+
+	if ((s->o->quiet && !s->o->json) || (s->o->json && !s->drift.have))
+		return 0;
+	res.revision = pos_name(s->m, s->pos);
+	if (s->drift.have && sb_drift_compare(&s->drift, s->db,
+	    res.revision, &res, err) == -1)
+		goto out;
+	sb_drift_print(&s->drift, &res, "plan", false, stdout);
+	ret = 0;
+out:
+	sb_drift_result_release(&res);
+	return ret;
+}
+
 int
 sb_apply_plan(const struct sb_apply_opts *o, int argc, char **argv,
     struct sb_err *err)
@@ -497,12 +535,14 @@ sb_apply_plan(const struct sb_apply_opts *o, int argc, char **argv,
 	if (check_and_plan(&s, SB_DIR_ANY, argc > 1 ? argv[1] : NULL,
 	    err) == -1)
 		goto out;
-	if (plan_loads(&s, err) == -1)
+	if (plan_loads(&s, err) == -1 || load_drift(&s, "plan", err) == -1)
 		goto out;
 	if (o->json)
 		print_plan_json(&s);
 	else if (!o->quiet)
 		print_plan(&s);
+	if (plan_drift(&s, err) == -1)
+		goto out;
 	ret = 0;
 out:
 	return session_end(&s, ret, err);
@@ -549,7 +589,23 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		goto out;
 	if (check_and_plan(&s, dir, argc > 1 ? argv[1] : NULL, err) == -1)
 		goto out;
-	if (sb_state_ensure(s.db, &s.vt, err) == -1)
+	/*
+	 * The schema must be the one the bundle expects here, before the
+	 * first statement; a resumed step starts from a half-done schema,
+	 * so only the checks after steps apply to it.
+	 */
+	if (load_drift(&s, cmd, err) == -1)
+		goto out;
+	/* For a person; --json output keeps its lines as they were. */
+	if (s.plan.nsteps > 0 && !s.drift.have && !o->json)
+		sb_progress_info(&s.progress, "drift: not checked: the bundle "
+		    "carries no expected schema (packed without a rehearsal)");
+	if (s.plan.nsteps > 0 && s.resume == NULL &&
+	    sb_drift_check(&s.drift, s.db, pos_name(s.m, s.pos), "before",
+	    err) == -1)
+		goto out;
+	if (sb_state_ensure(s.db, &s.vt, err) == -1 ||
+	    sb_drift_flush(&s.drift, s.db, err) == -1)
 		goto out;
 	if (s.st.project == NULL &&
 	    sb_state_bind(s.db, s.m->project, s.id, err) == -1)
@@ -569,6 +625,7 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		.chunks = &s.bo.chunks,
 		.progress = &s.progress,
 		.resume = s.resume,
+		.drift = &s.drift,
 	};
 	if (sb_run(&run, err) == -1)
 		goto out;
@@ -593,6 +650,113 @@ sb_apply_downgrade(const struct sb_apply_opts *o, int argc, char **argv,
 	return apply(o, SB_DIR_DOWN, argc, argv, err);
 }
 
+int
+sb_apply_fingerprint(const struct sb_apply_opts *o, int argc, char **argv,
+    struct sb_err *err)
+{
+	struct session s;
+	struct sb_fp_excl x = SB_FP_EXCL_INIT;
+	struct sb_fp fp = SB_FP_INIT;
+	char digest[SB_SHA256_HEX], *text = NULL;
+	size_t len;
+	int ret = -1;
+
+	(void)argv;
+	session_init(&s, o);
+	if (usage_args(argc, 0, 0, "fingerprint", err) == -1 ||
+	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
+		goto out;
+	for (size_t i = 0; i < o->nexclude; i++)
+		if (sb_fp_excl_add(&x, o->exclude[i], err) == -1) {
+			err->code = SB_EUSAGE;
+			goto out;
+		}
+	sb_fp_excl_add_bookkeeping(&x, o->vtable);
+	if (connect_db(&s, err) == -1 ||
+	    sb_drift_live(s.db, &x, &fp, err) == -1)
+		goto out;
+	sb_fp_digest(&fp, digest);
+	if (o->json) {
+		struct sb_json j;
+
+		sb_json_begin(&j, stdout, "fingerprint");
+		sb_json_str(&j, "database", sb_db_name(s.db));
+		sb_json_str(&j, "digest", digest);
+		sb_json_uint(&j, "objects", fp.n);
+		sb_json_strs(&j, "lines", fp.lines, fp.n);
+		sb_json_end(&j);
+	} else {
+		/* The description itself: its sha256sum is the digest. */
+		text = sb_fp_text(&fp, &len);
+		if (fwrite(text, 1, len, stdout) != len || fflush(stdout)) {
+			sb_err_sys(err, "could not write the description");
+			goto out;
+		}
+		if (!o->quiet)
+			fprintf(stderr, "%zu objects, digest %s\n", fp.n,
+			    digest);
+	}
+	ret = 0;
+out:
+	free(text);
+	sb_fp_release(&fp);
+	sb_fp_excl_release(&x);
+	return session_end(&s, ret, err);
+}
+
+int
+sb_apply_drift(const struct sb_apply_opts *o, int argc, char **argv,
+    struct sb_err *err)
+{
+	struct session s;
+	struct sb_drift_result res = SB_DRIFT_RESULT_INIT;
+	const char *outcome;
+	int ret = -1;
+
+	session_init(&s, o);
+	if (usage_args(argc, 1, 1, "drift BUNDLE", err) == -1 ||
+	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
+		goto out;
+	if (open_verified(&s, argv[0], false, err) == -1)
+		goto out;
+	/* Read only but for the row of sqlbundle.drift; no lock. */
+	if (connect_db(&s, err) == -1 ||
+	    sb_state_read(s.db, &s.vt, &s.st, err) == -1)
+		goto out;
+	if (s.st.project != NULL && strcmp(s.st.project, s.m->project) != 0) {
+		sb_err_set(err, SB_EREFUSED, "database \"%s\" belongs to "
+		    "project \"%s\"; the bundle is of project \"%s\"",
+		    sb_db_name(s.db), s.st.project, s.m->project);
+		goto out;
+	}
+	sb_heads_build(&s.heads, s.m);
+	if (sb_plan_position(&s.heads, s.m, s.st.heads, s.st.nheads, &s.pos,
+	    err) == -1 || load_drift(&s, "drift", err) == -1)
+		goto out;
+	res.revision = pos_name(s.m, s.pos);
+	if (s.drift.have && sb_drift_compare(&s.drift, s.db, res.revision,
+	    &res, err) == -1)
+		goto out;
+	if (!o->quiet || o->json)
+		sb_drift_print(&s.drift, &res, "report", false, stdout);
+	outcome = !s.drift.have || res.expected == NULL ? "unchecked" :
+	    res.diff.n == 0 ? "none" : "reported";
+	if (s.drift.have && sb_drift_record(&s.drift, s.db, &res, outcome,
+	    err) == -1)
+		goto out;
+	if (res.diff.n > 0) {
+		sb_err_set(err, SB_EDRIFT, "schema drift at revision \"%s\": "
+		    "%zu object%s differ%s from the schema the bundle expects",
+		    res.revision, res.diff.n, res.diff.n == 1 ? "" : "s",
+		    res.diff.n == 1 ? "s" : "");
+		goto out;
+	}
+	ret = 0;
+out:
+	sb_drift_result_release(&res);
+	return session_end(&s, ret, err);
+}
+
 static const char *
 cell(const struct sb_rows *rows, size_t r, size_t c)
 {
@@ -603,7 +767,8 @@ cell(const struct sb_rows *rows, size_t r, size_t c)
 
 /* Names kept stable: fleet inventory scripts read them. */
 static void
-status_json(struct session *s, const struct sb_rows *hist)
+status_json(struct session *s, const struct sb_rows *hist,
+    const struct sb_rows *drift)
 {
 	static const char *keys[] = { "finished_at", "direction", "revision",
 	    "bundle_id", "key_id", "db_user", "script_sha256",
@@ -634,7 +799,52 @@ status_json(struct session *s, const struct sb_rows *hist)
 			sb_json_str(&j, keys[c], cell(hist, r, c));
 		sb_json_close(&j);
 	}
+	sb_json_close(&j);
+	if (drift->nrows > 0) {
+		sb_json_object(&j, "drift");
+		sb_json_str(&j, "checked_at", cell(drift, 0, 0));
+		sb_json_str(&j, "command", cell(drift, 0, 1));
+		sb_json_str(&j, "revision", cell(drift, 0, 2));
+		sb_json_int(&j, "objects", atoll(cell(drift, 0, 3)));
+		sb_json_str(&j, "outcome", cell(drift, 0, 4));
+		sb_json_close(&j);
+	} else {
+		sb_json_str(&j, "drift", NULL);
+	}
 	sb_json_end(&j);
+}
+
+/* "last drift check: ..." and the objects of that check. */
+static void
+print_last_drift(const struct sb_rows *d)
+{
+	const char *report;
+	long long n;
+
+	if (d->nrows == 0) {
+		printf("last drift check: none\n");
+		return;
+	}
+	n = atoll(cell(d, 0, 3));
+	printf("last drift check: %s UTC by %s at revision %s: ",
+	    cell(d, 0, 0), cell(d, 0, 1), cell(d, 0, 2));
+	if (strcmp(cell(d, 0, 4), "unchecked") == 0)
+		printf("not checked (no expected schema)\n");
+	else if (n == 0)
+		printf("no drift\n");
+	else
+		printf("%lld object%s differ%s (%s)\n", n, n == 1 ? "" : "s",
+		    n == 1 ? "s" : "", cell(d, 0, 4));
+	report = cell(d, 0, 5);
+	while (*report != '\0') {
+		const char *nl = strchr(report, '\n');
+		size_t len = nl ? (size_t)(nl - report) : strlen(report);
+
+		fputs("  ", stdout);
+		sb_put_safe(stdout, report, len, false);
+		fputc('\n', stdout);
+		report += len + (nl != NULL);
+	}
 }
 
 int
@@ -642,7 +852,7 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
     struct sb_err *err)
 {
 	struct session s;
-	struct sb_rows hist = SB_ROWS_INIT;
+	struct sb_rows hist = SB_ROWS_INIT, drift = SB_ROWS_INIT;
 	char *at = NULL;
 	int ret = -1;
 
@@ -653,11 +863,12 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 		goto out;
 	if (connect_db(&s, err) == -1 ||
 	    sb_state_read(s.db, &s.vt, &s.st, err) == -1 ||
-	    sb_state_history(s.db, 20, &hist, err) == -1)
+	    sb_state_history(s.db, 20, &hist, err) == -1 ||
+	    sb_state_last_drift(s.db, &drift, err) == -1)
 		goto out;
 	at = sb_ids_join(s.st.heads, s.st.nheads);
 	if (o->json) {
-		status_json(&s, &hist);
+		status_json(&s, &hist, &drift);
 	} else if (!o->quiet) {
 		if (!s.st.has_book) {
 			printf("no sqlbundle history; version table %s: %s\n",
@@ -687,10 +898,12 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 		} else if (s.st.has_book) {
 			printf("history: empty\n");
 		}
+		print_last_drift(&drift);
 	}
 	ret = 0;
 out:
 	free(at);
+	sb_rows_release(&drift);
 	sb_rows_release(&hist);
 	return session_end(&s, ret, err);
 }

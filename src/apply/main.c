@@ -33,6 +33,10 @@ static const struct command commands[] = {
 	    "(base, an id, -N)" },
 	{ "status", sb_apply_status, "show the database's revision and "
 	    "history" },
+	{ "drift", sb_apply_drift, "compare the schema with the one the "
+	    "bundle expects" },
+	{ "fingerprint", sb_apply_fingerprint, "print the schema's "
+	    "canonical description" },
 };
 
 enum {
@@ -41,7 +45,9 @@ enum {
 	OPT_WAIT,
 	OPT_VTABLE,
 	OPT_CHUNK,
-	OPT_JOBS
+	OPT_JOBS,
+	OPT_ALLOW_DRIFT,
+	OPT_EXCLUDE
 };
 
 static const struct option options[] = {
@@ -53,6 +59,8 @@ static const struct option options[] = {
 	{ "version-table", required_argument, NULL, OPT_VTABLE },
 	{ "chunk-size", required_argument, NULL, OPT_CHUNK },
 	{ "jobs", required_argument, NULL, 'j' },
+	{ "allow-drift", no_argument, NULL, OPT_ALLOW_DRIFT },
+	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -68,7 +76,9 @@ usage(void)
 	    "  sqlbundle-apply [OPTION]... plan BUNDLE [TARGET]\n"
 	    "  sqlbundle-apply [OPTION]... upgrade BUNDLE [TARGET]\n"
 	    "  sqlbundle-apply [OPTION]... downgrade BUNDLE TARGET\n"
-	    "  sqlbundle-apply [OPTION]... status\n\n"
+	    "  sqlbundle-apply [OPTION]... status\n"
+	    "  sqlbundle-apply [OPTION]... drift BUNDLE\n"
+	    "  sqlbundle-apply [OPTION]... fingerprint\n\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -93,12 +103,17 @@ usage(void)
 	    "  -j, --jobs=N               connections loading a large CSV "
 	    "seed at once\n"
 	    "                             (default: cores, at most 4)\n"
+	    "      --allow-drift          apply although the schema differs "
+	    "from the expected\n"
+	    "                             one (recorded in sqlbundle.drift)\n"
+	    "      --exclude=PATTERN      fingerprint: leave out a schema or "
+	    "schema.object\n"
 	    "  -h, --help                 show this help, then exit\n"
 	    "  -V, --version              show the version, then exit\n\n"
 	    "Exit status: 0 ok, 1 bundle verification failed, 2 usage, "
 	    "3 database error,\n"
 	    "4 I/O error, 5 another applier holds the database, 6 refused "
-	    "(database does\nnot fit the bundle).\n");
+	    "(database does\nnot fit the bundle), 7 schema drift.\n");
 }
 
 /* A usage error of the whole command line. */
@@ -146,11 +161,13 @@ main(int argc, char **argv)
 	bool dashdash = false;
 	const struct command *cmd = NULL;
 
-	pos = calloc((size_t)argc + 1, sizeof(*pos));
+	/* The second half holds the --exclude values. */
+	pos = calloc(2 * ((size_t)argc + 1), sizeof(*pos));
 	if (pos == NULL) {
 		fputs(SB_APPLY_PROG ": out of memory\n", stderr);
 		return SB_EIO;
 	}
+	o.exclude = (const char **)(pos + argc + 1);
 	opterr = 0;
 	optind = 1;
 	/*
@@ -202,6 +219,12 @@ main(int argc, char **argv)
 				free(pos);
 				return bad_usage(&err);
 			}
+			break;
+		case OPT_ALLOW_DRIFT:
+			o.allow_drift = true;
+			break;
+		case OPT_EXCLUDE:
+			o.exclude[o.nexclude++] = optarg;
 			break;
 		case 'h':
 			usage();

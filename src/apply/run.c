@@ -9,6 +9,7 @@
 
 #include "sqlbundle/fs.h"
 
+#include "drift.h"
 #include "run_priv.h"
 
 static const char *
@@ -478,6 +479,28 @@ run_step(struct sb_run_ctx *c, size_t si, struct sb_err *err)
 	return sb_run_sync(c, si, false, err);
 }
 
+/*
+ * A step is done: check the schema it left against the one the bundle
+ * expects at the revision the database is now at.
+ */
+static int
+end_step(struct sb_run_ctx *c, size_t si, struct sb_err *err)
+{
+	const struct sb_manifest *m = c->run->m;
+	const struct sb_step *st = &c->run->plan->steps[si];
+	const char *at;
+
+	sb_progress_step_done(c->run->progress);
+	sb_run_script_free(&c->scripts[si]);
+	if (c->run->drift == NULL)
+		return 0;
+	if (st->dir == SB_DIR_UP)
+		at = m->revs[st->rev].id;
+	else
+		at = st->rev == 0 ? m->from : m->revs[st->rev - 1].id;
+	return sb_drift_check(c->run->drift, c->run->db, at, "after", err);
+}
+
 static void
 begin_step(struct sb_run_ctx *c, size_t si)
 {
@@ -497,10 +520,9 @@ run_ready(struct sb_run_ctx *c, size_t *next, struct sb_err *err)
 	while (*next < plan->nsteps && c->scripts[*next].loaded &&
 	    !seeded(c, *next)) {
 		begin_step(c, *next);
-		if (run_step(c, *next, err) == -1)
+		if (run_step(c, *next, err) == -1 ||
+		    end_step(c, *next, err) == -1)
 			return -1;
-		sb_progress_step_done(c->run->progress);
-		sb_run_script_free(&c->scripts[*next]);
 		(*next)++;
 	}
 	return 0;
@@ -529,10 +551,9 @@ on_entry(struct sb_run_ctx *c, size_t idx, size_t *next, struct sb_err *err)
 	    !c->scripts[si].loaded)
 		return 0;
 	begin_step(c, *next);
-	if (run_seeded(c, *next, idx, err) == -1)
+	if (run_seeded(c, *next, idx, err) == -1 ||
+	    end_step(c, *next, err) == -1)
 		return -1;
-	sb_progress_step_done(c->run->progress);
-	sb_run_script_free(&c->scripts[*next]);
 	(*next)++;
 	return run_ready(c, next, err);
 }

@@ -27,6 +27,8 @@
  */
 #define SB_CHUNK_DEFAULT (16u * 1024 * 1024)
 
+struct sb_drift;
+
 struct sb_run {
 	struct sb_db		*db;
 	const char		*conninfo;	/* of db, for workers */
@@ -42,6 +44,8 @@ struct sb_run {
 	struct sb_progress	*progress;
 	/* The first step was interrupted earlier: where it stopped. */
 	const struct sb_inflight *resume;
+	/* Checked after every step (drift.h); NULL for none. */
+	struct sb_drift		*drift;
 };
 
 /*

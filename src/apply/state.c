@@ -184,10 +184,22 @@ static const char book_ddl[] =
     "    seed_entry integer NOT NULL, chunk_end bigint NOT NULL,\n"
     "    sha256 text NOT NULL,\n"
     "    PRIMARY KEY (revision, direction, seed_entry, chunk_end));\n"
+    "CREATE TABLE IF NOT EXISTS sqlbundle.drift (\n"
+    "    id bigserial PRIMARY KEY,\n"
+    "    checked_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
+    "    command text NOT NULL, revision varchar(32) NOT NULL,\n"
+    "    bundle_id text NOT NULL,\n"
+    "    expected text, found text NOT NULL,\n"
+    "    objects integer NOT NULL,\n"
+    "    outcome text NOT NULL CHECK (outcome IN\n"
+    "        ('none','refused','allowed','reported','unchecked')),\n"
+    "    report text NOT NULL,\n"
+    "    db_user text NOT NULL DEFAULT current_user,\n"
+    "    applier_version text NOT NULL);\n"
     "CREATE OR REPLACE FUNCTION sqlbundle.history_append_only()\n"
     "RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
     "BEGIN\n"
-    "    RAISE EXCEPTION 'sqlbundle.history is append-only'\n"
+    "    RAISE EXCEPTION '%.% is append-only', TG_TABLE_SCHEMA, TG_TABLE_NAME\n"
     "        USING ERRCODE = 'insufficient_privilege';\n"
     "END\n"
     "$fn$;\n"
@@ -197,11 +209,14 @@ static const char book_ddl[] =
     "CREATE OR REPLACE TRIGGER history_no_truncate\n"
     "    BEFORE TRUNCATE ON sqlbundle.history\n"
     "    FOR EACH STATEMENT EXECUTE FUNCTION "
-    "sqlbundle.history_append_only();\n";
+    "sqlbundle.history_append_only();\n"
+    "CREATE OR REPLACE TRIGGER drift_append_only\n"
+    "    BEFORE UPDATE OR DELETE ON sqlbundle.drift\n"
+    "    FOR EACH ROW EXECUTE FUNCTION sqlbundle.history_append_only();\n";
 
 /*
  * Which objects exist: version table, project, history, progress,
- * triggers, chunks.
+ * triggers, chunks, drift.
  */
 static const char exists_sql[] =
     "SELECT to_regclass($1) IS NOT NULL, "
@@ -212,7 +227,8 @@ static const char exists_sql[] =
     "to_regclass('sqlbundle.history') AND tgname = 'history_append_only') "
     "AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = "
     "to_regclass('sqlbundle.history') AND tgname = 'history_no_truncate'), "
-    "to_regclass('sqlbundle.chunks') IS NOT NULL";
+    "to_regclass('sqlbundle.chunks') IS NOT NULL, "
+    "to_regclass('sqlbundle.drift') IS NOT NULL";
 
 int
 sb_vtable_parse(struct sb_vtable *vt, const char *spec, struct sb_err *err)
@@ -278,7 +294,8 @@ sb_state_ensure(struct sb_db *db, const struct sb_vtable *vt,
 	if (sb_db_query(db, exists_sql, 1, params, &rows, NULL, err) == -1)
 		goto out;
 	all = truth(&rows, 0) && truth(&rows, 1) && truth(&rows, 2) &&
-	    truth(&rows, 3) && truth(&rows, 4) && truth(&rows, 5);
+	    truth(&rows, 3) && truth(&rows, 4) && truth(&rows, 5) &&
+	    truth(&rows, 6);
 	if (all) {
 		ret = 0;
 		goto out;
@@ -349,6 +366,7 @@ sb_state_read(struct sb_db *db, const struct sb_vtable *vt,
 	has_history = truth(&ex, 2);
 	has_progress = truth(&ex, 3);
 	st->has_book = has_project && has_history && has_progress;
+	st->has_drift = truth(&ex, 6);
 	if (st->has_vt) {
 		sql = sb_printf("SELECT version_num FROM %s", vt->quoted);
 		if (sb_db_query(db, sql, 0, NULL, &rows, NULL, err) == -1) {
@@ -474,6 +492,27 @@ sb_state_history(struct sb_db *db, int limit, struct sb_rows *rows,
 	ret = sb_db_query(db, sql, 0, NULL, rows, NULL, err);
 	free(sql);
 	return ret;
+}
+
+int
+sb_state_last_drift(struct sb_db *db, struct sb_rows *rows,
+    struct sb_err *err)
+{
+	struct sb_rows ex = SB_ROWS_INIT;
+	bool has;
+
+	memset(rows, 0, sizeof(*rows));
+	if (sb_db_query(db, "SELECT to_regclass('sqlbundle.drift') IS NOT "
+	    "NULL", 0, NULL, &ex, NULL, err) == -1)
+		return -1;
+	has = truth(&ex, 0);
+	sb_rows_release(&ex);
+	if (!has)
+		return 0;
+	return sb_db_query(db, "SELECT to_char(checked_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD HH24:MI:SS'), command, revision, objects, outcome, "
+	    "report FROM sqlbundle.drift ORDER BY id DESC LIMIT 1", 0, NULL,
+	    rows, NULL, err);
 }
 
 int

@@ -53,6 +53,7 @@ struct sb_applied {
 struct sb_state {
 	bool		 has_vt;	/* the version table exists */
 	bool		 has_book;	/* the sqlbundle tables exist */
+	bool		 has_drift;	/* sqlbundle.drift exists */
 	char		**heads;	/* version-table rows, sorted */
 	size_t		 nheads;
 	char		*project;	/* bound project, NULL if none */
@@ -62,7 +63,7 @@ struct sb_state {
 	size_t		 napplied;
 };
 
-#define SB_STATE_INIT { false, false, NULL, 0, NULL, NULL, 0, NULL, 0 }
+#define SB_STATE_INIT { false, false, false, NULL, 0, NULL, NULL, 0, NULL, 0 }
 
 /*
  * Create what is missing: the version table (exactly as Alembic's),
@@ -83,6 +84,12 @@ const char *sb_state_applied_sha(const struct sb_state *st, const char *rev);
  * direction, revision, bundle_id, key_id, db_user, script_sha256,
  * applier_version. No history table: no rows.
  */
+/*
+ * The latest sqlbundle.drift row: checked_at (UTC text), command,
+ * revision, objects, outcome, report. None (or no table): no rows.
+ */
+int	sb_state_last_drift(struct sb_db *db, struct sb_rows *rows,
+	    struct sb_err *err);
 int	sb_state_history(struct sb_db *db, int limit, struct sb_rows *rows,
 	    struct sb_err *err);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sqlbundle/fingerprint.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/sqlsplit.h"
 
@@ -40,6 +41,8 @@ whole(const struct sb_contents *c)
 static size_t
 whole_max(const struct sb_contents *c)
 {
+	if (c->e->kind == SB_ENTRY_FINGERPRINTS)
+		return SB_FP_FILE_MAX;
 	return c->e->kind == SB_ENTRY_SEED_SQL ? SB_SQL_SEED_MAX :
 	    SB_SCRIPT_MAX;
 }
@@ -47,6 +50,8 @@ whole_max(const struct sb_contents *c)
 static const char *
 whole_what(const struct sb_contents *c)
 {
+	if (c->e->kind == SB_ENTRY_FINGERPRINTS)
+		return "fingerprint file";
 	return c->e->kind == SB_ENTRY_SEED_SQL ? "SQL seed" : "script";
 }
 
@@ -190,6 +195,18 @@ sb_contents_feed(struct sb_contents *c, const void *buf, size_t len,
 	return h == 1 && c->chunk == 0 ? 0 : 1;
 }
 
+/* FINGERPRINTS: what the applier reads before it runs anything. */
+static int
+check_fingerprints(struct sb_contents *c, struct sb_err *err)
+{
+	struct sb_fp_file f = SB_FP_FILE_INIT;
+
+	if (sb_fp_file_parse(&f, c->e->path, c->buf, c->len, err) == -1)
+		return -1;
+	sb_fp_file_release(&f);
+	return 0;
+}
+
 /* Scripts and SQL seeds: what the applier splits, before it runs any. */
 static int
 check_script(struct sb_contents *c, struct sb_err *err)
@@ -219,7 +236,8 @@ sb_contents_end(struct sb_contents *c, struct sb_chunks *out,
 	if (whole(c)) {
 		if (c->buf == NULL)
 			append(c, "", 0);
-		if (check_script(c, err) == -1)
+		if ((c->e->kind == SB_ENTRY_FINGERPRINTS ?
+		    check_fingerprints(c, err) : check_script(c, err)) == -1)
 			return -1;
 	} else if (!c->header_done && header(c, true, err) == -1) {
 		return -1;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "sqlbundle/fingerprint.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/manifest.h"
 #include "sqlbundle/text.h"
@@ -615,7 +616,11 @@ parse_entries(struct parser *p)
 		}
 		free(want);
 		want = NULL;
-		if (up < m->nrevs) {
+		if (m->nentries == 0 && strcmp(path, SB_FP_MEMBER) == 0) {
+			/* The expected schemas come first, before any script. */
+			add_entry(p, path, line, SB_ENTRY_FINGERPRINTS, 0);
+			m->fingerprints = true;
+		} else if (up < m->nrevs) {
 			r = &m->revs[up];
 			want = sb_printf("upgrade/%04u_%s.sql", r->pos, r->id);
 			if (strcmp(path, want) != 0) {
@@ -734,7 +739,8 @@ check_consistency(struct parser *p)
 	}
 	/* Seeds are contiguous per revision, in revision order. */
 	for (k = 0; k < m->nentries && (m->entries[k].kind == SB_ENTRY_UPGRADE ||
-	    m->entries[k].kind == SB_ENTRY_DOWNGRADE); k++)
+	    m->entries[k].kind == SB_ENTRY_DOWNGRADE ||
+	    m->entries[k].kind == SB_ENTRY_FINGERPRINTS); k++)
 		;
 	for (size_t i = 0; i < m->nrevs; i++) {
 		m->revs[i].first_seed = k;

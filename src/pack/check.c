@@ -11,9 +11,11 @@
 #include <sys/types.h>
 
 #include "sqlbundle/chain.h"
+#include "sqlbundle/fingerprint.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/sqlsplit.h"
 #include "checksums.h"
+#include "fprec.h"
 #include "cmd.h"
 #include "opts.h"
 #include "seedcsv.h"
@@ -330,6 +332,7 @@ sb_cmd_check(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	};
 	struct sb_chain chain = SB_CHAIN_INIT;
 	struct sb_seeds seeds = SB_SEEDS_INIT;
+	struct sb_fprec fprec = SB_FPREC_INIT;
 	unsigned warnings = 0;
 	bool quiet = false;
 	int c, ret = -1;
@@ -370,6 +373,19 @@ sb_cmd_check(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 			    r->downgrade_len, r->downgrade_line,
 			    r->transactional);
 	}
+	if (sb_fprec_load(&fprec, ctx->dir, &chain, -1, (ssize_t)chain.n - 1,
+	    err) == -1)
+		goto out;
+	/* A project never rehearsed says so once, below; a gap, per revision. */
+	if (fprec.present) {
+		for (size_t i = 0; i < fprec.nmissing; i++)
+			fprintf(stderr, "sqlbundle: warning: revision \"%s\" "
+			    "(%s): no recorded schema fingerprint (run "
+			    "\"sqlbundle test\")\n",
+			    chain.revs[fprec.missing[i]].id,
+			    chain.revs[fprec.missing[i]].path);
+		warnings += (unsigned)fprec.nmissing;
+	}
 	if (!quiet) {
 		if (chain.n == 0)
 			printf("0 revisions\n");
@@ -377,9 +393,17 @@ sb_cmd_check(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 			printf("%zu revision%s, base %s, head %s\n", chain.n,
 			    chain.n == 1 ? "" : "s", chain.revs[0].id,
 			    chain.revs[chain.n - 1].id);
+		if (chain.n > 0 && !fprec.present)
+			printf("no schema fingerprints recorded (revisions/"
+			    SB_FP_FILE "): run \"sqlbundle test\"\n");
+		else if (chain.n > 0)
+			printf("schema fingerprints of %zu of the %zu "
+			    "revisions (revisions/" SB_FP_FILE ")\n",
+			    chain.n - fprec.nmissing, chain.n);
 	}
 	ret = 0;
 out:
+	sb_fprec_release(&fprec);
 	sb_seeds_release(&seeds);
 	sb_chain_release(&chain);
 	return ret;

@@ -23,6 +23,7 @@ int	sb_cmd_keygen(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 int	sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
 int	sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
 int	sb_cmd_inspect(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
+int	sb_cmd_test(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
 int	sb_cmd_import(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
 
 #define SB_SLUG_MAX	40

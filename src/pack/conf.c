@@ -24,6 +24,28 @@ trim(char *s, char *end)
 	return s;
 }
 
+/* fingerprint-exclude = PATTERN[, PATTERN...] */
+static int
+parse_exclude(struct sb_conf *conf, const char *path, unsigned lineno,
+    char *val, struct sb_err *err)
+{
+	char *pat, *save = NULL;
+
+	if (*val == '\0')
+		return sb_err_set(err, SB_EINVALID, "%s:%u: "
+		    "fingerprint-exclude without a pattern", path, lineno);
+	for (pat = strtok_r(val, " \t,", &save); pat != NULL;
+	    pat = strtok_r(NULL, " \t,", &save)) {
+		if (sb_fp_excl_add(&conf->exclude, pat, err) == -1) {
+			sb_err_prefix(err, "%s:%u", path, lineno);
+			sb_err_hint(err, "a pattern is \"schema\" or "
+			    "\"schema.object\", with * ? [...] as in a shell");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * One "key = value" line (already NUL-terminated, without its newline).
  * Returns -1 with err naming path:line.
@@ -59,6 +81,8 @@ parse_line(struct sb_conf *conf, const char *path, unsigned lineno,
 		conf->project = sb_strdup(val);
 		return 0;
 	}
+	if (strcmp(key, "fingerprint-exclude") == 0)
+		return parse_exclude(conf, path, lineno, val, err);
 	/* A typo must not be silently ignored. */
 	return sb_err_set(err, SB_EINVALID, "%s:%u: unknown key \"%s\"", path,
 	    lineno, key);
@@ -73,6 +97,7 @@ sb_conf_load(struct sb_conf *conf, const char *dir, struct sb_err *err)
 	int ret = -1;
 
 	conf->project = NULL;
+	conf->exclude = (struct sb_fp_excl)SB_FP_EXCL_INIT;
 	path = strcmp(dir, ".") == 0 ? sb_strdup(CONF_NAME) :
 	    sb_printf("%s/%s", dir, CONF_NAME);
 	errno = 0;
@@ -113,4 +138,5 @@ sb_conf_release(struct sb_conf *conf)
 {
 	free(conf->project);
 	conf->project = NULL;
+	sb_fp_excl_release(&conf->exclude);
 }

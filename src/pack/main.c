@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "history", sb_cmd_history, "list the revisions in apply order" },
 	{ "render", sb_cmd_render, "print the SQL of a range, for offline "
 	    "review" },
+	{ "test", sb_cmd_test, "rehearse the chain on a throwaway database" },
 	{ "keygen", sb_cmd_keygen, "generate an Ed25519 signing key pair" },
 	{ "pack", sb_cmd_pack, "write a signed bundle of a range of "
 	    "revisions" },

@@ -15,13 +15,16 @@
 
 #include "sqlbundle/chain.h"
 #include "sqlbundle/crypto.h"
+#include "sqlbundle/fingerprint.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/manifest.h"
 #include "checksums.h"
 #include "cmd.h"
 #include "conf.h"
+#include "fprec.h"
 #include "keys.h"
 #include "opts.h"
+#include "pack.h"
 #include "seedcsv.h"
 #include "seeds.h"
 #include "writer.h"
@@ -33,11 +36,6 @@
 /* ustar's 11 octal digits of mtime. */
 #define MTIME_MAX	INT64_C(077777777777)
 
-struct pack_opts {
-	const char	*from, *to, *key, *out;
-	enum sb_compress comp;
-	int		 level;
-};
 
 /* Where the bytes of each manifest entry come from. */
 struct source {
@@ -51,6 +49,7 @@ struct pack_run {
 	struct sb_conf		 conf;
 	struct sb_chain		 chain;
 	struct sb_seeds		 seeds;
+	struct sb_fprec		 fprec;		/* revisions/FINGERPRINTS */
 	struct sb_privkey	*key;
 	struct sb_manifest	 m;
 	struct source		*src;	/* parallel to m.entries */
@@ -167,7 +166,7 @@ parse_level(const char *s, int *level, struct sb_err *err)
 }
 
 static int
-pack_parse(int argc, char **argv, struct pack_opts *o, int *help,
+pack_parse(int argc, char **argv, struct sb_pack_req *o, int *help,
     struct sb_err *err)
 {
 	static const struct option longopts[] = {
@@ -321,8 +320,18 @@ build_manifest(struct pack_run *run, struct sb_err *err)
 	}
 	m->revs = sb_calloc(nrevs, sizeof(*m->revs));
 	m->nrevs = nrevs;
+	nent += run->fprec.present;
 	m->entries = sb_calloc(nent, sizeof(*m->entries));
 	run->src = sb_calloc(nent, sizeof(*run->src));
+	if (run->fprec.present) {
+		/* The expected schemas come first: read before any script. */
+		e = add_entry(run, sb_strdup(SB_FP_MEMBER),
+		    SB_ENTRY_FINGERPRINTS, 0);
+		sb_sha256_hex(run->fprec.text, run->fprec.len, e->sha);
+		run->src[0].data = run->fprec.text;
+		run->src[0].size = run->fprec.len;
+		m->fingerprints = true;
+	}
 
 	for (size_t k = 0; k < nrevs; k++) {
 		const struct sb_revision *rev =
@@ -469,7 +478,7 @@ out:
 }
 
 static int
-write_bundle(struct pack_run *run, const struct pack_opts *o, int64_t mtime,
+write_bundle(struct pack_run *run, const struct sb_pack_req *o, int64_t mtime,
     uint64_t *size, struct sb_err *err)
 {
 	sigset_t old;
@@ -509,7 +518,7 @@ write_bundle(struct pack_run *run, const struct pack_opts *o, int64_t mtime,
 }
 
 static int
-make_target(struct pack_run *run, struct sb_ctx *ctx, const struct pack_opts *o,
+make_target(struct pack_run *run, struct sb_ctx *ctx, const struct sb_pack_req *o,
     struct sb_err *err)
 {
 	char *dir;
@@ -543,6 +552,7 @@ pack_release(struct pack_run *run)
 	free(run->buf);
 	free(run->src);
 	free(run->text);
+	sb_fprec_release(&run->fprec);
 	free(run->keypath);
 	free(run->target);
 	free(run->tmp);
@@ -554,28 +564,22 @@ pack_release(struct pack_run *run)
 }
 
 int
-sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
+sb_pack(struct sb_ctx *ctx, const struct sb_pack_req *o,
+    struct sb_pack_res *res, struct sb_err *err)
 {
 	struct pack_run run;
-	struct pack_opts o;
 	struct saved_signals saved;
 	struct sb_chain landed;
 	char created[32];
 	int64_t mtime = 0;
 	uint64_t size = 0;
 	sigset_t old;
-	int help, signals_set = 0, ret = -1;
+	int signals_set = 0, ret = -1;
 
 	memset(&run, 0, sizeof(run));
-	if (pack_parse(argc, argv, &o, &help, err) == -1)
-		return -1;
-	if (help) {
-		pack_usage(stdout);
-		return 0;
-	}
+	memset(res, 0, sizeof(*res));
 	if (pack_time(&mtime, created, err) == -1)
 		return -1;
-
 	if (sb_conf_load(&run.conf, ctx->dir, err) == -1)
 		goto out;
 	if (run.conf.project == NULL) {
@@ -593,16 +597,27 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		    "\"%s/revisions\"", ctx->dir);
 		goto out;
 	}
-	if (sb_chain_range(&run.chain, o.from, o.to, &run.first, &run.last,
+	if (sb_chain_range(&run.chain, o->from, o->to, &run.first, &run.last,
 	    err) == -1)
 		goto out;
 	if (run.last <= run.first) {
 		sb_err_set(err, SB_EINVALID, "no revisions between \"%s\" and "
-		    "\"%s\"", o.from ? o.from : "base", o.to ? o.to : "head");
+		    "\"%s\"", o->from ? o->from : "base", o->to ? o->to : "head");
 		goto out;
 	}
 
-	run.keypath = sb_ctx_path(ctx, o.key);
+	if (!o->rehearsal) {
+		if (sb_fprec_load(&run.fprec, ctx->dir, &run.chain, run.first,
+		    run.last, err) == -1)
+			goto out;
+		if (run.fprec.present && run.fprec.nmissing > 0)
+			fprintf(stderr, "sqlbundle: warning: %zu of the %zd "
+			    "revisions have no recorded fingerprint: stores "
+			    "cannot check drift after them (run \"sqlbundle "
+			    "test\")\n", run.fprec.nmissing,
+			    run.last - run.first);
+	}
+	run.keypath = sb_ctx_path(ctx, o->key);
 	if (sb_privkey_load(&run.key, run.keypath, err) == -1)
 		goto out;
 
@@ -627,11 +642,11 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	run.key = NULL;
 	sb_sha256_hex(run.text, run.len, run.id);
 
-	if (make_target(&run, ctx, &o, err) == -1)
+	if (make_target(&run, ctx, o, err) == -1)
 		goto out;
 	signals_install(&saved);
 	signals_set = 1;
-	if (write_bundle(&run, &o, mtime, &size, err) == -1)
+	if (write_bundle(&run, o, mtime, &size, err) == -1)
 		goto out;
 	/*
 	 * Record before the rename: a bundle that exists always has its
@@ -639,7 +654,7 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	 */
 	landed.revs = run.chain.revs + run.first + 1;
 	landed.n = (size_t)(run.last - run.first);
-	if (sb_checksums_record(ctx->dir, &landed, err) == -1)
+	if (!o->rehearsal && sb_checksums_record(ctx->dir, &landed, err) == -1)
 		goto out;
 	signals_block(&old);
 	if (rename(run.tmp, run.target) == -1) {
@@ -653,12 +668,14 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	if (sb_fsync_parent(run.target, err) == -1)
 		goto out;
 
-	printf("bundle %s\n", run.target);
-	printf("  id        %s\n", run.id);
-	printf("  size      %" PRIu64 " bytes\n", size);
-	printf("  revisions %zu (%s to %s)\n", run.m.nrevs, run.m.from,
-	    run.m.to);
-	printf("  key       %s\n", run.m.key_id);
+	res->path = sb_strdup(run.target);
+	memcpy(res->id, run.id, sizeof(res->id));
+	res->size = size;
+	res->nrevs = run.m.nrevs;
+	res->from = sb_strdup(run.m.from);
+	res->to = sb_strdup(run.m.to);
+	memcpy(res->key_id, run.m.key_id, sizeof(res->key_id));
+	res->fingerprints = run.m.fingerprints;
 	ret = 0;
 out:
 	if (tmp_armed) {
@@ -670,5 +687,43 @@ out:
 	if (signals_set)
 		signals_restore(&saved);
 	pack_release(&run);
+	return ret;
+}
+
+void
+sb_pack_res_release(struct sb_pack_res *res)
+{
+	free(res->path);
+	free(res->from);
+	free(res->to);
+	memset(res, 0, sizeof(*res));
+}
+
+int
+sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
+{
+	struct sb_pack_req o;
+	struct sb_pack_res res;
+	int help, ret = -1;
+
+	if (pack_parse(argc, argv, &o, &help, err) == -1)
+		return -1;
+	if (help) {
+		pack_usage(stdout);
+		return 0;
+	}
+	if (sb_pack(ctx, &o, &res, err) == 0) {
+		printf("bundle %s\n", res.path);
+		printf("  id        %s\n", res.id);
+		printf("  size      %" PRIu64 " bytes\n", res.size);
+		printf("  revisions %zu (%s to %s)\n", res.nrevs, res.from,
+		    res.to);
+		printf("  key       %s\n", res.key_id);
+		printf("  schema    %s\n", res.fingerprints ?
+		    "fingerprints included (" SB_FP_MEMBER ")" :
+		    "no fingerprints: drift cannot be checked");
+		ret = 0;
+	}
+	sb_pack_res_release(&res);
 	return ret;
 }

@@ -79,6 +79,8 @@ schema_dump() {
 copy_example() {
 	mkdir -p "$1"
 	cp -r "$SB_ROOT/revisions" "$SB_ROOT/seeds" "$1/"
+	# Unrehearsed, whatever `make demo` left in the tree.
+	rm -f "$1/revisions/FINGERPRINTS"
 	[ -f "$SB_ROOT/sqlbundle.conf" ] && cp "$SB_ROOT/sqlbundle.conf" "$1/"
 	mkdir -p "$1/keys" "$1/bundles"
 }

@@ -23,7 +23,8 @@ assert_err() {
 test_check_example() {
 	copy_example p
 	expect_rc 0 "$SB" -C p check
-	assert_eq "$(cat out)" "4 revisions, base 000000000001, head 2864583ca021"
+	assert_eq "$(cat out)" "4 revisions, base 000000000001, head 2864583ca021
+no schema fingerprints recorded (revisions/FINGERPRINTS): run \"sqlbundle test\""
 	[ ! -s err ] || fail "warnings on the example: $(cat err)"
 	expect_rc 0 "$SB" -C p check -q
 	[ ! -s out ] || fail "-q printed: $(cat out)"

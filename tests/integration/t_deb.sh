@@ -82,7 +82,7 @@ EOF
 	assert_eq "$(depends_of sqlbundle-apply Recommends)" ""
 	assert_eq "$(depends_of sqlbundle Depends)" "libarchive13 libc6 libssl3 "
 	assert_eq "$(depends_of sqlbundle Recommends)" \
-	    "alembic python3 python3-psycopg2 python3-sqlalchemy zstd "
+	    "alembic python3 python3-psycopg2 python3-sqlalchemy sqlbundle-apply zstd "
 	dpkg-deb -e "$(deb sqlbundle-apply)" ctl
 	assert_eq "$(ls ctl | tr '\n' ' ')" "conffiles control md5sums "
 	assert_eq "$(cat ctl/conffiles)" /etc/sqlbundle/pg_service.conf

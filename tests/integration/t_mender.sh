@@ -155,7 +155,31 @@ test_install_commit() {
 	inv_is sqlbundle_last_key_id "$(q 'SELECT DISTINCT key_id FROM sqlbundle.history')"
 	grep -qE '^sqlbundle_last_applied_at=[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9:]{8}' "$T_DIR/inv" ||
 	    fail "no applied_at: $(cat "$T_DIR/inv")"
-	assert_eq "$(wc -l <"$T_DIR/inv")" 8
+	# Packed without a rehearsal: no expected schema to compare with.
+	inv_is sqlbundle_drift unchecked
+	assert_eq "$(wc -l <"$T_DIR/inv")" 9
+}
+
+# A rehearsed bundle: the inventory says none, then how many objects a
+# hand edit made differ once `sqlbundle-apply drift` has looked.
+test_inventory_drift() {
+	mender_setup
+	new_db scratch
+	"$SB" -C proj test --scratch "dbname=scratch" >/dev/null 2>&1 ||
+	    fail "the rehearsal of the example failed"
+	export PGDATABASE=$STORE_DB
+	bundle_of full --key keys/hq.key
+	tar -tf "$T_DIR/full.tar.zst" | grep -qx FINGERPRINTS || fail "no FINGERPRINTS"
+	mender_ 0 install "$T_DIR/full.mender"
+	mender_ 0 commit
+	inventory
+	inv_is sqlbundle_drift none
+	grep -qE '^sqlbundle_drift_checked_at=[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}$' "$T_DIR/inv" ||
+	    fail "no drift_checked_at: $(cat "$T_DIR/inv")"
+	q "CREATE INDEX by_hand ON pos.sale (created_at); ALTER TABLE pos.sale ADD COLUMN note2 text"
+	expect_rc 7 "$SBA" drift --trust "$MD/trust" "$T_DIR/full.tar.zst"
+	inventory
+	inv_is sqlbundle_drift 2
 }
 
 test_install_rollback() {

@@ -103,6 +103,35 @@ test_no_project_key(void **state)
 }
 
 static void
+test_fingerprint_exclude(void **state)
+{
+	struct sb_err err = SB_ERR_INIT;
+	struct sb_conf conf = SB_CONF_INIT;
+	char *want;
+
+	(void)state;
+	write_conf("project = p\nfingerprint-exclude = posapp, pos.legacy_*\n"
+	    "fingerprint-exclude = audit\n");
+	assert_int_equal(sb_conf_load(&conf, tmpdir, &err), 0);
+	assert_int_equal(conf.exclude.n, 3);
+	assert_string_equal(conf.exclude.pat[0], "posapp");
+	assert_string_equal(conf.exclude.pat[1], "pos.legacy_*");
+	assert_string_equal(conf.exclude.pat[2], "audit");
+	sb_conf_release(&conf);
+	assert_int_equal(conf.exclude.n, 0);
+	want = sb_printf("%s/sqlbundle.conf:2: exclude pattern \"a.b.c\": "
+	    "expected \"schema\" or \"schema.object\"", tmpdir);
+	assert_string_equal(load_fails("project = p\n"
+	    "fingerprint-exclude = ok a.b.c\n", SB_EINVALID), want);
+	free(want);
+	want = sb_printf("%s/sqlbundle.conf:1: fingerprint-exclude without a "
+	    "pattern", tmpdir);
+	assert_string_equal(load_fails("fingerprint-exclude =\n",
+	    SB_EINVALID), want);
+	free(want);
+}
+
+static void
 test_unknown_key_names_line(void **state)
 {
 	char *want = sb_printf("%s/sqlbundle.conf:3: unknown key \"projcet\"",
@@ -207,6 +236,7 @@ main(void)
 		cmocka_unit_test(test_simple),
 		cmocka_unit_test(test_comments_blanks_crlf),
 		cmocka_unit_test(test_no_project_key),
+		cmocka_unit_test(test_fingerprint_exclude),
 		cmocka_unit_test(test_unknown_key_names_line),
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_bad_project_names),

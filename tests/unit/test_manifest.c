@@ -609,6 +609,42 @@ test_path_safe(void **state)
 	assert_false(sb_path_safe(NULL));
 }
 
+/* FINGERPRINTS: the first entry when there is one, nowhere else. */
+static void
+test_fingerprints_entry(void **state)
+{
+	struct sb_manifest m = SB_MANIFEST_INIT;
+	struct sb_err err = SB_ERR_INIT;
+	char *t1 = mutate("Entries: 9", "Entries: 10"), *t2, *t3;
+
+	(void)state;
+	assert_int_equal(sb_manifest_parse(&m, good, strlen(good), &err), 0);
+	assert_false(m.fingerprints);
+	sb_manifest_release(&m);
+	t2 = sb_printf("%.*s" S0 "  FINGERPRINTS\n%s",
+	    (int)(strstr(t1, U1 "  upgrade/") - t1), t1,
+	    strstr(t1, U1 "  upgrade/"));
+	assert_int_equal(sb_manifest_parse(&m, t2, strlen(t2), &err), 0);
+	assert_true(m.fingerprints);
+	assert_int_equal(m.nentries, 10);
+	assert_int_equal(m.entries[0].kind, SB_ENTRY_FINGERPRINTS);
+	assert_string_equal(m.entries[0].path, "FINGERPRINTS");
+	assert_int_equal(m.entries[1].kind, SB_ENTRY_UPGRADE);
+	assert_int_equal(m.revs[0].upgrade_entry, 1);
+	/* The seeds still belong to their revisions. */
+	assert_int_equal(m.revs[0].nseeds, 1);
+	assert_int_equal(m.revs[2].nseeds, 3);
+	sb_manifest_release(&m);
+	t3 = sb_printf("%.*s" S0 "  FINGERPRINTS\n%s",
+	    (int)(strstr(t1, D1 "  downgrade/") - t1), t1,
+	    strstr(t1, D1 "  downgrade/"));
+	expect_parse_error(t3, strlen(t3), "MANIFEST line 16: expected entry "
+	    "\"downgrade/0001_000000000001.sql\", found \"FINGERPRINTS\"");
+	free(t3);
+	free(t2);
+	free(t1);
+}
+
 int
 main(void)
 {
@@ -620,6 +656,7 @@ main(void)
 		cmocka_unit_test(test_parse_refusals_whole),
 		cmocka_unit_test(test_seed_names),
 		cmocka_unit_test(test_path_safe),
+		cmocka_unit_test(test_fingerprints_entry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

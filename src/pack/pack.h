@@ -1,0 +1,47 @@
+/* Writing a signed bundle: `sqlbundle pack`, and the rehearsal's bundle. */
+#ifndef SQLBUNDLE_PACK_PACK_H
+#define SQLBUNDLE_PACK_PACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sqlbundle/crypto.h"
+#include "sqlbundle/err.h"
+#include "cmd.h"
+#include "writer.h"
+
+struct sb_pack_req {
+	const char	*from, *to;	/* NULL: base, head */
+	const char	*key;		/* private key file, as given */
+	const char	*out;		/* NULL: bundles/<project>-<from>-<to>... */
+	enum sb_compress comp;
+	int		 level;		/* 0: the default */
+	/*
+	 * A rehearsal bundle (`sqlbundle test`): revisions/CHECKSUMS is left
+	 * as it is (nothing lands) and no FINGERPRINTS go in (it is what the
+	 * rehearsal makes).
+	 */
+	bool		 rehearsal;
+};
+
+struct sb_pack_res {
+	char		*path;		/* the bundle written, malloc'd */
+	char		 id[SB_SHA256_HEX];
+	uint64_t	 size;
+	size_t		 nrevs;
+	char		*from, *to;	/* malloc'd */
+	char		 key_id[SB_KEYID_HEX];
+	bool		 fingerprints;	/* FINGERPRINTS went in */
+};
+
+/*
+ * Check the chain (and revisions/CHECKSUMS), sign and write the bundle
+ * of req's range: into a temporary file renamed into place only when
+ * whole. Relative paths are taken from ctx->dir. Fills res (release with
+ * sb_pack_res_release, on failure too).
+ */
+int	sb_pack(struct sb_ctx *ctx, const struct sb_pack_req *req,
+	    struct sb_pack_res *res, struct sb_err *err);
+void	sb_pack_res_release(struct sb_pack_res *res);
+
+#endif
