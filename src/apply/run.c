@@ -9,6 +9,7 @@
 
 #include "sqlbundle/fs.h"
 
+#include "index.h"
 #include "run_priv.h"
 
 static const char *
@@ -304,6 +305,34 @@ sb_run_progress(struct sb_run_ctx *c, size_t si, const struct sb_book_at *at,
 }
 
 /*
+ * Statement i of a non-transactional script. The first to run may have
+ * been in flight at a crash: what an interrupted index build of it left
+ * is dropped first. No index build may end with an invalid index.
+ */
+static int
+run_one(struct sb_run_ctx *c, const struct sb_script *s, size_t i,
+    bool first, struct sb_db_diag *diag, struct sb_err *err)
+{
+	const char *sql = s->text + s->stmts[i].off;
+	struct sb_ibuild b;
+
+	memset(diag, 0, sizeof(*diag));
+	if (!sb_sql_index_build(sql, s->stmts[i].len, &b))
+		return sb_db_exec(c->run->db, sql, diag, err);
+	if (first && sb_index_repair(c->run->db, &b, c->run->progress, diag,
+	    err) == -1)
+		goto catalog;
+	if (sb_db_exec(c->run->db, sql, diag, err) == -1)
+		return -1;
+	if (sb_index_verify(c->run->db, &b, diag, err) == 0)
+		return 0;
+catalog:
+	/* A position would point into the catalog query, not at sql. */
+	diag->position = 0;
+	return -1;
+}
+
+/*
  * transactional: false: each statement on its own, outside any
  * transaction, its completion recorded; a rerun starts after the last
  * recorded one.
@@ -327,8 +356,7 @@ run_autocommit(struct sb_run_ctx *c, size_t si, size_t from,
 	for (size_t i = from; i < s->n; i++) {
 		struct sb_book_at at = { .statements = i + 1 };
 
-		if (sb_db_exec(c->run->db, s->text + s->stmts[i].off, &diag,
-		    err) == -1)
+		if (run_one(c, s, i, i == from, &diag, err) == -1)
 			return stmt_fail(r, &src, i, &diag, err);
 		if (sb_run_progress(c, si, &at, err) == -1)
 			return -1;
