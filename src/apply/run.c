@@ -110,13 +110,22 @@ sb_run_pipeline(struct sb_run_ctx *c, size_t si, const struct sb_query *q,
     struct sb_err *err)
 {
 	const struct sb_manifest_rev *r = sb_run_rev(c, si);
+	bool retry = k > 1 && q[1].sql == c->lw.local_sql;
 	struct sb_db_diag diag;
 	size_t failed;
 
-	if (k == 0 || sb_db_pipeline(c->run->db, q, k, &failed, &diag,
-	    err) == 0)
+	if (k == 0)
 		return 0;
-	sb_db_rollback(c->run->db);
+	sb_lockwait_begin(&c->lw);
+	for (;;) {
+		if (sb_db_pipeline(c->run->db, q, k, &failed, &diag,
+		    err) == 0)
+			return 0;
+		sb_db_rollback(c->run->db);
+		if (!retry || diag.lost ||
+		    !sb_lockwait_retry(&c->lw, r->id, err))
+			break;
+	}
 	if (src != NULL && failed >= src->first &&
 	    failed < src->first + src->s->n)
 		return stmt_fail(r, src, failed - src->first, &diag, err);
@@ -226,6 +235,16 @@ add_book(struct sb_run_ctx *c, size_t si, struct sb_query *q, size_t k,
 
 #define BOOK_QUERIES	3
 
+/* BEGIN a step's transaction, its lock waits bounded (lockwait.h). */
+static size_t
+add_begin(struct sb_run_ctx *c, struct sb_query *q, size_t k)
+{
+	q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
+	if (c->lw.timeout_ms > 0)
+		q[k++] = (struct sb_query){ c->lw.local_sql, 0, NULL };
+	return k;
+}
+
 /* The end of a step whose work is done: bookkeeping and COMMIT. */
 static int
 finish(struct sb_run_ctx *c, size_t si, bool begin, struct sb_err *err)
@@ -252,17 +271,18 @@ run_plain(struct sb_run_ctx *c, size_t si, struct sb_err *err)
 {
 	const struct sb_manifest_rev *r = sb_run_rev(c, si);
 	const struct sb_script *s = &c->scripts[si];
-	struct sb_query *q = sb_calloc(1 + s->n + BOOK_QUERIES, sizeof(*q));
+	struct sb_query *q = sb_calloc(2 + s->n + BOOK_QUERIES, sizeof(*q));
 	struct sb_book b = { 0 };
 	char file[512];
-	struct sb_run_src src = { s, 1, file,
+	struct sb_run_src src = { s, 0, file,
 	    c->run->plan->steps[si].dir == SB_DIR_DOWN ? r->downgrade_line :
 	    r->upgrade_line };
 	size_t k = 0;
 	int ret;
 
 	source_name(r, file, sizeof(file));
-	q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
+	k = add_begin(c, q, k);
+	src.first = k;
 	k = add_stmts(q, k, s);
 	k = add_book(c, si, q, k, &b);
 	ret = sb_run_pipeline(c, si, q, k, &src, NULL, err);
@@ -275,14 +295,21 @@ int
 sb_run_statements(struct sb_run_ctx *c, size_t si, const struct sb_script *s,
     const char *file, unsigned base_line, bool begin, struct sb_err *err)
 {
-	struct sb_query *q = sb_calloc(s->n + 1, sizeof(*q));
-	struct sb_run_src src = { s, begin ? 1 : 0, file, base_line };
+	struct sb_query *q = sb_calloc(s->n + 3, sizeof(*q));
+	struct sb_run_src src = { s, 0, file, base_line };
 	size_t k = 0;
 	int ret;
 
-	if (begin)
-		q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
+	if (begin) {
+		k = add_begin(c, q, k);
+		src.first = k;
+	}
 	k = add_stmts(q, k, s);
+	/* Seeds after the script wait for their locks: COPY's do not
+	 * queue the tills' queries. */
+	if (begin && c->lw.timeout_ms > 0)
+		q[k++] = (struct sb_query){ "SET LOCAL lock_timeout TO DEFAULT",
+		    0, NULL };
 	ret = sb_run_pipeline(c, si, q, k, &src, NULL, err);
 	free(q);
 	return ret;
@@ -319,16 +346,36 @@ run_one(struct sb_run_ctx *c, const struct sb_script *s, size_t i,
 	memset(diag, 0, sizeof(*diag));
 	if (!sb_sql_index_build(sql, s->stmts[i].len, &b))
 		return sb_db_exec(c->run->db, sql, diag, err);
+	/* A concurrent build waits for old transactions, blocking nobody. */
+	if (c->lw.timeout_ms > 0 && sb_db_exec(c->run->db,
+	    "SET lock_timeout = 0", diag, err) == -1)
+		return -1;
 	if (first && sb_index_repair(c->run->db, &b, c->run->progress, diag,
 	    err) == -1)
 		goto catalog;
 	if (sb_db_exec(c->run->db, sql, diag, err) == -1)
 		return -1;
 	if (sb_index_verify(c->run->db, &b, diag, err) == 0)
-		return 0;
+		return c->lw.timeout_ms > 0 ? sb_db_exec(c->run->db,
+		    c->lw.set_sql, diag, err) : 0;
 catalog:
 	/* A position would point into the catalog query, not at sql. */
 	diag->position = 0;
+	return -1;
+}
+
+/* Statements outside a transaction: the session's lock_timeout. */
+static int
+session_lock_timeout(struct sb_run_ctx *c, size_t si, bool on,
+    struct sb_err *err)
+{
+	struct sb_db_diag diag;
+
+	if (c->lw.timeout_ms == 0 || sb_db_exec(c->run->db, on ?
+	    c->lw.set_sql : "SET lock_timeout TO DEFAULT", &diag, err) == 0)
+		return 0;
+	sb_err_prefix(err, "revision \"%s\"", sb_run_rev(c, si)->id);
+	sb_run_lost_hint(err, &diag);
 	return -1;
 }
 
@@ -351,17 +398,21 @@ run_autocommit(struct sb_run_ctx *c, size_t si, size_t from,
 
 	source_name(r, file, sizeof(file));
 	/* Each statement and its progress row on disk before the next. */
-	if (sb_run_sync(c, si, true, err) == -1)
+	if (sb_run_sync(c, si, true, err) == -1 ||
+	    session_lock_timeout(c, si, true, err) == -1)
 		return -1;
 	for (size_t i = from; i < s->n; i++) {
 		struct sb_book_at at = { .statements = i + 1 };
 
-		if (run_one(c, s, i, i == from, &diag, err) == -1)
-			return stmt_fail(r, &src, i, &diag, err);
+		sb_lockwait_begin(&c->lw);
+		while (run_one(c, s, i, i == from, &diag, err) == -1)
+			if (diag.lost ||
+			    !sb_lockwait_retry(&c->lw, r->id, err))
+				return stmt_fail(r, &src, i, &diag, err);
 		if (sb_run_progress(c, si, &at, err) == -1)
 			return -1;
 	}
-	return 0;
+	return session_lock_timeout(c, si, false, err);
 }
 
 int
@@ -575,6 +626,7 @@ ctx_release(struct sb_run_ctx *c)
 	free(c->buf);
 	sb_sha256_free(c->chunk_sha);
 	sb_jobs_close(c->jobs);
+	sb_lockwait_release(&c->lw);
 }
 
 int
@@ -596,6 +648,8 @@ sb_run(const struct sb_run *run, struct sb_err *err)
 	for (size_t i = 0; i < plan->nsteps; i++)
 		c.step_of_rev[plan->steps[i].rev] = (ssize_t)i;
 	c.buf = sb_malloc(SB_RUN_BUF);
+	sb_lockwait_init(&c.lw, run->lock_timeout_ms, run->lock_wait_max_ms,
+	    run->conninfo, run->db, run->progress);
 	if ((c.chunk_sha = sb_sha256_new()) == NULL) {
 		sb_err_set(err, SB_EIO, "out of memory");
 		goto out;

@@ -42,6 +42,8 @@ struct sb_run {
 	struct sb_progress	*progress;
 	/* The first step was interrupted earlier: where it stopped. */
 	const struct sb_inflight *resume;
+	/* --lock-timeout (0: none) and --lock-wait-max (lockwait.h) */
+	unsigned long		 lock_timeout_ms, lock_wait_max_ms;
 };
 
 /*

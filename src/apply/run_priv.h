@@ -16,6 +16,7 @@
 #include "sqlbundle/sqlsplit.h"
 
 #include "jobs.h"
+#include "lockwait.h"
 #include "run.h"
 
 /* Bytes read from the archive at a time (and sent to COPY at most). */
@@ -52,6 +53,7 @@ struct sb_run_ctx {
 	struct sb_sha256	*chunk_sha;	/* bytes since a chunk's cut */
 	uint64_t		 since_commit;	/* seed bytes not committed */
 	struct sb_jobs		*jobs;		/* parallel loads, or NULL */
+	struct sb_lockwait	 lw;
 };
 
 /* The statements of a script inside a pipeline, for naming a failure. */
@@ -80,7 +82,9 @@ void	sb_run_script_free(struct sb_script *s);
 /*
  * Send q[0..k) as one pipeline for step si. On failure roll back and name
  * it: a statement of src by revision, file and line; anything else by
- * the revision and `what` (may be NULL).
+ * the revision and `what` (may be NULL). A pipeline that begins with
+ * BEGIN and c->lw.local_sql (a whole transaction) is sent again while
+ * the lock-retry policy allows.
  */
 int	sb_run_pipeline(struct sb_run_ctx *c, size_t si,
 	    const struct sb_query *q, size_t k, const struct sb_run_src *src,
