@@ -16,6 +16,7 @@
 #include "sqlbundle/text.h"
 
 #include "apply.h"
+#include "catalog.h"
 #include "db.h"
 #include "jobs.h"
 #include "plan.h"
@@ -305,7 +306,7 @@ seed_load(struct session *s, size_t idx, struct seed_load *sl,
 	if (s->o->jobs <= 1) {
 		sl->why = sb_strdup("--jobs 1");
 	} else {
-		if (sb_jobs_ordered(s->db, e->schema, e->table, k->cols,
+		if (sb_catalog_load_order(s->db, e->schema, e->table, k->cols,
 		    k->ncols, &sl->why, &missing, err) == -1)
 			return -1;
 		if (missing && sl->why == NULL)

@@ -68,15 +68,4 @@ void	sb_jobs_drain(struct sb_jobs *p);
 struct sb_job *sb_jobs_job(struct sb_jobs *p, unsigned i);
 unsigned sb_jobs_count(const struct sb_jobs *p);
 
-/*
- * Why rows loaded into schema.table with columns cols[0..n) must be
- * loaded in file order, or NULL when they need not be (a malloc'd
- * sentence): a user trigger, a foreign key to the table itself, or an
- * omitted column filled by an identity, a sequence or a volatile default.
- * *missing: the table does not exist (yet).
- */
-int	sb_jobs_ordered(struct sb_db *db, const char *schema,
-	    const char *table, char *const *cols, size_t n, char **why,
-	    bool *missing, struct sb_err *err);
-
 #endif

@@ -13,6 +13,7 @@
 #include "sqlbundle/csv.h"
 #include "sqlbundle/fs.h"
 
+#include "catalog.h"
 #include "run_priv.h"
 
 /* One CSV seed being loaded. */
@@ -442,7 +443,7 @@ choose(struct csv_load *l, struct sb_rows *done, struct sb_err *err)
 		return check_done(l, done, err) == -1 ? -1 : 1;
 	if (c->run->jobs <= 1)
 		return 0;
-	if (sb_jobs_ordered(c->run->db, l->e->schema, l->e->table, l->cols,
+	if (sb_catalog_load_order(c->run->db, l->e->schema, l->e->table, l->cols,
 	    l->ncols, &why, &missing, err) == -1)
 		return -1;
 	if (why != NULL)

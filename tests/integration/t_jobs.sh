@@ -204,3 +204,74 @@ test_jobs_fall_back_to_serial_without_spool() {
 	jobs_digest > ref.digest
 	diff ref.digest got.digest || fail "rows differ"
 }
+
+# order_project DIR: tables whose load order matters in ways the rules
+# must see from afar: an id filled by its domain's default (a sequence),
+# and a partitioned table whose foreign key to itself is declared on the
+# parent while the seed names the partition. Each CSV is several chunks.
+order_project() {
+	mkdir -p "$1/revisions" "$1/seeds/o0002" "$1/keys"
+	echo "project = order" > "$1/sqlbundle.conf"
+	cat > "$1/revisions/o0001_tables.sql" <<'EOF2'
+-- revision: o0001
+
+-- +upgrade
+CREATE SCHEMA shop;
+CREATE SEQUENCE shop.ticket_seq;
+CREATE DOMAIN shop.ticket_id AS bigint DEFAULT nextval('shop.ticket_seq');
+CREATE TABLE shop.ticket (id shop.ticket_id PRIMARY KEY, label text);
+CREATE TABLE shop.pnode (id bigint PRIMARY KEY, parent bigint,
+    label text, FOREIGN KEY (parent) REFERENCES shop.pnode)
+    PARTITION BY RANGE (id);
+CREATE TABLE shop.pnode_all PARTITION OF shop.pnode
+    FOR VALUES FROM (MINVALUE) TO (MAXVALUE);
+
+-- +downgrade
+DROP SCHEMA shop CASCADE;
+EOF2
+	cat > "$1/revisions/o0002_seed.sql" <<'EOF2'
+-- revision: o0002
+-- down_revision: o0001
+
+-- +upgrade
+SELECT 1;
+
+-- +downgrade
+TRUNCATE shop.ticket, shop.pnode;
+EOF2
+	/usr/bin/python3 - "$1/seeds/o0002" <<'EOF2'
+import sys
+d = sys.argv[1]
+with open(d + "/10-shop.ticket.csv", "w") as f:
+    f.write("label\n")
+    for i in range(1, 5001):
+        f.write("ticket %d %s\n" % (i, "t" * 40))
+with open(d + "/20-shop.pnode_all.csv", "w") as f:
+    f.write("id,parent,label\n")
+    for i in range(1, 5001):
+        f.write("%d,%s,node %d %s\n" % (i, "" if i == 1 else i - 1, i, "p" * 40))
+EOF2
+	"$SB" -C "$1" keygen hq > /dev/null
+	"$SB" -C "$1" pack --key keys/hq.key -o "$PWD/order.tar.zst" > /dev/null
+	export SQLBUNDLE_TRUST=$PWD/$1/keys/hq.pub
+}
+
+# A domain's default numbers the rows: they load in file order, so the
+# same bundle gives the same ids everywhere; a foreign key declared on
+# the parent binds the partition the seed names: serial, and it loads.
+test_jobs_order_rules_see_domains_and_partitions() {
+	order_project proj
+	new_db
+	expect_rc 0 "$SBA" upgrade order.tar.zst o0001
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 plan order.tar.zst
+	assert_out "seeds/0002_o0002/10-shop.ticket.csv: 9 chunks, serially: column id, which the CSV omits, is filled by the default of domain shop.ticket_id"
+	assert_out "seeds/0002_o0002/20-shop.pnode_all.csv: 10 chunks, serially: foreign key pnode_parent_fkey on shop.pnode_all refers to shop.pnode, in the same partition tree"
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade order.tar.zst
+	grep -qF '10-shop.ticket.csv: loaded serially, in file order: column id, which the CSV omits, is filled by the default of domain shop.ticket_id' err ||
+	    fail "no domain reason: $(cat err)"
+	grep -qF '20-shop.pnode_all.csv: loaded serially, in file order: foreign key' err ||
+	    fail "no partition reason: $(cat err)"
+	assert_eq "$(q "SELECT count(*) || ' ' || bool_and(label LIKE 'ticket ' || id || ' %') FROM shop.ticket")" "5000 true" "ids in file order"
+	assert_eq "$(q "SELECT count(*) FROM shop.pnode")" 5000 "partition rows"
+	assert_eq "$(q 'SELECT version_num FROM alembic_version')" o0002
+}
