@@ -504,6 +504,8 @@ reap(struct csv_load *l, struct sb_job *j, struct sb_err *err)
 	if (!j->done)
 		return 0;
 	j->done = false;
+	if (j->held)
+		return 0;	/* the earlier failure is the error */
 	if (j->notices[0] != '\0')
 		sb_progress_notice(pr, j->notices);
 	if (j->nnotices > 0)
@@ -668,10 +670,13 @@ drain(struct csv_load *l, int ret, struct sb_err *err)
 	for (unsigned i = 0; i < sb_jobs_count(p); i++) {
 		struct sb_job *j = sb_jobs_job(p, i);
 
-		if (j->done && j->rc != 0 && (first == NULL ||
+		if (j->done && j->rc != 0 && !j->held && (first == NULL ||
 		    j->start < first->start))
 			first = j;
 	}
+	if (first == NULL && ret == 0 && sb_jobs_halted(p))
+		ret = sb_err_set(err, SB_EDB, "revision \"%s\": %s: a chunk "
+		    "failed", rev_id(l), l->e->path);
 	for (unsigned i = 0; i < sb_jobs_count(p); i++) {
 		struct sb_job *j = sb_jobs_job(p, i);
 
@@ -681,6 +686,46 @@ drain(struct csv_load *l, int ret, struct sb_err *err)
 	if (first != NULL && reap(l, first, ret == 0 ? err : &ignored) == -1)
 		ret = -1;
 	return ret;
+}
+
+/* The first chunk on this connection, committed at its cut. */
+static int
+first_chunk(struct csv_load *l, struct sb_err *err)
+{
+	struct sb_run_ctx *c = l->c;
+	struct sb_db_diag diag;
+	int rc;
+
+	if (copy_begin(l, err) == -1)
+		return -1;
+	while (!at_cut(l)) {
+		size_t k;
+		const char *p;
+
+		if (l->plen == 0 && (rc = fill(l, err)) != 1) {
+			if (rc == 0)
+				sb_err_set(err, SB_EINVALID, "revision \"%s\": "
+				    "%s ended before its first cut", rev_id(l),
+				    l->e->path);
+			return -1;
+		}
+		k = until_cut(l, l->plen);
+		p = l->p;
+		take(l, k);
+		if (sb_db_copy_put(c->run->db, p, k, &diag, err) == -1)
+			return copy_fail(l, &diag, err);
+		sb_progress_seed(c->run->progress, k);
+	}
+	if (check_cut(l, err) == -1)
+		return -1;
+	l->copying = false;
+	if (sb_db_copy_end(c->run->db, &diag, err) == -1)
+		return copy_fail(l, &diag, err);
+	if (sb_load_commit(c, l->si, l->j, l->offset, l->scan.line,
+	    l->e->path, err) == -1)
+		return -1;
+	sb_csv_chunk(&l->scan);
+	return 0;
 }
 
 static int
@@ -697,12 +742,26 @@ stream_parallel(struct csv_load *l, const struct sb_rows *done,
 	    "connections", l->e->path, l->cuts->n + 1,
 	    sb_jobs_count(c->jobs));
 	l->hash_tail = true;
-	/* The workers must see the table and the seeds before this one. */
-	if (commit_at(c, l->si, &at, l->e->path, err) == -1)
-		return -1;
-	while (ret == 0 && l->ci < l->cuts->n)
+	sb_jobs_reset(c->jobs);
+	/*
+	 * The workers must see the table and the seeds before this one. The
+	 * first chunk commits with them, as a serial load commits it: a
+	 * failure in it leaves nothing of the step behind.
+	 */
+	if (l->ci == 0 && done->nrows == 0) {
+		if (first_chunk(l, err) == -1)
+			return -1;
+	} else {
+		if (l->ci > 0) {	/* resumed at a cut */
+			at.seed_offset = l->offset;
+			at.seed_line = l->scan.line;
+		}
+		if (commit_at(c, l->si, &at, l->e->path, err) == -1)
+			return -1;
+	}
+	while (ret == 0 && l->ci < l->cuts->n && !sb_jobs_halted(c->jobs))
 		ret = next_chunk(l, done, err);
-	if (ret == 0)
+	if (ret == 0 && !sb_jobs_halted(c->jobs))
 		ret = next_chunk(l, done, err);		/* the tail */
 	if ((ret = drain(l, ret, err)) == -1)
 		return -1;
@@ -736,8 +795,7 @@ sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
 		goto out;
 	if (skip_to > 0 && skip_committed(&l, skip_to, line0, err) == -1)
 		goto out;
-	if (skip_to == 0 && l.cuts->n > 0 &&
-	    (par = choose(&l, &done, err)) == 1)
+	if (l.ci < l.cuts->n && (par = choose(&l, &done, err)) == 1)
 		par = pool(c, done.nrows > 0, err);
 	if (par == -1)
 		goto out;

@@ -275,3 +275,39 @@ test_jobs_order_rules_see_domains_and_partitions() {
 	assert_eq "$(q "SELECT count(*) FROM shop.pnode")" 5000 "partition rows"
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" o0002
 }
+
+# Chunks commit in file order: after a bad row, what is committed is what
+# a serial load commits (the chunks before it), so the corrected bundle
+# from HQ resumes with --jobs 3 and ends like an uninterrupted run.
+test_jobs_corrected_bundle_after_a_failed_chunk() {
+	jobs_bundle 6000
+	new_db
+	expect_err 3 'seeds/0002_j0002/10-shop.item.csv:12000: invalid input syntax' \
+	    "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade jobs.tar.zst
+	# A prefix: items 1..n, none from the bad one on.
+	assert_eq "$(q "SELECT count(*) = max(id) AND max(id) < 6000 AND count(*) > 1000 FROM shop.item")" t "a prefix of the file"
+	assert_eq "$(q "SELECT count(*) FROM sqlbundle.chunks WHERE chunk_end > (SELECT seed_offset FROM sqlbundle.progress)")" \
+	    "$(q "SELECT count(*) FROM sqlbundle.chunks")" "chunk rows after the progress row"
+	jobs_project proj 0
+	"$SB" -C proj pack --key keys/hq.key -o "$PWD/fixed.tar.zst" > /dev/null
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade fixed.tar.zst
+	grep -q '^resuming upgrade j0002: seed file 1 of 4' err || fail "no resume line: $(cat err)"
+	jobs_digest > got.digest
+	new_db "${T_NAME}_ref"
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 1 upgrade fixed.tar.zst
+	jobs_digest > ref.digest
+	diff ref.digest got.digest || fail "rows differ from an uninterrupted run"
+}
+
+# A bad row in the first chunk: nothing of the step committed, as with a
+# serial load, so the database can go down again.
+test_jobs_failed_first_chunk_leaves_nothing() {
+	jobs_bundle 5
+	new_db
+	expect_err 3 'seeds/0002_j0002/10-shop.item.csv:10: invalid input syntax' \
+	    "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade jobs.tar.zst
+	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0 "progress rows"
+	assert_eq "$(q 'SELECT count(*) FROM shop.item')" 0 "items"
+	expect_rc 0 "$SBA" downgrade jobs.tar.zst base
+	assert_eq "$(q "SELECT count(*) FROM pg_namespace WHERE nspname = 'shop'")" 0
+}
