@@ -311,3 +311,23 @@ test_jobs_failed_first_chunk_leaves_nothing() {
 	expect_rc 0 "$SBA" downgrade jobs.tar.zst base
 	assert_eq "$(q "SELECT count(*) FROM pg_namespace WHERE nspname = 'shop'")" 0
 }
+
+# A spool file that cannot be written (a full $TMPDIR; here a file size
+# limit): the chunks handed over commit, and the rest loads serially.
+test_jobs_spool_write_failure_falls_back_to_serial() {
+	local rc=0
+	jobs_bundle
+	new_db
+	# Spool files may not grow past 16 KiB; a chunk is 32 KiB.
+	( trap '' XFSZ; ulimit -f 16; exec "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 2 upgrade jobs.tar.zst ) \
+	    > out 2> err || rc=$?
+	[ "$rc" -eq 0 ] || { cat err; fail "upgrade exited $rc"; }
+	grep -q '^seeds/0002_j0002/10-shop.item.csv: spool file: File too large; loading the rest serially from byte [1-9]' err ||
+	    fail "no fallback line: $(cat err)"
+	jobs_digest > got.digest
+	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.chunks')" 0 "chunk rows"
+	new_db "${T_NAME}_ref"
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 1 upgrade jobs.tar.zst
+	jobs_digest > ref.digest
+	diff ref.digest got.digest || fail "rows differ"
+}
