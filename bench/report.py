@@ -242,6 +242,10 @@ def main():
         else:
             jobs_section(L, meta, get, judge, res, jobs_png, notes)
 
+    if "locks" in meta.get("only", "").split():
+        L.append("## Till latency while an update waits behind a blocker\n")
+        locks_section(L, meta, res)
+
     def mibs(key_bytes, s):
         m = s.median()
         if not m or key_bytes not in meta:
@@ -500,6 +504,48 @@ SHAPE_NAMES = {
 # The jobs bench: the best N must load in at most this share of \copy's
 # time.
 JOBS_TARGET = 0.6
+
+
+# Worst till latency allowed with the default settings: the lock
+# timeout plus this margin (a transaction's own time, scheduling).
+LOCK_MARGIN_MS = 250
+
+
+def locks_section(L, meta, res):
+    """The till's latency with and without lock timeouts (locks.tsv)."""
+    rows = read_tsv(os.path.join(res, "locks.tsv"))
+    if not rows:
+        L.append("Not run (no sqlbundle build or no key).\n")
+        return
+    timeout_ms = 500
+    L.append("A till runs one-statement transactions (an `INSERT` "
+             "returning a `SELECT`) on a table without pause while another "
+             "session holds a lock on it for %s; the update, an `ALTER "
+             "TABLE ... ADD COLUMN` of that table, starts once the lock is "
+             "held (`bench/run.sh`, `lock_once`). Latencies are psql's "
+             "`\\timing` of each till transaction between the update's "
+             "start and its end. *default*: `sqlbundle-apply`'s "
+             "`--lock-timeout 500ms` and retries; *none*: `--lock-timeout "
+             "0`, the update queued behind the blocker and the till behind "
+             "the update. *after release*: how long the update ran on once "
+             "the blocker let go, the retries' cost in time (the pause in "
+             "progress when the lock came free, then the attempt). Target: "
+             "the default's worst latency within the lock timeout + %d "
+             "ms.\n" % (meta.get("lock-hold", "?"), LOCK_MARGIN_MS))
+    L.append("| settings | run | till worst | till p99 | till transactions "
+             "| update | after release | met? |")
+    L.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        side, run, worst, p99, n, secs, after, rc = r
+        met = ""
+        if side == "default":
+            met = "yes" if float(worst) <= timeout_ms + LOCK_MARGIN_MS \
+                else "**no**"
+        if rc != "0":
+            met = "failed (%s)" % rc
+        L.append("| %s | %s | %s ms | %s ms | %s | %s | %s s | %s |" % (
+            side, run, worst, p99, n, fmt_s(float(secs)), after, met))
+    L.append("")
 
 
 def jobs_section(L, meta, get, judge, res, png, notes):

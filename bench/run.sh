@@ -24,7 +24,9 @@
 #   BENCH_FP_TABLES [500]    tables of the schema `sqlbundle-apply fingerprint`
 #                            describes (bench/gen_fp_schema.py)
 #   BENCH_ONLY               a subset of: apply seed shapes jobs verify pack rss
-#                            plot import fingerprint
+#                            plot import fingerprint locks
+#   BENCH_LOCK_HOLD [3]      seconds the blocker of the locks bench holds its
+#                            lock while an update waits behind it
 #   BENCH_PGPORT [54347]     port of the throwaway server (unix socket)
 #   BENCH_DIR [.tmp/bench]   generated data, bundles, server, results
 #   BENCH_OUT [bench]        where RESULTS.md and the plot go
@@ -67,8 +69,9 @@ NONTX_EVERY=${BENCH_NONTX_EVERY:-100}
 SHAPES_MB=${BENCH_SHAPES_MB:-32}
 SHAPES_FILES=${BENCH_SHAPES_FILES:-200}
 JOBS_N=${BENCH_JOBS_N:-1 2 4}
-ONLY=${BENCH_ONLY:-apply seed shapes jobs verify pack rss plot import fingerprint}
+ONLY=${BENCH_ONLY:-apply seed shapes jobs verify pack rss plot import fingerprint locks}
 FP_TABLES=${BENCH_FP_TABLES:-500}
+LOCK_HOLD=${BENCH_LOCK_HOLD:-3}
 IMPORT_REVS=${BENCH_IMPORT_REVS:-500}
 PGPORT_BENCH=${BENCH_PGPORT:-54347}
 work=${BENCH_DIR:-$root/.tmp/bench}
@@ -96,6 +99,7 @@ rm -f "$logs"/*.log
 : >"$res/times.tsv"
 : >"$res/rss.tsv"
 : >"$res/meta.tsv"
+: >"$res/locks.tsv"
 : >"$res/notes.txt"
 failures=0
 t_start=$EPOCHREALTIME
@@ -614,6 +618,87 @@ bench_fingerprint() {
 
 if wants fingerprint && [ "$have_sb" = 1 ]; then
 	bench_fingerprint
+fi
+
+# Till latency while an update waits behind a blocker. A till runs
+# one-statement transactions (an INSERT returning a SELECT) on a table
+# without pause, psql's \timing giving each one's latency; a second
+# session holds a lock on the table for LOCK_HOLD seconds; the update
+# (ALTER TABLE ... ADD COLUMN) starts once it holds it. Side "default":
+# sqlbundle-apply's lock timeout and retries; side "none": --lock-timeout
+# 0, the update queued until the blocker ends, the till behind it. Per
+# run in locks.tsv: side, run, worst and p99 latency (ms) of the till's
+# transactions from the update's start to its end, their count, the
+# update's seconds, how long it ran on after the blocker let go (the
+# retries' cost), its exit status.
+TILL_SQL="INSERT INTO till (n) VALUES (1) RETURNING (SELECT count(*) FROM till WHERE id > currval('till_id_seq') - 10);"
+lock_once() {
+	local side=$1 run=$2 db=bench_locks b=$bundles/locks.tar.zst
+	local till blocker t0 t1 released done_at stats extra=""
+	[ "$side" = none ] && extra="--lock-timeout 0"
+	fresh_db "$db"
+	psql -X -q -d "$db" -c "CREATE TABLE till (id bigserial PRIMARY KEY, n int)"
+	{ echo '\timing on'; yes "$TILL_SQL"; } |
+	    PGAPPNAME=till psql -X -q -At -d "$db" -v ON_ERROR_STOP=1 >"$work/till.out" 2>&1 &
+	till=$!
+	( PGAPPNAME=blocker psql -X -q -d "$db" -c "BEGIN" \
+	    -c "LOCK TABLE till IN ACCESS SHARE MODE" \
+	    -c "SELECT pg_sleep($LOCK_HOLD)" -c "COMMIT" >/dev/null 2>&1
+	  echo "$EPOCHREALTIME" >"$work/released" ) &
+	blocker=$!
+	until [ "$(psql -X -At -d "$db" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'blocker' AND wait_event = 'PgSleep'")" = 1 ]; do
+		sleep 0.01
+	done
+	t0=$(wc -l <"$work/till.out")
+	# shellcheck disable=SC2086
+	PGDATABASE=$db run_timed "$logs/locks-$side-$run.log" \
+	    "$SBA" upgrade "$b" --trust "$pub" $extra
+	done_at=$EPOCHREALTIME
+	# The till's transaction that waited ends after the update: count
+	# it, and a few after it.
+	t1=$(wc -l <"$work/till.out")
+	until [ "$(wc -l <"$work/till.out")" -ge $((t1 + 20)) ]; do
+		sleep 0.01
+	done
+	t1=$(wc -l <"$work/till.out")
+	wait "$blocker"
+	released=$(cat "$work/released")
+	kill "$till" 2>/dev/null || true
+	wait "$till" 2>/dev/null || true
+	[ "$rc" -eq 0 ] && check_head "$db" l1
+	stats=$(sed -n "$((t0 + 1)),${t1}p" "$work/till.out" |
+	    awk '/^Time: / { print $2 }' | sort -n |
+	    awk '{ v[NR] = $1 } END { if (NR == 0) { print "0\t0\t0"; exit }
+	        i = int(NR * 0.99); if (i < 1) i = 1
+	        printf "%.1f\t%.1f\t%d\n", v[NR], v[i], NR }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$side" "$run" "$stats" "$secs" \
+	    "$(awk -v a="$released" -v b="$done_at" 'BEGIN { printf "%.3f", b - a }')" \
+	    "$rc" >>"$res/locks.tsv"
+	[ "$rc" -eq 0 ] || fail "locks $side run $run exited $rc, log: ${logs#"$root"/}/locks-$side-$run.log"
+	log "locks $side run $run: till worst/p99/n $(echo "$stats" | tr '\t' '/') (ms), update ${secs}s"
+	drop_db "$db"
+}
+
+bench_locks() {
+	local proj=$work/locks-proj i side
+	rm -rf "$proj"
+	mkdir -p "$proj/revisions"
+	echo "project = benchlocks" >"$proj/sqlbundle.conf"
+	printf '%s\n' '-- revision: l1' '' '-- +upgrade' \
+	    'ALTER TABLE till ADD COLUMN note text;' '' '-- +downgrade' \
+	    'ALTER TABLE till DROP COLUMN note;' >"$proj/revisions/l1_alter.sql"
+	pack_bundle "$proj" "$bundles/locks.tar.zst" || return 0
+	meta lock-hold "${LOCK_HOLD}s"
+	for i in $(seq 1 "$RUNS"); do
+		for side in default none; do
+			lock_once "$side" "$i"
+		done
+	done
+	rm -f "$bundles/locks.tar.zst"
+}
+
+if wants locks && [ "$have_sb" = 1 ] && [ -f "$key" ]; then
+	bench_locks
 fi
 
 if wants import && [ "$have_sb" = 1 ] && [ "$have_alembic" = 1 ]; then

@@ -39,5 +39,12 @@ int	sb_parse_number(const char *s, unsigned long long max,
  * read), at least 1 and fitting a size_t.
  */
 int	sb_parse_size(const char *s, size_t *out);
+/*
+ * A duration as PostgreSQL writes one: digits and a unit (ms, s, min,
+ * h, d; none means ms, as for lock_timeout), at most a day, in ms.
+ */
+int	sb_parse_duration(const char *s, unsigned long *ms);
+/* ms written the way PostgreSQL shows it: the largest exact unit. */
+void	sb_format_duration(unsigned long ms, char *buf, size_t cap);
 
 #endif

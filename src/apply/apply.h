@@ -17,6 +17,8 @@ struct sb_apply_opts {
 	const char	*vtable;	/* --version-table */
 	size_t		 chunk_size;	/* --chunk-size */
 	unsigned	 jobs;		/* --jobs */
+	unsigned long	 lock_timeout;	/* --lock-timeout, ms (0: none) */
+	unsigned long	 lock_wait_max;	/* --lock-wait-max, ms */
 	bool		 json, quiet, wait;
 	bool		 allow_drift;	/* --allow-drift */
 	const char	**exclude;	/* --exclude, for `fingerprint` */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sqlbundle/bundle.h"
+#include "sqlbundle/cli.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/json.h"
 #include "sqlbundle/manifest.h"
@@ -15,6 +16,7 @@
 #include "sqlbundle/text.h"
 
 #include "apply.h"
+#include "catalog.h"
 #include "db.h"
 #include "drift.h"
 #include "jobs.h"
@@ -322,7 +324,7 @@ seed_load(struct session *s, size_t idx, struct seed_load *sl,
 	if (s->o->jobs <= 1) {
 		sl->why = sb_strdup("--jobs 1");
 	} else {
-		if (sb_jobs_ordered(s->db, e->schema, e->table, k->cols,
+		if (sb_catalog_load_order(s->db, e->schema, e->table, k->cols,
 		    k->ncols, &sl->why, &missing, err) == -1)
 			return -1;
 		if (missing && sl->why == NULL)
@@ -406,6 +408,28 @@ print_seed_loads(struct session *s, const struct sb_step *st,
 		sb_json_close(j);
 }
 
+/* --lock-timeout and --lock-wait-max: into j, or a sentence in buf. */
+static void
+lock_settings(const struct session *s, struct sb_json *j, char *buf,
+    size_t cap)
+{
+	char t[32], max[32];
+
+	sb_format_duration(s->o->lock_timeout, t, sizeof(t));
+	sb_format_duration(s->o->lock_wait_max, max, sizeof(max));
+	if (j != NULL) {
+		sb_json_str(j, "lock_timeout", t);
+		sb_json_str(j, "lock_wait_max", max);
+	} else if (s->o->lock_timeout == 0) {
+		snprintf(buf, cap, "lock waits: unbounded "
+		    "(--lock-timeout 0)");
+	} else {
+		snprintf(buf, cap, "lock waits: at most %s a statement "
+		    "(--lock-timeout), then the step rolls back and retries "
+		    "for up to %s (--lock-wait-max)", t, max);
+	}
+}
+
 static void
 print_plan_json(struct session *s)
 {
@@ -420,6 +444,7 @@ print_plan_json(struct session *s)
 	sb_json_str(&j, "direction", dir_name(p->dir));
 	sb_json_str(&j, "target", pos_name(m, p->target));
 	sb_json_uint(&j, "step_count", p->nsteps);
+	lock_settings(s, &j, NULL, 0);
 	sb_json_array(&j, "steps");
 	for (size_t i = 0; i < p->nsteps; i++) {
 		const struct sb_step *st = &p->steps[i];
@@ -464,8 +489,12 @@ print_plan(struct session *s)
 		printf("nothing to do: database at %s\n",
 		    pos_name(m, p->pos));
 	} else {
+		char locks[256];
+
 		printf("%s to %s: %zu step%s\n", dir, pos_name(m, p->target),
 		    p->nsteps, p->nsteps == 1 ? "" : "s");
+		lock_settings(s, NULL, locks, sizeof(locks));
+		printf("%s\n", locks);
 		for (size_t i = 0; i < p->nsteps; i++) {
 			const struct sb_manifest_rev *r =
 			    &m->revs[p->steps[i].rev];
@@ -626,6 +655,8 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		.progress = &s.progress,
 		.resume = s.resume,
 		.drift = &s.drift,
+		.lock_timeout_ms = o->lock_timeout,
+		.lock_wait_max_ms = o->lock_wait_max,
 	};
 	if (sb_run(&run, err) == -1)
 		goto out;

@@ -38,6 +38,9 @@ struct sb_db {
 	void		*arg;
 	struct prepared	 prep[SB_DB_PREPARED];
 	unsigned	 gen;		/* bumped when statements may be gone */
+	sb_watch_fn	 watch;
+	void		*watch_arg;
+	unsigned long	 watch_ms;
 };
 
 static void
@@ -272,6 +275,86 @@ keep_rows(const PGresult *res, struct sb_rows *rows)
 				    PQgetvalue(res, (int)r, (int)c));
 }
 
+/*
+ * Until a result can be read without blocking: once it has taken
+ * watch_ms, call the watch (once).
+ */
+static void
+await_result(struct sb_db *db)
+{
+	struct pollfd p = { PQsocket(db->conn), POLLIN, 0 };
+	bool called = false;
+	int r;
+
+	if (db->watch == NULL)
+		return;
+	while (PQisBusy(db->conn)) {
+		r = poll(&p, 1, called ? -1 : (int)db->watch_ms);
+		if (r == 0) {
+			db->watch(db->watch_arg);
+			called = true;
+			continue;
+		}
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 || !PQconsumeInput(db->conn))
+			return;		/* PQgetResult reports it */
+	}
+}
+
+void
+sb_db_watch(struct sb_db *db, unsigned long ms, sb_watch_fn fn, void *arg)
+{
+	db->watch = fn;
+	db->watch_arg = arg;
+	db->watch_ms = ms > 0 ? ms : 1;
+}
+
+int
+sb_db_pid(const struct sb_db *db)
+{
+	return PQbackendPID(db->conn);
+}
+
+/*
+ * PQexec or PQexecParams, watched: the first error or else the last
+ * result (PQexec's), or a COPY's at once.
+ */
+static PGresult *
+exec_watched(struct sb_db *db, const char *sql, int nparams,
+    const char *const *params, bool rows)
+{
+	PGresult *keep = NULL, *res;
+	ExecStatusType st;
+	int sent;
+
+	if (nparams == 0 && !rows)
+		sent = PQsendQuery(db->conn, sql);
+	else
+		sent = PQsendQueryParams(db->conn, sql, nparams, NULL, params,
+		    NULL, NULL, 0);
+	if (!sent)
+		return NULL;
+	for (;;) {
+		await_result(db);
+		if ((res = PQgetResult(db->conn)) == NULL)
+			break;
+		st = PQresultStatus(res);
+		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT ||
+		    st == PGRES_COPY_BOTH) {
+			PQclear(keep);
+			return res;
+		}
+		if (keep != NULL && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+			PQclear(res);
+			continue;
+		}
+		PQclear(keep);
+		keep = res;
+	}
+	return keep;
+}
+
 int
 sb_db_query(struct sb_db *db, const char *sql, int nparams,
     const char *const *params, struct sb_rows *rows,
@@ -284,7 +367,9 @@ sb_db_query(struct sb_db *db, const char *sql, int nparams,
 	if (rows != NULL)
 		memset(rows, 0, sizeof(*rows));
 	note_statement(db, sql);
-	if (nparams == 0 && rows == NULL)
+	if (db->watch != NULL)
+		res = exec_watched(db, sql, nparams, params, rows != NULL);
+	else if (nparams == 0 && rows == NULL)
 		res = PQexec(db->conn, sql);
 	else
 		res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL,
@@ -476,7 +561,7 @@ read_all(struct sb_db *db, const struct sent *sent, size_t ns, size_t n,
 	/* Each query's results end with NULL; the sync comes last. */
 	for (got = 0; got <= ns && !synced; got++) {
 		while (PQstatus(c) != CONNECTION_BAD &&
-		    (res = PQgetResult(c)) != NULL) {
+		    (await_result(db), res = PQgetResult(c)) != NULL) {
 			synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
 			if (!synced && ret == 0 && got < ns &&
 			    take_result(db, res, &sent[got], diag, err) == -1) {

@@ -81,6 +81,16 @@ struct sb_query {
 int	sb_db_pipeline(struct sb_db *db, const struct sb_query *q, size_t n,
 	    size_t *failed, struct sb_db_diag *diag, struct sb_err *err);
 
+/*
+ * While a statement or pipeline has waited ms for its results, call
+ * fn(arg) once (fn NULL: never). sqlbundle-apply names who blocks it.
+ */
+typedef void (*sb_watch_fn)(void *arg);
+void	sb_db_watch(struct sb_db *db, unsigned long ms, sb_watch_fn fn,
+	    void *arg);
+/* The server process of the session (pg_backend_pid()). */
+int	sb_db_pid(const struct sb_db *db);
+
 /* True if a transaction block is open (idle or failed). */
 bool	sb_db_in_transaction(const struct sb_db *db);
 /* True if the connection is gone. */

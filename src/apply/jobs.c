@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sqlbundle/fs.h"
@@ -32,6 +33,10 @@ struct sb_jobs {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	bool		 quit;		/* guarded by mu */
+	/* Commit order, guarded by mu: the next job to commit, the next
+	 * to start, and whether one failed. */
+	uint64_t	 next, issued;
+	bool		 halted;
 	struct worker	*w;
 	unsigned	 n;
 };
@@ -61,12 +66,14 @@ keep_notice(void *arg, const char *message)
 	strcat(j->notices, message);
 }
 
-/* The chunk in the spool file into COPY, then its row and COMMIT. */
+/* Between a chunk's checks of whether it stands in another's way. */
+#define TURN_POLL_MS	50
+
+/* The chunk in the spool file into COPY, then its row; *open after. */
 static int
-load(struct worker *w)
+copy_chunk(struct worker *w, bool *open)
 {
 	struct sb_job *j = &w->job;
-	struct sb_query q[2] = { j->row_q, { "COMMIT", 0, NULL } };
 	bool copying = false;
 	size_t failed;
 	uint64_t off;
@@ -94,14 +101,115 @@ load(struct worker *w)
 	}
 	copying = false;
 	if (sb_db_copy_end(w->db, &j->diag, &j->err) == -1 ||
-	    sb_db_pipeline(w->db, q, 2, &failed, &j->diag, &j->err) == -1)
+	    sb_db_pipeline(w->db, &j->row_q, 1, &failed, &j->diag,
+	    &j->err) == -1)
 		goto fail;
+	*open = true;
 	return 0;
 fail:
 	if (copying)
 		sb_db_copy_abort(w->db);
 	sb_db_rollback(w->db);
+	*open = false;
 	return -1;
+}
+
+/* Whether the worker's open transaction holds a lock someone waits for. */
+static bool
+in_the_way(struct worker *w)
+{
+	struct sb_rows rows = SB_ROWS_INIT;
+	struct sb_err err = SB_ERR_INIT;
+	const char *v;
+	bool yes = false;
+
+	if (sb_db_query(w->db, "SELECT EXISTS (SELECT 1 FROM pg_locks l "
+	    "WHERE NOT l.granted AND pg_backend_pid() = ANY "
+	    "(pg_blocking_pids(l.pid)))", 0, NULL, &rows, NULL, &err) == 0 &&
+	    rows.nrows == 1 && (v = sb_rows_get(&rows, 0, 0)) != NULL)
+		yes = strcmp(v, "t") == 0;
+	sb_rows_release(&rows);
+	return yes;
+}
+
+/*
+ * Wait for the job's turn to commit: true then, false if an earlier job
+ * failed. Meanwhile an open transaction that stands in an earlier
+ * chunk's way (its COPY waits for a key this one inserted) is rolled
+ * back: that chunk could never commit first otherwise.
+ */
+static bool
+wait_turn(struct worker *w, bool *open)
+{
+	struct sb_jobs *p = w->pool;
+	struct timespec ts;
+	bool turn;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->halted && p->next != w->job.seq) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += TURN_POLL_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+		if (p->halted || p->next == w->job.seq || !*open)
+			continue;
+		pthread_mutex_unlock(&p->mu);
+		if (in_the_way(w)) {
+			sb_db_rollback(w->db);
+			*open = false;
+		}
+		pthread_mutex_lock(&p->mu);
+	}
+	turn = !p->halted;
+	pthread_mutex_unlock(&p->mu);
+	return turn;
+}
+
+/* The job's turn is over: the next may commit, or none after a failure. */
+static void
+end_turn(struct sb_jobs *p, bool ok)
+{
+	pthread_mutex_lock(&p->mu);
+	if (ok)
+		p->next++;
+	else
+		p->halted = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * Load the chunk, then commit it with its chunk row in turn (file
+ * order), loading it again if it had to step back.
+ */
+static int
+load(struct worker *w)
+{
+	struct sb_job *j = &w->job;
+	bool open = false;
+	int rc = copy_chunk(w, &open);
+
+	if (!wait_turn(w, &open)) {
+		if (open)
+			sb_db_rollback(w->db);
+		if (rc == 0) {
+			j->held = true;
+			sb_err_set(&j->err, SB_EDB, "not committed: an "
+			    "earlier chunk failed");
+		}
+		return -1;
+	}
+	if (rc == 0 && !open)
+		rc = copy_chunk(w, &open);
+	if (rc == 0 && sb_db_exec(w->db, "COMMIT", &j->diag, &j->err) == -1) {
+		sb_db_rollback(w->db);
+		rc = -1;
+	}
+	end_turn(w->pool, rc == 0);
+	return rc;
 }
 
 static void *
@@ -250,15 +358,37 @@ sb_jobs_start(struct sb_jobs *p, struct sb_job *j)
 	    offsetof(struct worker, job));
 
 	j->done = false;
+	j->held = false;
 	j->rc = 0;
 	sb_err_clear(&j->err);
 	memset(&j->diag, 0, sizeof(j->diag));
 	j->notices[0] = '\0';
 	j->nnotices = 0;
 	pthread_mutex_lock(&p->mu);
+	j->seq = p->issued++;
 	w->busy = true;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+}
+
+void
+sb_jobs_reset(struct sb_jobs *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->next = p->issued = 0;
+	p->halted = false;
+	pthread_mutex_unlock(&p->mu);
+}
+
+bool
+sb_jobs_halted(struct sb_jobs *p)
+{
+	bool h;
+
+	pthread_mutex_lock(&p->mu);
+	h = p->halted;
+	pthread_mutex_unlock(&p->mu);
+	return h;
 }
 
 void
@@ -287,88 +417,4 @@ unsigned
 sb_jobs_count(const struct sb_jobs *p)
 {
 	return p->n;
-}
-
-/* {"a","b"}: names as a text[] literal. */
-static char *
-text_array(char *const *v, size_t n)
-{
-	size_t len = 3;
-	char *s, *o;
-
-	for (size_t i = 0; i < n; i++)
-		len += 2 * strlen(v[i]) + 3;
-	s = o = sb_malloc(len);
-	*o++ = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			*o++ = ',';
-		*o++ = '"';
-		for (const char *c = v[i]; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				*o++ = '\\';
-			*o++ = *c;
-		}
-		*o++ = '"';
-	}
-	*o++ = '}';
-	*o = '\0';
-	return s;
-}
-
-/*
- * Triggers and foreign keys count on the partitions too. Defaults are
- * checked through the functions their expression calls (funcid and
- * opfuncid in the stored node tree): pg_depend does not record built-in
- * functions such as nextval() or random().
- */
-static const char ordered_sql[] =
-    "WITH t AS (SELECT c.oid FROM pg_class c JOIN pg_namespace s "
-    "ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relname = $2), "
-    "tree AS (SELECT t.oid AS relid FROM t UNION "
-    "SELECT p.relid FROM t, pg_partition_tree(t.oid) p) "
-    "SELECT (SELECT count(*) FROM t), coalesce("
-    "(SELECT format('trigger %I runs for its rows', g.tgname) "
-    "FROM pg_trigger g WHERE g.tgrelid IN (SELECT relid FROM tree) "
-    "AND NOT g.tgisinternal ORDER BY g.tgname LIMIT 1), "
-    "(SELECT format('foreign key %I refers to the table itself', "
-    "k.conname) FROM pg_constraint k WHERE k.contype = 'f' "
-    "AND k.conrelid IN (SELECT relid FROM tree) "
-    "AND k.confrelid IN (SELECT relid FROM tree) ORDER BY k.conname "
-    "LIMIT 1), "
-    "(SELECT format('column %I, which the CSV omits, is %s', a.attname, "
-    "CASE WHEN a.attidentity <> '' THEN 'an identity column' ELSE "
-    "'filled by ' || pg_get_expr(d.adbin, d.adrelid) END) "
-    "FROM t JOIN pg_attribute a ON a.attrelid = t.oid "
-    "LEFT JOIN pg_attrdef d ON d.adrelid = t.oid AND d.adnum = a.attnum "
-    "WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' "
-    "AND a.attname <> ALL ($3::text[]) AND (a.attidentity <> '' OR "
-    "EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, "
-    "':(?:op)?funcid (\\d+)', 'g') m JOIN pg_proc f "
-    "ON f.oid = m[1]::oid WHERE f.provolatile = 'v')) "
-    "ORDER BY a.attnum LIMIT 1))";
-
-int
-sb_jobs_ordered(struct sb_db *db, const char *schema, const char *table,
-    char *const *cols, size_t n, char **why, bool *missing,
-    struct sb_err *err)
-{
-	struct sb_rows rows = SB_ROWS_INIT;
-	char *list = text_array(cols, n);
-	const char *params[3] = { schema, table, list };
-	const char *v;
-	int ret;
-
-	*why = NULL;
-	*missing = false;
-	ret = sb_db_query(db, ordered_sql, 3, params, &rows, NULL, err);
-	if (ret == 0) {
-		v = sb_rows_get(&rows, 0, 0);
-		*missing = v == NULL || strcmp(v, "0") == 0;
-		if ((v = sb_rows_get(&rows, 0, 1)) != NULL)
-			*why = sb_strdup(v);
-	}
-	sb_rows_release(&rows);
-	free(list);
-	return ret;
 }

@@ -33,8 +33,11 @@ struct sb_job {
 	struct sb_query	 row_q;
 	uint64_t	 start, end;	/* entry offsets, for messages */
 	uint64_t	 line0, line1;	/* line breaks before start, end */
+	uint64_t	 seq;		/* its place among the file's chunks */
 	/* The outcome, once the worker is idle again. */
 	bool		 done;		/* finished since it was started */
+	bool		 held;		/* not committed: an earlier chunk
+					   failed (rc -1, no error of its own) */
 	int		 rc;
 	struct sb_err	 err;
 	struct sb_db_diag diag;
@@ -60,23 +63,23 @@ void	sb_jobs_close(struct sb_jobs *p);
  * (done) until the next sb_jobs_start; its spool file is emptied.
  */
 struct sb_job *sb_jobs_idle(struct sb_jobs *p, struct sb_err *err);
-/* Load the job (spool written, row set) on its worker. */
+/*
+ * Load the job (spool written, row set) on its worker. Jobs commit in
+ * the order they were started, so what is committed is always a prefix
+ * of the file's chunks: a job waits for those before it, and after a
+ * failure the later ones roll back (held). A job whose open transaction
+ * holds a lock an earlier one waits for (the same key in two chunks)
+ * rolls back and loads again once it is its turn.
+ */
 void	sb_jobs_start(struct sb_jobs *p, struct sb_job *j);
+/* A new file: commits start again from the next job started. Idle only. */
+void	sb_jobs_reset(struct sb_jobs *p);
+/* A job failed: the ones after it will not commit. */
+bool	sb_jobs_halted(struct sb_jobs *p);
 /* Wait until no worker is loading; then every job is done or unused. */
 void	sb_jobs_drain(struct sb_jobs *p);
 /* Job i (0..n) for reading outcomes after sb_jobs_drain. */
 struct sb_job *sb_jobs_job(struct sb_jobs *p, unsigned i);
 unsigned sb_jobs_count(const struct sb_jobs *p);
-
-/*
- * Why rows loaded into schema.table with columns cols[0..n) must be
- * loaded in file order, or NULL when they need not be (a malloc'd
- * sentence): a user trigger, a foreign key to the table itself, or an
- * omitted column filled by an identity, a sequence or a volatile default.
- * *missing: the table does not exist (yet).
- */
-int	sb_jobs_ordered(struct sb_db *db, const char *schema,
-	    const char *table, char *const *cols, size_t n, char **why,
-	    bool *missing, struct sb_err *err);
 
 #endif

@@ -4,6 +4,7 @@
  * and only once the chunk's bytes hash to what pass 1 verified; SQL
  * seeds read whole and run as statements.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "sqlbundle/csv.h"
 #include "sqlbundle/fs.h"
 
+#include "catalog.h"
 #include "run_priv.h"
 
 /* One CSV seed being loaded. */
@@ -32,6 +34,12 @@ struct csv_load {
 	size_t			 ncols;
 	bool			 hash_tail;	/* parallel: the tail's SHA-256 */
 	bool			 copying;
+	/* A spool file could not be written: its message, and the bytes
+	 * taken from the stream but not written. */
+	char			 spool_err[256];
+	struct sb_job		*spool_job;
+	const char		*pend;
+	size_t			 pendlen;
 };
 
 static const char *
@@ -337,16 +345,14 @@ commit_cut(struct csv_load *l, struct sb_err *err)
 	return copy_begin(l, err);
 }
 
-/* The rest of the entry into COPY, chunk by chunk. */
+/* The rest of the entry into the COPY begun, chunk by chunk. */
 static int
-stream(struct csv_load *l, struct sb_err *err)
+stream_rest(struct csv_load *l, struct sb_err *err)
 {
 	struct sb_run_ctx *c = l->c;
 	struct sb_db_diag diag;
 	int rc;
 
-	if (copy_begin(l, err) == -1)
-		return -1;
 	for (;;) {
 		size_t k;
 		const char *p;
@@ -370,6 +376,15 @@ stream(struct csv_load *l, struct sb_err *err)
 	if (sb_db_copy_end(c->run->db, &diag, err) == -1)
 		return copy_fail(l, &diag, err);
 	return 0;
+}
+
+/* The rest of the entry into COPY, chunk by chunk. */
+static int
+stream(struct csv_load *l, struct sb_err *err)
+{
+	if (copy_begin(l, err) == -1)
+		return -1;
+	return stream_rest(l, err);
 }
 
 /*
@@ -442,7 +457,7 @@ choose(struct csv_load *l, struct sb_rows *done, struct sb_err *err)
 		return check_done(l, done, err) == -1 ? -1 : 1;
 	if (c->run->jobs <= 1)
 		return 0;
-	if (sb_jobs_ordered(c->run->db, l->e->schema, l->e->table, l->cols,
+	if (sb_catalog_load_order(c->run->db, l->e->schema, l->e->table, l->cols,
 	    l->ncols, &why, &missing, err) == -1)
 		return -1;
 	if (why != NULL)
@@ -503,6 +518,8 @@ reap(struct csv_load *l, struct sb_job *j, struct sb_err *err)
 	if (!j->done)
 		return 0;
 	j->done = false;
+	if (j->held)
+		return 0;	/* the earlier failure is the error */
 	if (j->notices[0] != '\0')
 		sb_progress_notice(pr, j->notices);
 	if (j->nnotices > 0)
@@ -555,10 +572,13 @@ spool(struct csv_load *l, struct sb_job *j, unsigned char md[SB_SHA256_LEN],
 		p = l->p;
 		take(l, k);
 		if (j != NULL && sb_write_all(j->fd, p, k) == -1) {
-			sb_err_sys(err, "spool file of %s", l->e->path);
-			sb_err_hint(err, "make room in $TMPDIR (default "
-			    "/var/tmp), or run with --jobs 1");
-			return -1;
+			/* No spool: the caller loads the rest serially. */
+			snprintf(l->spool_err, sizeof(l->spool_err), "%s",
+			    strerror(errno));
+			l->spool_job = j;
+			l->pend = p;
+			l->pendlen = k;
+			return 1;
 		}
 		if (j != NULL)
 			j->len += k;
@@ -627,6 +647,7 @@ next_chunk(struct csv_load *l, const struct sb_rows *done,
 	unsigned char md[SB_SHA256_LEN];
 	bool tail = l->ci == l->cuts->n, skip = is_done(l, done);
 	struct sb_job *j = NULL;
+	int rc;
 
 	if (!skip) {
 		if ((j = sb_jobs_idle(c->jobs, err)) == NULL ||
@@ -636,8 +657,8 @@ next_chunk(struct csv_load *l, const struct sb_rows *done,
 		j->start = l->offset;
 		j->line0 = l->scan.line;
 	}
-	if (spool(l, j, md, err) == -1)
-		return -1;
+	if ((rc = spool(l, j, md, err)) != 0)
+		return rc;
 	if (skip && tail)
 		return check_tail(l, done, md, err);
 	if (!tail)
@@ -667,10 +688,13 @@ drain(struct csv_load *l, int ret, struct sb_err *err)
 	for (unsigned i = 0; i < sb_jobs_count(p); i++) {
 		struct sb_job *j = sb_jobs_job(p, i);
 
-		if (j->done && j->rc != 0 && (first == NULL ||
+		if (j->done && j->rc != 0 && !j->held && (first == NULL ||
 		    j->start < first->start))
 			first = j;
 	}
+	if (first == NULL && ret == 0 && sb_jobs_halted(p))
+		ret = sb_err_set(err, SB_EDB, "revision \"%s\": %s: a chunk "
+		    "failed", rev_id(l), l->e->path);
 	for (unsigned i = 0; i < sb_jobs_count(p); i++) {
 		struct sb_job *j = sb_jobs_job(p, i);
 
@@ -682,6 +706,96 @@ drain(struct csv_load *l, int ret, struct sb_err *err)
 	return ret;
 }
 
+/*
+ * A spool file could not be written (a full $TMPDIR): the chunks handed
+ * over have committed, and this connection loads the rest, serially,
+ * from the chunk whose spooling failed: its bytes in the spool file, the
+ * ones taken but not written, then the stream.
+ */
+static int
+take_over(struct csv_load *l, struct sb_err *err)
+{
+	struct sb_run_ctx *c = l->c;
+	struct sb_job *j = l->spool_job;
+	struct sb_db_diag diag;
+	char *buf;
+	uint64_t off;
+	ssize_t r;
+
+	sb_progress_info(c->run->progress, "%s: spool file: %s; loading the "
+	    "rest serially from byte %" PRIu64, l->e->path, l->spool_err,
+	    j->start);
+	if (copy_begin(l, err) == -1)
+		return -1;
+	buf = sb_malloc(SB_RUN_BUF);
+	for (off = 0; off < j->len; off += (uint64_t)r) {
+		size_t want = j->len - off < SB_RUN_BUF ?
+		    (size_t)(j->len - off) : SB_RUN_BUF;
+
+		if ((r = pread(j->fd, buf, want, (off_t)off)) <= 0) {
+			free(buf);
+			sb_err_set(err, SB_EIO, "spool file of %s: %s",
+			    l->e->path, r == 0 ? "short read" :
+			    strerror(errno));
+			return -1;
+		}
+		if (sb_db_copy_put(c->run->db, buf, (size_t)r, &diag,
+		    err) == -1) {
+			free(buf);
+			return copy_fail(l, &diag, err);
+		}
+		sb_progress_seed(c->run->progress, (uint64_t)r);
+	}
+	free(buf);
+	if (sb_db_copy_put(c->run->db, l->pend, l->pendlen, &diag,
+	    err) == -1)
+		return copy_fail(l, &diag, err);
+	sb_progress_seed(c->run->progress, l->pendlen);
+	if (at_cut(l) && commit_cut(l, err) == -1)
+		return -1;
+	return stream_rest(l, err);
+}
+
+/* The first chunk on this connection, committed at its cut. */
+static int
+first_chunk(struct csv_load *l, struct sb_err *err)
+{
+	struct sb_run_ctx *c = l->c;
+	struct sb_db_diag diag;
+	int rc;
+
+	if (copy_begin(l, err) == -1)
+		return -1;
+	while (!at_cut(l)) {
+		size_t k;
+		const char *p;
+
+		if (l->plen == 0 && (rc = fill(l, err)) != 1) {
+			if (rc == 0)
+				sb_err_set(err, SB_EINVALID, "revision \"%s\": "
+				    "%s ended before its first cut", rev_id(l),
+				    l->e->path);
+			return -1;
+		}
+		k = until_cut(l, l->plen);
+		p = l->p;
+		take(l, k);
+		if (sb_db_copy_put(c->run->db, p, k, &diag, err) == -1)
+			return copy_fail(l, &diag, err);
+		sb_progress_seed(c->run->progress, k);
+	}
+	if (check_cut(l, err) == -1)
+		return -1;
+	l->copying = false;
+	if (sb_db_copy_end(c->run->db, &diag, err) == -1)
+		return copy_fail(l, &diag, err);
+	if (sb_load_commit(c, l->si, l->j, l->offset, l->scan.line,
+	    l->e->path, err) == -1)
+		return -1;
+	sb_csv_chunk(&l->scan);
+	return 0;
+}
+
 static int
 stream_parallel(struct csv_load *l, const struct sb_rows *done,
     struct sb_err *err)
@@ -690,20 +804,38 @@ stream_parallel(struct csv_load *l, const struct sb_rows *done,
 	struct sb_book_step bs = sb_run_book_step(c, l->si);
 	struct sb_book_at at = { c->scripts[l->si].n, l->j, 0, 0 };
 	struct sb_db_diag diag;
+	bool spooled;
 	int ret = 0;
 
 	sb_progress_info(c->run->progress, "%s: %zu chunks on %u "
 	    "connections", l->e->path, l->cuts->n + 1,
 	    sb_jobs_count(c->jobs));
 	l->hash_tail = true;
-	/* The workers must see the table and the seeds before this one. */
-	if (commit_at(c, l->si, &at, l->e->path, err) == -1)
-		return -1;
-	while (ret == 0 && l->ci < l->cuts->n)
+	sb_jobs_reset(c->jobs);
+	/*
+	 * The workers must see the table and the seeds before this one. The
+	 * first chunk commits with them, as a serial load commits it: a
+	 * failure in it leaves nothing of the step behind.
+	 */
+	if (l->ci == 0 && done->nrows == 0) {
+		if (first_chunk(l, err) == -1)
+			return -1;
+	} else {
+		if (l->ci > 0) {	/* resumed at a cut */
+			at.seed_offset = l->offset;
+			at.seed_line = l->scan.line;
+		}
+		if (commit_at(c, l->si, &at, l->e->path, err) == -1)
+			return -1;
+	}
+	while (ret == 0 && l->ci < l->cuts->n && !sb_jobs_halted(c->jobs))
 		ret = next_chunk(l, done, err);
-	if (ret == 0)
+	if (ret == 0 && !sb_jobs_halted(c->jobs))
 		ret = next_chunk(l, done, err);		/* the tail */
-	if ((ret = drain(l, ret, err)) == -1)
+	spooled = ret == 1;
+	if ((ret = drain(l, spooled ? 0 : ret, err)) == -1)
+		return -1;
+	if (spooled && take_over(l, err) == -1)
 		return -1;
 	if (sb_state_chunks_clear(c->run->db, &bs, &diag, err) == -1) {
 		sb_err_prefix(err, "revision \"%s\": could not record the "
@@ -735,8 +867,7 @@ sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
 		goto out;
 	if (skip_to > 0 && skip_committed(&l, skip_to, line0, err) == -1)
 		goto out;
-	if (skip_to == 0 && l.cuts->n > 0 &&
-	    (par = choose(&l, &done, err)) == 1)
+	if (l.ci < l.cuts->n && (par = choose(&l, &done, err)) == 1)
 		par = pool(c, done.nrows > 0, err);
 	if (par == -1)
 		goto out;

@@ -14,6 +14,7 @@
 
 #include "apply.h"
 #include "jobs.h"
+#include "lockwait.h"
 #include "run.h"
 
 struct command {
@@ -47,7 +48,9 @@ enum {
 	OPT_CHUNK,
 	OPT_JOBS,
 	OPT_ALLOW_DRIFT,
-	OPT_EXCLUDE
+	OPT_EXCLUDE,
+	OPT_LOCK_TIMEOUT,
+	OPT_LOCK_WAIT_MAX
 };
 
 static const struct option options[] = {
@@ -61,6 +64,8 @@ static const struct option options[] = {
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "allow-drift", no_argument, NULL, OPT_ALLOW_DRIFT },
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
+	{ "lock-wait-max", required_argument, NULL, OPT_LOCK_WAIT_MAX },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -108,6 +113,12 @@ usage(void)
 	    "                             one (recorded in sqlbundle.drift)\n"
 	    "      --exclude=PATTERN      fingerprint: leave out a schema or "
 	    "schema.object\n"
+	    "      --lock-timeout=DURATION  give up a lock wait after this "
+	    "(default 500ms;\n"
+	    "                             0: wait as long as it takes), roll "
+	    "back, retry\n"
+	    "      --lock-wait-max=DURATION  stop retrying after this "
+	    "(default 5min)\n"
 	    "  -h, --help                 show this help, then exit\n"
 	    "  -V, --version              show the version, then exit\n\n"
 	    "Exit status: 0 ok, 1 bundle verification failed, 2 usage, "
@@ -135,6 +146,17 @@ parse_jobs(const char *s, unsigned *jobs, struct sb_err *err)
 	return 0;
 }
 
+static int
+parse_duration(const char *opt, const char *s, unsigned long *ms,
+    struct sb_err *err)
+{
+	if (sb_parse_duration(s, ms) == -1)
+		return sb_err_set(err, SB_EUSAGE, "invalid %s \"%s\": "
+		    "expected a duration such as 500ms, 30s or 5min (at most "
+		    "1d)", opt, s);
+	return 0;
+}
+
 /* "-1", "-20": a downgrade target, not an option. */
 static int
 is_relative(const char *a)
@@ -154,6 +176,8 @@ main(int argc, char **argv)
 		.vtable = SB_VTABLE_DEFAULT,
 		.chunk_size = SB_CHUNK_DEFAULT,
 		.jobs = sb_jobs_default(),
+		.lock_timeout = SB_LOCK_TIMEOUT_DEFAULT,
+		.lock_wait_max = SB_LOCK_WAIT_MAX_DEFAULT,
 	};
 	struct sb_err err = SB_ERR_INIT;
 	char **pos;
@@ -225,6 +249,16 @@ main(int argc, char **argv)
 			break;
 		case OPT_EXCLUDE:
 			o.exclude[o.nexclude++] = optarg;
+			break;
+		case OPT_LOCK_TIMEOUT:
+		case OPT_LOCK_WAIT_MAX:
+			if (parse_duration(c == OPT_LOCK_TIMEOUT ?
+			    "--lock-timeout" : "--lock-wait-max", optarg,
+			    c == OPT_LOCK_TIMEOUT ? &o.lock_timeout :
+			    &o.lock_wait_max, &err) == -1) {
+				free(pos);
+				return bad_usage(&err);
+			}
 			break;
 		case 'h':
 			usage();

@@ -10,35 +10,8 @@
 #include "sqlbundle/fs.h"
 
 #include "drift.h"
+#include "index.h"
 #include "run_priv.h"
-
-static const char *
-dir_name(enum sb_dir d)
-{
-	return d == SB_DIR_DOWN ? "downgrade" : "upgrade";
-}
-
-const struct sb_manifest_rev *
-sb_run_rev(const struct sb_run_ctx *c, size_t si)
-{
-	return &c->run->m->revs[c->run->plan->steps[si].rev];
-}
-
-struct sb_book_step
-sb_run_book_step(const struct sb_run_ctx *c, size_t si)
-{
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
-	enum sb_dir d = c->run->plan->steps[si].dir;
-
-	return (struct sb_book_step){
-		.bundle_id = c->run->bundle_id,
-		.key_id = c->run->m->key_id,
-		.revision = r->id,
-		.direction = dir_name(d),
-		.script_sha = d == SB_DIR_DOWN ? r->downgrade_sha :
-		    r->upgrade_sha,
-	};
-}
 
 static bool
 seeded(const struct sb_run_ctx *c, size_t si)
@@ -59,137 +32,6 @@ static void
 source_name(const struct sb_manifest_rev *r, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "revisions/%s", r->file);
-}
-
-void
-sb_run_lost_hint(struct sb_err *err, const struct sb_db_diag *diag)
-{
-	if (diag->lost)
-		sb_err_hint(err, "run the same command again to resume");
-}
-
-/* Lines before character pos (1-based, as the server counts) of text. */
-static unsigned
-lines_before(const char *text, int pos)
-{
-	const unsigned char *p;
-	unsigned lines = 0;
-	int chars = 0;
-
-	for (p = (const unsigned char *)text; *p; p++) {
-		if ((*p & 0xc0) != 0x80) {
-			if (chars == pos - 1)
-				break;
-			chars++;
-		}
-		if (*p == '\n')
-			lines++;
-	}
-	return lines;
-}
-
-/* Name the statement i of src that failed: revision, file and line. */
-static int
-stmt_fail(const struct sb_manifest_rev *rev, const struct sb_run_src *src,
-    size_t i, const struct sb_db_diag *diag, struct sb_err *err)
-{
-	const struct sb_script *s = src->s;
-	unsigned line = src->base_line + s->stmts[i].line - 1;
-
-	if (diag->position > 0)
-		line += lines_before(s->text + s->stmts[i].off, diag->position);
-	sb_err_prefix(err, "revision \"%s\" (%s:%u)", rev->id, src->file,
-	    line);
-	sb_run_lost_hint(err, diag);
-	return -1;
-}
-
-int
-sb_run_pipeline(struct sb_run_ctx *c, size_t si, const struct sb_query *q,
-    size_t k, const struct sb_run_src *src, const char *what,
-    struct sb_err *err)
-{
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
-	struct sb_db_diag diag;
-	size_t failed;
-
-	if (k == 0 || sb_db_pipeline(c->run->db, q, k, &failed, &diag,
-	    err) == 0)
-		return 0;
-	sb_db_rollback(c->run->db);
-	if (src != NULL && failed >= src->first &&
-	    failed < src->first + src->s->n)
-		return stmt_fail(r, src, failed - src->first, &diag, err);
-	if (what != NULL)
-		sb_err_prefix(err, "revision \"%s\": %s", r->id, what);
-	else
-		sb_err_prefix(err, "revision \"%s\"", r->id);
-	sb_run_lost_hint(err, &diag);
-	return -1;
-}
-
-int
-sb_run_read(struct sb_run_ctx *c, const char *path, size_t max,
-    struct sb_script *s, struct sb_err *err)
-{
-	size_t cap = 64 * 1024, n = 0;
-	char *buf = sb_malloc(cap);
-	ssize_t r;
-	int ret = -1;
-
-	for (;;) {
-		if (n > max) {
-			/* Pass 1 refuses it; the bundle changed. */
-			sb_err_set(err, SB_EINVALID, "bundle entry %s is "
-			    "larger than %zu bytes", path, max);
-			goto out;
-		}
-		if (n + 1 >= cap) {
-			cap *= 2;
-			buf = sb_realloc(buf, cap);
-		}
-		r = sb_bundle_read(c->run->bundle, buf + n, cap - n - 1, err);
-		if (r == -1)
-			goto out;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	/* Re-hashed now, before anything of it runs. */
-	if (sb_bundle_entry_end(c->run->bundle, err) == -1)
-		goto out;
-	if (sb_sql_split(buf, n, &s->stmts, &s->n, err) == -1) {
-		sb_err_prefix(err, "bundle entry %s", path);
-		goto out;
-	}
-	for (size_t i = 0; i < s->n; i++)
-		buf[s->stmts[i].off + s->stmts[i].len] = '\0';
-	s->text = buf;
-	s->len = n;
-	s->loaded = true;
-	buf = NULL;
-	ret = 0;
-out:
-	free(buf);
-	return ret;
-}
-
-void
-sb_run_script_free(struct sb_script *s)
-{
-	free(s->text);
-	free(s->stmts);
-	memset(s, 0, sizeof(*s));
-}
-
-/* Append the statements of s to q at k. */
-static size_t
-add_stmts(struct sb_query *q, size_t k, const struct sb_script *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		q[k++] = (struct sb_query){ s->text + s->stmts[i].off, 0, NULL };
-	return k;
 }
 
 /*
@@ -240,7 +82,7 @@ finish(struct sb_run_ctx *c, size_t si, bool begin, struct sb_err *err)
 		q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
 	k = add_book(c, si, q, k, &b);
 	snprintf(what, sizeof(what), "could not record the %s",
-	    dir_name(c->run->plan->steps[si].dir));
+	    sb_run_dir_name(c->run->plan->steps[si].dir));
 	ret = sb_run_pipeline(c, si, q, k, NULL, what, err);
 	sb_state_book_release(&b);
 	return ret;
@@ -252,18 +94,19 @@ run_plain(struct sb_run_ctx *c, size_t si, struct sb_err *err)
 {
 	const struct sb_manifest_rev *r = sb_run_rev(c, si);
 	const struct sb_script *s = &c->scripts[si];
-	struct sb_query *q = sb_calloc(1 + s->n + BOOK_QUERIES, sizeof(*q));
+	struct sb_query *q = sb_calloc(2 + s->n + BOOK_QUERIES, sizeof(*q));
 	struct sb_book b = { 0 };
 	char file[512];
-	struct sb_run_src src = { s, 1, file,
+	struct sb_run_src src = { s, 0, file,
 	    c->run->plan->steps[si].dir == SB_DIR_DOWN ? r->downgrade_line :
 	    r->upgrade_line };
 	size_t k = 0;
 	int ret;
 
 	source_name(r, file, sizeof(file));
-	q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
-	k = add_stmts(q, k, s);
+	k = sb_run_add_begin(c, q, k);
+	src.first = k;
+	k = sb_run_add_stmts(q, k, s);
 	k = add_book(c, si, q, k, &b);
 	ret = sb_run_pipeline(c, si, q, k, &src, NULL, err);
 	sb_state_book_release(&b);
@@ -271,37 +114,52 @@ run_plain(struct sb_run_ctx *c, size_t si, struct sb_err *err)
 	return ret;
 }
 
-int
-sb_run_statements(struct sb_run_ctx *c, size_t si, const struct sb_script *s,
-    const char *file, unsigned base_line, bool begin, struct sb_err *err)
+/*
+ * Statement i of a non-transactional script. The first to run may have
+ * been in flight at a crash: what an interrupted index build of it left
+ * is dropped first. No index build may end with an invalid index.
+ */
+static int
+run_one(struct sb_run_ctx *c, const struct sb_script *s, size_t i,
+    bool first, struct sb_db_diag *diag, struct sb_err *err)
 {
-	struct sb_query *q = sb_calloc(s->n + 1, sizeof(*q));
-	struct sb_run_src src = { s, begin ? 1 : 0, file, base_line };
-	size_t k = 0;
-	int ret;
+	const char *sql = s->text + s->stmts[i].off;
+	struct sb_ibuild b;
 
-	if (begin)
-		q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
-	k = add_stmts(q, k, s);
-	ret = sb_run_pipeline(c, si, q, k, &src, NULL, err);
-	free(q);
-	return ret;
+	memset(diag, 0, sizeof(*diag));
+	if (!sb_sql_index_build(sql, s->stmts[i].len, &b))
+		return sb_db_exec(c->run->db, sql, diag, err);
+	/* A concurrent build waits for old transactions, blocking nobody. */
+	if (c->lw.timeout_ms > 0 && sb_db_exec(c->run->db,
+	    "SET lock_timeout = 0", diag, err) == -1)
+		return -1;
+	if (first && sb_index_repair(c->run->db, &b, c->run->progress, diag,
+	    err) == -1)
+		goto catalog;
+	if (sb_db_exec(c->run->db, sql, diag, err) == -1)
+		return -1;
+	if (sb_index_verify(c->run->db, &b, diag, err) == 0)
+		return c->lw.timeout_ms > 0 ? sb_db_exec(c->run->db,
+		    c->lw.set_sql, diag, err) : 0;
+catalog:
+	/* A position would point into the catalog query, not at sql. */
+	diag->position = 0;
+	return -1;
 }
 
-int
-sb_run_progress(struct sb_run_ctx *c, size_t si, const struct sb_book_at *at,
+/* Statements outside a transaction: the session's lock_timeout. */
+static int
+session_lock_timeout(struct sb_run_ctx *c, size_t si, bool on,
     struct sb_err *err)
 {
-	struct sb_book_step bs = sb_run_book_step(c, si);
 	struct sb_db_diag diag;
 
-	if (sb_state_progress(c->run->db, &bs, at, &diag, err) == -1) {
-		sb_err_prefix(err, "revision \"%s\": could not record progress",
-		    bs.revision);
-		sb_run_lost_hint(err, &diag);
-		return -1;
-	}
-	return 0;
+	if (c->lw.timeout_ms == 0 || sb_db_exec(c->run->db, on ?
+	    c->lw.set_sql : "SET lock_timeout TO DEFAULT", &diag, err) == 0)
+		return 0;
+	sb_err_prefix(err, "revision \"%s\"", sb_run_rev(c, si)->id);
+	sb_run_lost_hint(err, &diag);
+	return -1;
 }
 
 /*
@@ -323,31 +181,21 @@ run_autocommit(struct sb_run_ctx *c, size_t si, size_t from,
 
 	source_name(r, file, sizeof(file));
 	/* Each statement and its progress row on disk before the next. */
-	if (sb_run_sync(c, si, true, err) == -1)
+	if (sb_run_sync(c, si, true, err) == -1 ||
+	    session_lock_timeout(c, si, true, err) == -1)
 		return -1;
 	for (size_t i = from; i < s->n; i++) {
 		struct sb_book_at at = { .statements = i + 1 };
 
-		if (sb_db_exec(c->run->db, s->text + s->stmts[i].off, &diag,
-		    err) == -1)
-			return stmt_fail(r, &src, i, &diag, err);
+		sb_lockwait_begin(&c->lw);
+		while (run_one(c, s, i, i == from, &diag, err) == -1)
+			if (diag.lost ||
+			    !sb_lockwait_retry(&c->lw, r->id, err))
+				return sb_run_stmt_fail(r, &src, i, &diag, err);
 		if (sb_run_progress(c, si, &at, err) == -1)
 			return -1;
 	}
-	return 0;
-}
-
-int
-sb_run_sync(struct sb_run_ctx *c, size_t si, bool on, struct sb_err *err)
-{
-	struct sb_db_diag diag;
-
-	if (sb_db_exec(c->run->db, on ? SB_RUN_SYNC : SB_RUN_ASYNC, &diag,
-	    err) == 0)
-		return 0;
-	sb_err_prefix(err, "revision \"%s\"", sb_run_rev(c, si)->id);
-	sb_run_lost_hint(err, &diag);
-	return -1;
+	return session_lock_timeout(c, si, false, err);
 }
 
 /* Say where an interrupted seeded step resumes. */
@@ -507,7 +355,7 @@ begin_step(struct sb_run_ctx *c, size_t si)
 	const struct sb_plan *plan = c->run->plan;
 
 	sb_progress_step_begin(c->run->progress,
-	    dir_name(plan->steps[si].dir), sb_run_rev(c, si)->id, si + 1,
+	    sb_run_dir_name(plan->steps[si].dir), sb_run_rev(c, si)->id, si + 1,
 	    plan->nsteps);
 }
 
@@ -568,6 +416,7 @@ ctx_release(struct sb_run_ctx *c)
 	free(c->buf);
 	sb_sha256_free(c->chunk_sha);
 	sb_jobs_close(c->jobs);
+	sb_lockwait_release(&c->lw);
 }
 
 int
@@ -589,6 +438,8 @@ sb_run(const struct sb_run *run, struct sb_err *err)
 	for (size_t i = 0; i < plan->nsteps; i++)
 		c.step_of_rev[plan->steps[i].rev] = (ssize_t)i;
 	c.buf = sb_malloc(SB_RUN_BUF);
+	sb_lockwait_init(&c.lw, run->lock_timeout_ms, run->lock_wait_max_ms,
+	    run->conninfo, run->db, run->progress);
 	if ((c.chunk_sha = sb_sha256_new()) == NULL) {
 		sb_err_set(err, SB_EIO, "out of memory");
 		goto out;

@@ -46,6 +46,8 @@ struct sb_run {
 	const struct sb_inflight *resume;
 	/* Checked after every step (drift.h); NULL for none. */
 	struct sb_drift		*drift;
+	/* --lock-timeout (0: none) and --lock-wait-max (lockwait.h) */
+	unsigned long		 lock_timeout_ms, lock_wait_max_ms;
 };
 
 /*

@@ -1,7 +1,9 @@
 /*
  * What the steps (run.c) and the seed loading (load.c) of pass 2 share:
- * the run's context, scripts read from the bundle, the one way a
- * pipeline is sent, rolled back and its failure named.
+ * the run's context, and the step helpers (step.c): scripts read from
+ * the bundle, the one way a pipeline is sent, rolled back and its
+ * failure named. Calls go one way: run.c calls load.c, both call
+ * step.c, and step.c calls neither.
  */
 #ifndef SQLBUNDLE_APPLY_RUN_PRIV_H
 #define SQLBUNDLE_APPLY_RUN_PRIV_H
@@ -16,6 +18,7 @@
 #include "sqlbundle/sqlsplit.h"
 
 #include "jobs.h"
+#include "lockwait.h"
 #include "run.h"
 
 /* Bytes read from the archive at a time (and sent to COPY at most). */
@@ -52,6 +55,7 @@ struct sb_run_ctx {
 	struct sb_sha256	*chunk_sha;	/* bytes since a chunk's cut */
 	uint64_t		 since_commit;	/* seed bytes not committed */
 	struct sb_jobs		*jobs;		/* parallel loads, or NULL */
+	struct sb_lockwait	 lw;
 };
 
 /* The statements of a script inside a pipeline, for naming a failure. */
@@ -64,6 +68,8 @@ struct sb_run_src {
 
 const struct sb_manifest_rev *sb_run_rev(const struct sb_run_ctx *c,
 	    size_t si);
+/* "upgrade" or "downgrade". */
+const char *sb_run_dir_name(enum sb_dir d);
 /* Bookkeeping identity of step si. */
 struct sb_book_step sb_run_book_step(const struct sb_run_ctx *c, size_t si);
 /* The hint of a lost connection: a rerun resumes. */
@@ -80,11 +86,22 @@ void	sb_run_script_free(struct sb_script *s);
 /*
  * Send q[0..k) as one pipeline for step si. On failure roll back and name
  * it: a statement of src by revision, file and line; anything else by
- * the revision and `what` (may be NULL).
+ * the revision and `what` (may be NULL). A pipeline that begins with
+ * BEGIN and c->lw.local_sql (a whole transaction) is sent again while
+ * the lock-retry policy allows.
  */
 int	sb_run_pipeline(struct sb_run_ctx *c, size_t si,
 	    const struct sb_query *q, size_t k, const struct sb_run_src *src,
 	    const char *what, struct sb_err *err);
+/* Name statement i of src that failed: revision, file and line. */
+int	sb_run_stmt_fail(const struct sb_manifest_rev *rev,
+	    const struct sb_run_src *src, size_t i,
+	    const struct sb_db_diag *diag, struct sb_err *err);
+/* Append the statements of s to q at k; the new k. */
+size_t	sb_run_add_stmts(struct sb_query *q, size_t k,
+	    const struct sb_script *s);
+/* Append BEGIN and the step's lock timeout (lockwait.h); the new k. */
+size_t	sb_run_add_begin(struct sb_run_ctx *c, struct sb_query *q, size_t k);
 /* The statements of s in the open transaction (or BEGIN first). */
 int	sb_run_statements(struct sb_run_ctx *c, size_t si,
 	    const struct sb_script *s, const char *file, unsigned base_line,

@@ -94,3 +94,45 @@ sb_parse_size(const char *s, size_t *out)
 	*out = (size_t)(v * mul);
 	return 0;
 }
+
+static const struct {
+	const char	*unit;
+	unsigned long	 ms;
+} units[] = {
+	{ "d", 86400000ul }, { "h", 3600000ul }, { "min", 60000ul },
+	{ "s", 1000ul }, { "ms", 1ul }, { "", 1ul }
+};
+
+int
+sb_parse_duration(const char *s, unsigned long *ms)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit) != 0)
+			continue;
+		if (v > 86400000ull / units[i].ms)
+			return -1;
+		*ms = (unsigned long)(v * units[i].ms);
+		return 0;
+	}
+	return -1;
+}
+
+void
+sb_format_duration(unsigned long ms, char *buf, size_t cap)
+{
+	size_t i = 0;
+
+	while (ms != 0 && ms % units[i].ms != 0)
+		i++;
+	snprintf(buf, cap, "%lu%s", ms / units[i].ms, ms == 0 ? "" :
+	    units[i].unit);
+}

@@ -396,6 +396,37 @@ split(struct splitter *sp)
 }
 
 bool
+sb_sql_next_token(const char *sql, size_t len, size_t *pos, const char **t,
+    size_t *n, bool *word)
+{
+	struct sb_err ignored = SB_ERR_INIT;
+	struct splitter sp;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.s = sql;
+	sp.len = len;
+	sp.i = *pos;
+	sp.line = 1;
+	sp.err = &ignored;
+	while (sp.i < sp.len) {
+		size_t start = sp.i;
+		enum token k = next_token(&sp);
+
+		if (k == TOK_ERROR)
+			break;		/* unterminated: nothing after it */
+		if (k != TOK_SPACE) {
+			*t = sql + start;
+			*n = sp.i - start;
+			*word = k == TOK_WORD;
+			*pos = sp.i;
+			return true;
+		}
+	}
+	*pos = len;
+	return false;
+}
+
+bool
 sb_sql_next_word(const char *sql, size_t len, size_t *pos, const char **w,
     size_t *n)
 {

@@ -13,6 +13,7 @@
 #include "sqlbundle/chain.h"
 #include "sqlbundle/fingerprint.h"
 #include "sqlbundle/fs.h"
+#include "sqlbundle/sqlindex.h"
 #include "sqlbundle/sqlsplit.h"
 #include "checksums.h"
 #include "fprec.h"
@@ -124,8 +125,17 @@ idempotent(const struct words *ws, struct lexer *rest, char *msg, size_t cap)
 		"UNIQUE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL"
 	};
 	char kind[NWORDS * 25];
+	struct sb_ibuild b;
 	size_t i = 1, k;
 
+	if (sb_sql_index_build(rest->s, rest->len, &b) &&
+	    b.kind == SB_IBUILD_CREATE && b.name[0] == '\0') {
+		snprintf(msg, cap, "CREATE INDEX CONCURRENTLY without a name "
+		    "cannot be repaired: an interrupted build leaves an "
+		    "invalid index, which sqlbundle-apply drops and builds "
+		    "again only if the statement names it");
+		return false;
+	}
 	if (is(ws, 0, "CREATE")) {
 		if (is(ws, 1, "OR") && is(ws, 2, "REPLACE"))
 			return true;
@@ -313,6 +323,11 @@ usage(void)
 	    "a step's\n"
 	    "transaction, or that are not idempotent in a transactional: false "
 	    "revision.\n"
+	    "An index build (CREATE INDEX or REINDEX CONCURRENTLY) that a "
+	    "crash interrupts\n"
+	    "leaves an invalid index: sqlbundle-apply drops and builds it again "
+	    "when it\n"
+	    "resumes, and stops rather than succeed with one.\n"
 	    "\n"
 	    "Options:\n"
 	    "  -q, --quiet  print no summary, only warnings and errors\n"

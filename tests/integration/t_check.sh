@@ -115,6 +115,7 @@ test_check_warnings() {
 	INSERT INTO t VALUES (2, 'on conflict') ;
 	INSERT INTO t VALUES (3, 'y')
 	    ON CONFLICT DO NOTHING;
+	CREATE INDEX CONCURRENTLY ON t (id);
 	-- +downgrade
 	DROP INDEX CONCURRENTLY t_v;
 	DROP INDEX CONCURRENTLY IF EXISTS t_v2;
@@ -127,13 +128,14 @@ test_check_warnings() {
 	assert_err "sqlbundle: warning: p/revisions/b2_concurrent.sql:6: CREATE INDEX CONCURRENTLY without IF NOT EXISTS is not idempotent"
 	assert_err "sqlbundle: warning: p/revisions/b2_concurrent.sql:8: CREATE TABLE without IF NOT EXISTS is not idempotent"
 	assert_err "sqlbundle: warning: p/revisions/b2_concurrent.sql:10: INSERT without ON CONFLICT is not idempotent"
-	assert_err "sqlbundle: warning: p/revisions/b2_concurrent.sql:14: DROP INDEX CONCURRENTLY without IF EXISTS is not idempotent"
-	assert_warnings 7
+	assert_err "sqlbundle: warning: p/revisions/b2_concurrent.sql:13: CREATE INDEX CONCURRENTLY without a name cannot be repaired: an interrupted build leaves an invalid index, which sqlbundle-apply drops and builds again only if the statement names it"
+	assert_err "sqlbundle: warning: p/revisions/b2_concurrent.sql:15: DROP INDEX CONCURRENTLY without IF EXISTS is not idempotent"
+	assert_warnings 8
 	# from inside the project, paths are revisions/...
 	cd p
 	expect_rc 0 "$SB" check -q
 	assert_err "sqlbundle: warning: revisions/a1_base.sql:5: BEGIN"
-	assert_warnings 7
+	assert_warnings 8
 	[ ! -s out ] || fail "-q printed: $(cat out)"
 }
 

@@ -57,6 +57,7 @@ ${extra}
 EOF
 	cat >want.store <<EOF
 /etc/sqlbundle/pg_service.conf
+/etc/sqlbundle/sqlbundle.conf
 /usr/bin/sqlbundle-apply
 /usr/share/doc/sqlbundle-apply/changelog.gz
 /usr/share/doc/sqlbundle-apply/copyright
@@ -85,7 +86,8 @@ EOF
 	    "alembic python3 python3-psycopg2 python3-sqlalchemy sqlbundle-apply zstd "
 	dpkg-deb -e "$(deb sqlbundle-apply)" ctl
 	assert_eq "$(ls ctl | tr '\n' ' ')" "conffiles control md5sums "
-	assert_eq "$(cat ctl/conffiles)" /etc/sqlbundle/pg_service.conf
+	assert_eq "$(LC_ALL=C sort ctl/conffiles | tr '\n' ' ')" \
+	    "/etc/sqlbundle/pg_service.conf /etc/sqlbundle/sqlbundle.conf "
 	assert_eq "$(dpkg-deb -f "$(deb sqlbundle-apply)" Version)" "$VERSION"
 
 	grep '^E: ' "$PKG/lintian.txt" && fail "lintian errors"

@@ -156,11 +156,12 @@ test_statement_timeout() {
 	reference_run timeout_ref
 	new_db timeout_db
 	# The gate statement waits until the timeout cancels it; every other
-	# statement takes far less than the limit.
+	# statement takes far less than the limit. (Without --lock-timeout 0
+	# the gate's lock wait would give up first and retry: t_live.)
 	hold_advisory 7001
 	PGOPTIONS='-c statement_timeout=2000' expect_err 3 \
 	    'revision "f2" (revisions/f2_slow.sql:8): canceling statement due to statement timeout' \
-	    "$SBA" upgrade faults.tar.zst
+	    "$SBA" --lock-timeout 0 upgrade faults.tar.zst
 	grep -qx 'SQLSTATE: 57014' err || fail "no SQLSTATE: $(cat err)"
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" f1
 	assert_eq "$(q "SELECT to_regclass('app.b') IS NULL")" t
@@ -171,7 +172,7 @@ test_statement_timeout() {
 	hold_advisory 7002
 	PGOPTIONS='-c statement_timeout=2000' expect_err 3 \
 	    'revision "f3" (revisions/f3_nontx.sql:9): canceling statement due to statement timeout' \
-	    "$SBA" upgrade faults.tar.zst
+	    "$SBA" --lock-timeout 0 upgrade faults.tar.zst
 	grep -qx 'SQLSTATE: 57014' err || fail "no SQLSTATE: $(cat err)"
 	assert_eq "$(q "SELECT revision || ' ' || statements_done FROM sqlbundle.progress")" "f3 2"
 	release_session

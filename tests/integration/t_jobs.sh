@@ -204,3 +204,130 @@ test_jobs_fall_back_to_serial_without_spool() {
 	jobs_digest > ref.digest
 	diff ref.digest got.digest || fail "rows differ"
 }
+
+# order_project DIR: tables whose load order matters in ways the rules
+# must see from afar: an id filled by its domain's default (a sequence),
+# and a partitioned table whose foreign key to itself is declared on the
+# parent while the seed names the partition. Each CSV is several chunks.
+order_project() {
+	mkdir -p "$1/revisions" "$1/seeds/o0002" "$1/keys"
+	echo "project = order" > "$1/sqlbundle.conf"
+	cat > "$1/revisions/o0001_tables.sql" <<'EOF2'
+-- revision: o0001
+
+-- +upgrade
+CREATE SCHEMA shop;
+CREATE SEQUENCE shop.ticket_seq;
+CREATE DOMAIN shop.ticket_id AS bigint DEFAULT nextval('shop.ticket_seq');
+CREATE TABLE shop.ticket (id shop.ticket_id PRIMARY KEY, label text);
+CREATE TABLE shop.pnode (id bigint PRIMARY KEY, parent bigint,
+    label text, FOREIGN KEY (parent) REFERENCES shop.pnode)
+    PARTITION BY RANGE (id);
+CREATE TABLE shop.pnode_all PARTITION OF shop.pnode
+    FOR VALUES FROM (MINVALUE) TO (MAXVALUE);
+
+-- +downgrade
+DROP SCHEMA shop CASCADE;
+EOF2
+	cat > "$1/revisions/o0002_seed.sql" <<'EOF2'
+-- revision: o0002
+-- down_revision: o0001
+
+-- +upgrade
+SELECT 1;
+
+-- +downgrade
+TRUNCATE shop.ticket, shop.pnode;
+EOF2
+	/usr/bin/python3 - "$1/seeds/o0002" <<'EOF2'
+import sys
+d = sys.argv[1]
+with open(d + "/10-shop.ticket.csv", "w") as f:
+    f.write("label\n")
+    for i in range(1, 5001):
+        f.write("ticket %d %s\n" % (i, "t" * 40))
+with open(d + "/20-shop.pnode_all.csv", "w") as f:
+    f.write("id,parent,label\n")
+    for i in range(1, 5001):
+        f.write("%d,%s,node %d %s\n" % (i, "" if i == 1 else i - 1, i, "p" * 40))
+EOF2
+	"$SB" -C "$1" keygen hq > /dev/null
+	"$SB" -C "$1" pack --key keys/hq.key -o "$PWD/order.tar.zst" > /dev/null
+	export SQLBUNDLE_TRUST=$PWD/$1/keys/hq.pub
+}
+
+# A domain's default numbers the rows: they load in file order, so the
+# same bundle gives the same ids everywhere; a foreign key declared on
+# the parent binds the partition the seed names: serial, and it loads.
+test_jobs_order_rules_see_domains_and_partitions() {
+	order_project proj
+	new_db
+	expect_rc 0 "$SBA" upgrade order.tar.zst o0001
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 plan order.tar.zst
+	assert_out "seeds/0002_o0002/10-shop.ticket.csv: 9 chunks, serially: column id, which the CSV omits, is filled by the default of domain shop.ticket_id"
+	assert_out "seeds/0002_o0002/20-shop.pnode_all.csv: 10 chunks, serially: foreign key pnode_parent_fkey on shop.pnode_all refers to shop.pnode, in the same partition tree"
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade order.tar.zst
+	grep -qF '10-shop.ticket.csv: loaded serially, in file order: column id, which the CSV omits, is filled by the default of domain shop.ticket_id' err ||
+	    fail "no domain reason: $(cat err)"
+	grep -qF '20-shop.pnode_all.csv: loaded serially, in file order: foreign key' err ||
+	    fail "no partition reason: $(cat err)"
+	assert_eq "$(q "SELECT count(*) || ' ' || bool_and(label LIKE 'ticket ' || id || ' %') FROM shop.ticket")" "5000 true" "ids in file order"
+	assert_eq "$(q "SELECT count(*) FROM shop.pnode")" 5000 "partition rows"
+	assert_eq "$(q 'SELECT version_num FROM alembic_version')" o0002
+}
+
+# Chunks commit in file order: after a bad row, what is committed is what
+# a serial load commits (the chunks before it), so the corrected bundle
+# from HQ resumes with --jobs 3 and ends like an uninterrupted run.
+test_jobs_corrected_bundle_after_a_failed_chunk() {
+	jobs_bundle 6000
+	new_db
+	expect_err 3 'seeds/0002_j0002/10-shop.item.csv:12000: invalid input syntax' \
+	    "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade jobs.tar.zst
+	# A prefix: items 1..n, none from the bad one on.
+	assert_eq "$(q "SELECT count(*) = max(id) AND max(id) < 6000 AND count(*) > 1000 FROM shop.item")" t "a prefix of the file"
+	assert_eq "$(q "SELECT count(*) FROM sqlbundle.chunks WHERE chunk_end > (SELECT seed_offset FROM sqlbundle.progress)")" \
+	    "$(q "SELECT count(*) FROM sqlbundle.chunks")" "chunk rows after the progress row"
+	jobs_project proj 0
+	"$SB" -C proj pack --key keys/hq.key -o "$PWD/fixed.tar.zst" > /dev/null
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade fixed.tar.zst
+	grep -q '^resuming upgrade j0002: seed file 1 of 4' err || fail "no resume line: $(cat err)"
+	jobs_digest > got.digest
+	new_db "${T_NAME}_ref"
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 1 upgrade fixed.tar.zst
+	jobs_digest > ref.digest
+	diff ref.digest got.digest || fail "rows differ from an uninterrupted run"
+}
+
+# A bad row in the first chunk: nothing of the step committed, as with a
+# serial load, so the database can go down again.
+test_jobs_failed_first_chunk_leaves_nothing() {
+	jobs_bundle 5
+	new_db
+	expect_err 3 'seeds/0002_j0002/10-shop.item.csv:10: invalid input syntax' \
+	    "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade jobs.tar.zst
+	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0 "progress rows"
+	assert_eq "$(q 'SELECT count(*) FROM shop.item')" 0 "items"
+	expect_rc 0 "$SBA" downgrade jobs.tar.zst base
+	assert_eq "$(q "SELECT count(*) FROM pg_namespace WHERE nspname = 'shop'")" 0
+}
+
+# A spool file that cannot be written (a full $TMPDIR; here a file size
+# limit): the chunks handed over commit, and the rest loads serially.
+test_jobs_spool_write_failure_falls_back_to_serial() {
+	local rc=0
+	jobs_bundle
+	new_db
+	# Spool files may not grow past 16 KiB; a chunk is 32 KiB.
+	( trap '' XFSZ; ulimit -f 16; exec "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 2 upgrade jobs.tar.zst ) \
+	    > out 2> err || rc=$?
+	[ "$rc" -eq 0 ] || { cat err; fail "upgrade exited $rc"; }
+	grep -q '^seeds/0002_j0002/10-shop.item.csv: spool file: File too large; loading the rest serially from byte [1-9]' err ||
+	    fail "no fallback line: $(cat err)"
+	jobs_digest > got.digest
+	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.chunks')" 0 "chunk rows"
+	new_db "${T_NAME}_ref"
+	expect_rc 0 "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 1 upgrade jobs.tar.zst
+	jobs_digest > ref.digest
+	diff ref.digest got.digest || fail "rows differ"
+}

@@ -56,6 +56,42 @@ test_parse_size(void **state)
 	assert_int_equal(sb_parse_size("99999999999G", &v), -1);
 }
 
+/* Durations read and written the way PostgreSQL does. */
+static void
+test_durations(void **state)
+{
+	unsigned long ms;
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(sb_parse_duration("500ms", &ms), 0);
+	assert_int_equal(ms, 500);
+	assert_int_equal(sb_parse_duration("250", &ms), 0);
+	assert_int_equal(ms, 250);
+	assert_int_equal(sb_parse_duration("5min", &ms), 0);
+	assert_int_equal(ms, 300000);
+	assert_int_equal(sb_parse_duration("0", &ms), 0);
+	assert_int_equal(ms, 0);
+	assert_int_equal(sb_parse_duration("1d", &ms), 0);
+	assert_int_equal(sb_parse_duration("2d", &ms), -1);
+	assert_int_equal(sb_parse_duration("5 min", &ms), -1);
+	assert_int_equal(sb_parse_duration("1m", &ms), -1);
+	assert_int_equal(sb_parse_duration("s", &ms), -1);
+	assert_int_equal(sb_parse_duration("-1s", &ms), -1);
+	sb_format_duration(500, buf, sizeof(buf));
+	assert_string_equal(buf, "500ms");
+	sb_format_duration(30000, buf, sizeof(buf));
+	assert_string_equal(buf, "30s");
+	sb_format_duration(300000, buf, sizeof(buf));
+	assert_string_equal(buf, "5min");
+	sb_format_duration(1500, buf, sizeof(buf));
+	assert_string_equal(buf, "1500ms");
+	sb_format_duration(7200000, buf, sizeof(buf));
+	assert_string_equal(buf, "2h");
+	sb_format_duration(0, buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+}
+
 /* getopt_long's errors, read the same way in both programs. */
 static void
 test_opt_error(void **state)
@@ -98,6 +134,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_number),
 		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_opt_error),
 	};
 
