@@ -528,7 +528,9 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	if (sb_plan_target_check(argc > 1 ? argv[1] : NULL, dir, err) == -1 ||
 	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
 		goto out;
-	if (open_verified(&s, argv[0], dir == SB_DIR_UP, err) == -1)
+	sb_progress_catch();
+	if (open_verified(&s, argv[0], dir == SB_DIR_UP, err) == -1 ||
+	    sb_progress_check(&s.progress, err) == -1)
 		goto out;
 	if (connect_db(&s, err) == -1)
 		goto out;

@@ -69,7 +69,7 @@ sb_load_commit(struct sb_run_ctx *c, size_t si, size_t entry,
 	if (commit_at(c, si, &at, path, err) == -1)
 		return -1;
 	sb_progress_chunk(c->run->progress, path, offset, line);
-	return 0;
+	return sb_progress_check(c->run->progress, err);
 }
 
 /* Build COPY schema.table (cols) FROM STDIN with quoted identifiers. */
@@ -628,6 +628,9 @@ next_chunk(struct csv_load *l, const struct sb_rows *done,
 	bool tail = l->ci == l->cuts->n, skip = is_done(l, done);
 	struct sb_job *j = NULL;
 
+	/* Interrupted: drain() lets the started chunks commit. */
+	if (sb_progress_check(c->run->progress, err) == -1)
+		return -1;
 	if (!skip) {
 		if ((j = sb_jobs_idle(c->jobs, err)) == NULL ||
 		    reap(l, j, err) == -1)

@@ -98,7 +98,8 @@ usage(void)
 	    "Exit status: 0 ok, 1 bundle verification failed, 2 usage, "
 	    "3 database error,\n"
 	    "4 I/O error, 5 another applier holds the database, 6 refused "
-	    "(database does\nnot fit the bundle).\n");
+	    "(database does\nnot fit the bundle), 130/143 interrupted by "
+	    "SIGINT/SIGTERM at a commit.\n");
 }
 
 /* A usage error of the whole command line. */

@@ -1,4 +1,5 @@
 /* Progress line, log lines and JSON events of sqlbundle-apply. */
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,58 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The signal caught (SIGINT, SIGTERM), 0 while none. */
+static volatile sig_atomic_t caught;
+
+static void
+on_signal(int sig)
+{
+	caught = sig;
+}
+
+void
+sb_progress_catch(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	/* Reads restart; the second signal takes the default action. */
+	sa.sa_flags = SA_RESTART | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int
+sb_progress_check(struct sb_progress *p, struct sb_err *err)
+{
+	int sig = caught;
+	char where[512];
+
+	if (sig == 0)
+		return 0;
+	if (p->in_step && p->chunks > 0)
+		snprintf(where, sizeof(where), "%s %zu/%zu of revision %s, "
+		    "after %llu committed chunk%s of %s", p->dir, p->index,
+		    p->total, p->rev, (unsigned long long)p->chunks,
+		    p->chunks == 1 ? "" : "s", p->seed_file);
+	else if (p->in_step)
+		snprintf(where, sizeof(where), "%s %zu/%zu of revision %s",
+		    p->dir, p->index, p->total, p->rev);
+	else if (p->steps_done > 0)
+		snprintf(where, sizeof(where), "%s, after step %zu/%zu "
+		    "(revision %s)", p->dir, p->steps_done, p->total, p->rev);
+	else
+		snprintf(where, sizeof(where), "%s, before its first step",
+		    p->dir);
+	sb_err_set(err, 128 + sig, "interrupted during %s; nothing is "
+	    "half-done; run the same command to resume", where);
+	sb_err_detail(err, "caught %s; stopped at the next commit",
+	    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	return -1;
 }
 
 void
@@ -122,6 +175,9 @@ sb_progress_step_begin(struct sb_progress *p, const char *dir,
 	p->index = index;
 	p->total = total;
 	p->seed_bytes = 0;
+	p->in_step = true;
+	p->chunks = 0;
+	p->seed_file[0] = '\0';
 	p->step_start = now();
 	switch (p->mode) {
 	case SB_PROGRESS_JSON:
@@ -174,6 +230,8 @@ sb_progress_chunk(struct sb_progress *p, const char *entry, uint64_t offset,
 {
 	struct sb_json j;
 
+	p->chunks++;
+	snprintf(p->seed_file, sizeof(p->seed_file), "%s", entry);
 	if (p->mode != SB_PROGRESS_JSON)
 		return;
 	step_json(p, &j, "chunk");
@@ -190,6 +248,8 @@ sb_progress_step_done(struct sb_progress *p)
 	struct sb_json j;
 	char size[32];
 
+	p->in_step = false;
+	p->steps_done++;
 	switch (p->mode) {
 	case SB_PROGRESS_JSON:
 		step_json(p, &j, "step_done");

@@ -31,6 +31,10 @@ struct sb_progress {
 	uint64_t	 seed_bytes;	/* loaded in this step */
 	double		 step_start, last_draw;
 	bool		 line_open;	/* a \r line is on the terminal */
+	bool		 in_step;	/* between step_begin and step_done */
+	size_t		 steps_done;
+	char		 seed_file[256];	/* the last chunk's, or "" */
+	uint64_t	 chunks;	/* committed in this step */
 };
 
 /* Mode from the options: --json wins, then -q, then isatty(2). */
@@ -65,6 +69,16 @@ void	sb_progress_info(struct sb_progress *p, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* A server notice (the text libpq formatted, newline-ended). */
 void	sb_progress_notice(void *arg, const char *message);
+/*
+ * Catch SIGINT and SIGTERM: the run stops at its next safe point (a
+ * commit), see sb_progress_check. A second signal ends the program.
+ */
+void	sb_progress_catch(void);
+/*
+ * At a safe point: after a caught signal, fill err (status 128 + the
+ * signal) saying where the run stopped, and return -1.
+ */
+int	sb_progress_check(struct sb_progress *p, struct sb_err *err);
 /* End any open terminal line before other output. */
 void	sb_progress_flush(struct sb_progress *p);
 

@@ -496,6 +496,8 @@ run_ready(struct sb_run_ctx *c, size_t *next, struct sb_err *err)
 
 	while (*next < plan->nsteps && c->scripts[*next].loaded &&
 	    !seeded(c, *next)) {
+		if (sb_progress_check(c->run->progress, err) == -1)
+			return -1;
 		begin_step(c, *next);
 		if (run_step(c, *next, err) == -1)
 			return -1;
@@ -575,6 +577,8 @@ sb_run(const struct sb_run *run, struct sb_err *err)
 	if (sb_run_sync(&c, 0, false, err) == -1)
 		goto out;
 	while (next < plan->nsteps) {
+		if (sb_progress_check(run->progress, err) == -1)
+			goto out;
 		rc = sb_bundle_next(run->bundle, &idx, err);
 		if (rc == -1)
 			goto out;
