@@ -20,6 +20,7 @@
 #include "plan.h"
 #include "progress.h"
 #include "run.h"
+#include "service.h"
 #include "state.h"
 
 /*
@@ -100,8 +101,10 @@ static int
 connect_db(struct session *s, struct sb_err *err)
 {
 	if (sb_db_connect(&s->db, s->o->conninfo, sb_progress_notice,
-	    &s->progress, err) == -1)
+	    &s->progress, err) == -1) {
+		sb_service_hint(err);
 		return -1;
+	}
 	return sb_vtable_quote(&s->vt, s->db, err);
 }
 

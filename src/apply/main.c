@@ -15,6 +15,7 @@
 #include "apply.h"
 #include "jobs.h"
 #include "run.h"
+#include "service.h"
 
 struct command {
 	const char	*name;
@@ -231,6 +232,7 @@ main(int argc, char **argv)
 		free(pos);
 		return bad_usage(&err);
 	}
+	o.conninfo = sb_service_resolve(o.conninfo);
 	rc = cmd->fn(&o, npos - 1, pos + 1, &err);
 	free(pos);
 	if (rc == -1)
