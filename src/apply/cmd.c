@@ -417,6 +417,7 @@ print_plan_json(struct session *s)
 		sb_json_str(&j, "revision_message", r->message);
 		sb_json_str(&j, "file", r->file);
 		sb_json_bool(&j, "transactional", r->transactional);
+		sb_json_bool(&j, "reversible", sb_plan_reversible(m, st->rev));
 		sb_json_uint(&j, "seed_count",
 		    st->dir == SB_DIR_UP ? r->nseeds : 0);
 		if (i == 0 && s->resume != NULL) {
@@ -432,6 +433,18 @@ print_plan_json(struct session *s)
 		sb_json_close(&j);
 	}
 	sb_json_end(&j);
+}
+
+/* Say which downgrades the plan makes impossible. */
+static void
+print_floor(struct session *s)
+{
+	const struct sb_manifest_rev *f = sb_plan_floor(&s->plan, s->m);
+
+	if (f == NULL)
+		return;
+	printf("note: revision %s is irreversible (no -- +downgrade): once "
+	    "applied, no downgrade can go below it\n", f->id);
 }
 
 static void
@@ -460,6 +473,8 @@ print_plan(struct session *s)
 			    false);
 			if (!r->transactional)
 				printf("  [transactional: false]");
+			if (!sb_plan_reversible(m, p->steps[i].rev))
+				printf("  [irreversible]");
 			if (p->steps[i].dir == SB_DIR_UP && r->nseeds > 0)
 				printf("  [%zu seed file%s]", r->nseeds,
 				    r->nseeds == 1 ? "" : "s");
@@ -473,6 +488,7 @@ print_plan(struct session *s)
 			putchar('\n');
 			print_seed_loads(s, &p->steps[i], NULL);
 		}
+		print_floor(s);
 	}
 	free(at);
 }
