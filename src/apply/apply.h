@@ -17,6 +17,7 @@ struct sb_apply_opts {
 	const char	*vtable;	/* --version-table */
 	size_t		 chunk_size;	/* --chunk-size */
 	unsigned	 jobs;		/* --jobs */
+	double		 progress_interval;	/* --progress-interval */
 	bool		 json, quiet, wait;
 };
 

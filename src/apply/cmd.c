@@ -53,6 +53,7 @@ struct session {
 };
 
 static void loads_release(struct session *);
+static const char *cell(const struct sb_rows *, size_t, size_t);
 
 static void
 session_init(struct session *s, const struct sb_apply_opts *o)
@@ -61,6 +62,7 @@ session_init(struct session *s, const struct sb_apply_opts *o)
 	s->o = o;
 	s->bo = (struct sb_open)SB_OPEN_INIT;
 	sb_progress_init(&s->progress, o->json, o->quiet);
+	s->progress.interval = o->progress_interval;
 }
 
 static int
@@ -527,6 +529,66 @@ out:
 	return session_end(&s, ret, err);
 }
 
+/* The chunk of the cuts k that ends at end starts here. */
+static uint64_t
+chunk_start(const struct sb_chunks *k, uint64_t end)
+{
+	uint64_t start = 0;
+
+	for (size_t i = 0; i < k->n && k->v[i].end < end; i++)
+		start = k->v[i].end;
+	return start;
+}
+
+/*
+ * Seed bytes (and chunks) of the interrupted first step that earlier
+ * runs committed: the seed files before the one in flight, and of that
+ * one its serial offset or its parallel load's chunk rows.
+ */
+static int
+resumed_seed(struct session *s, uint64_t *bytes, uint64_t *chunks,
+    struct sb_err *err)
+{
+	const struct sb_inflight *f = s->resume;
+	const struct sb_chunk_plan *cp = &s->bo.chunks;
+	const struct sb_manifest_rev *r;
+	struct sb_rows rows = SB_ROWS_INIT;
+	struct sb_book_step bs;
+	const struct sb_chunks *k;
+	size_t first;
+
+	*bytes = *chunks = 0;
+	if (f == NULL || s->plan.nsteps == 0 || cp->entries == NULL ||
+	    s->plan.steps[0].dir != SB_DIR_UP)
+		return 0;
+	r = &s->m->revs[s->plan.steps[0].rev];
+	first = r->first_seed;
+	for (size_t j = 0; j < (size_t)f->seed_entry && j < r->nseeds; j++)
+		*bytes += cp->entries[first + j].size;
+	if (f->seed_entry >= (long long)r->nseeds)
+		return 0;
+	k = &cp->entries[first + (size_t)f->seed_entry];
+	if (f->seed_offset > 0) {
+		*bytes += (uint64_t)f->seed_offset;
+		for (size_t i = 0; i < k->n; i++)
+			*chunks += k->v[i].end <= (uint64_t)f->seed_offset;
+		return 0;
+	}
+	bs = (struct sb_book_step){ .revision = r->id,
+	    .direction = f->direction };
+	if (sb_state_chunks_read(s->db, &bs, (size_t)f->seed_entry, &rows,
+	    err) == -1)
+		return -1;
+	for (size_t i = 0; i < rows.nrows; i++) {
+		uint64_t end = strtoull(cell(&rows, i, 0), NULL, 10);
+
+		*bytes += end - chunk_start(k, end);
+	}
+	*chunks = rows.nrows;
+	sb_rows_release(&rows);
+	return 0;
+}
+
 /* upgrade and downgrade: verify, lock, check, run. */
 static int
 apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
@@ -535,6 +597,7 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	const char *cmd = dir == SB_DIR_DOWN ? "downgrade" : "upgrade";
 	struct session s;
 	struct sb_run run;
+	uint64_t resumed, resumed_chunks;
 	int ret = -1;
 
 	session_init(&s, o);
@@ -575,8 +638,12 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	if (s.st.project == NULL &&
 	    sb_state_bind(s.db, s.m->project, s.id, err) == -1)
 		goto out;
+	if (resumed_seed(&s, &resumed, &resumed_chunks, err) == -1)
+		goto out;
 	sb_progress_start(&s.progress, cmd, &s.bo, sb_db_name(s.db), s.st.heads,
 	    s.st.nheads, pos_name(s.m, s.plan.target), s.plan.nsteps);
+	sb_progress_plan(&s.progress, s.m, &s.plan, &s.bo.chunks, resumed,
+	    resumed_chunks);
 	run = (struct sb_run){
 		.db = s.db,
 		.conninfo = o->conninfo,

@@ -721,7 +721,7 @@ int
 sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
     uint64_t skip_to, uint64_t line0, struct sb_err *err)
 {
-	static const struct sb_chunks none = { NULL, 0, NULL, 0 };
+	static const struct sb_chunks none = { NULL, 0, NULL, 0, 0 };
 	const struct sb_chunk_plan *plan = c->run->chunks;
 	struct csv_load l = {
 		.c = c, .si = si, .j = j, .e = &c->run->m->entries[idx],
@@ -736,6 +736,8 @@ sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
 	sb_sha256_final(c->chunk_sha, scratch);
 	if (read_header(&l, err) == -1)
 		goto out;
+	if (skip_to == 0)
+		sb_progress_seed(c->run->progress, l.offset);	/* the header */
 	if (skip_to > 0 && skip_committed(&l, skip_to, line0, err) == -1)
 		goto out;
 	if (skip_to == 0 && l.cuts->n > 0 &&

@@ -42,7 +42,8 @@ enum {
 	OPT_WAIT,
 	OPT_VTABLE,
 	OPT_CHUNK,
-	OPT_JOBS
+	OPT_JOBS,
+	OPT_INTERVAL
 };
 
 static const struct option options[] = {
@@ -54,6 +55,7 @@ static const struct option options[] = {
 	{ "version-table", required_argument, NULL, OPT_VTABLE },
 	{ "chunk-size", required_argument, NULL, OPT_CHUNK },
 	{ "jobs", required_argument, NULL, 'j' },
+	{ "progress-interval", required_argument, NULL, OPT_INTERVAL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -94,6 +96,11 @@ usage(void)
 	    "  -j, --jobs=N               connections loading a large CSV "
 	    "seed at once\n"
 	    "                             (default: cores, at most 4)\n"
+	    "      --progress-interval=SECONDS\n"
+	    "                             off a terminal, a progress line at "
+	    "most this\n"
+	    "                             often (default 10; 0: at every "
+	    "change)\n"
 	    "  -h, --help                 show this help, then exit\n"
 	    "  -V, --version              show the version, then exit\n\n"
 	    "Exit status: 0 ok, 1 bundle verification failed, 2 usage, "
@@ -122,6 +129,18 @@ parse_jobs(const char *s, unsigned *jobs, struct sb_err *err)
 	return 0;
 }
 
+static int
+parse_interval(const char *s, double *secs, struct sb_err *err)
+{
+	unsigned long long v;
+
+	if (sb_parse_number(s, 86400, &v) == -1)
+		return sb_err_set(err, SB_EUSAGE, "invalid --progress-interval "
+		    "\"%s\": expected whole seconds, 0 to 86400", s);
+	*secs = (double)v;
+	return 0;
+}
+
 /* "-1", "-20": a downgrade target, not an option. */
 static int
 is_relative(const char *a)
@@ -141,6 +160,7 @@ main(int argc, char **argv)
 		.vtable = SB_VTABLE_DEFAULT,
 		.chunk_size = SB_CHUNK_DEFAULT,
 		.jobs = sb_jobs_default(),
+		.progress_interval = SB_PROGRESS_INTERVAL,
 	};
 	struct sb_err err = SB_ERR_INIT;
 	char **pos;
@@ -196,6 +216,13 @@ main(int argc, char **argv)
 				free(pos);
 				sb_err_set(&err, SB_EUSAGE, "invalid --chunk-size "
 				    "\"%s\"", optarg);
+				return bad_usage(&err);
+			}
+			break;
+		case OPT_INTERVAL:
+			if (parse_interval(optarg, &o.progress_interval,
+			    &err) == -1) {
+				free(pos);
 				return bad_usage(&err);
 			}
 			break;

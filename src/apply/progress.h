@@ -11,8 +11,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sqlbundle/contents.h"
 #include "sqlbundle/err.h"
+#include "sqlbundle/manifest.h"
 #include "sqlbundle/open.h"
+
+#include "plan.h"
+
+/* Seconds between two plain progress lines by default. */
+#define SB_PROGRESS_INTERVAL	10.0
+
+struct sb_progress;
+/* Told of each step begun and chunk committed (status's running row). */
+typedef void (*sb_progress_hook)(void *arg, const struct sb_progress *p);
 
 enum sb_progress_mode {
 	SB_PROGRESS_LOG,	/* a line per step on stderr */
@@ -35,6 +46,19 @@ struct sb_progress {
 	size_t		 steps_done;
 	char		 seed_file[256];	/* the last chunk's, or "" */
 	uint64_t	 chunks;	/* committed in this step */
+	double		 interval;	/* plain lines at most this often */
+	double		 run_start, last_log;
+	size_t		 last_len;	/* of the terminal line */
+	/* What the run will do (sb_progress_plan), for totals. */
+	const struct sb_manifest *m;
+	const struct sb_plan	*plan;
+	const struct sb_chunk_plan *cuts;
+	uint64_t	 step_total;	/* seed bytes of the step */
+	uint64_t	 done;		/* of them loaded, earlier runs' too */
+	uint64_t	 rate_base;	/* done when this run began the step */
+	uint64_t	 resumed, resumed_chunks;	/* by earlier runs */
+	sb_progress_hook hook;
+	void		*hook_arg;
 };
 
 /* Mode from the options: --json wins, then -q, then isatty(2). */
@@ -48,6 +72,14 @@ void	sb_progress_start(struct sb_progress *p, const char *direction,
 	    const struct sb_open *bo,
 	    const char *database, char *const *from, size_t nfrom,
 	    const char *target, size_t nsteps);
+/*
+ * The run's plan and pass 1's entry sizes (cuts), for totals; resumed
+ * bytes (in resumed_chunks chunks) of the first step were committed by
+ * an earlier run.
+ */
+void	sb_progress_plan(struct sb_progress *p, const struct sb_manifest *m,
+	    const struct sb_plan *plan, const struct sb_chunk_plan *cuts,
+	    uint64_t resumed, uint64_t resumed_chunks);
 /* Step index (1-based) of total begins: dir is "upgrade"/"downgrade". */
 void	sb_progress_step_begin(struct sb_progress *p, const char *dir,
 	    const char *rev, size_t index, size_t total);

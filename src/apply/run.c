@@ -356,12 +356,17 @@ say_resume(struct sb_run_ctx *c, size_t si, const struct sb_inflight *in)
 	const struct sb_manifest *m = c->run->m;
 	const struct sb_manifest_rev *r = sb_run_rev(c, si);
 	char what[256];
+	int n;
 
-	snprintf(what, sizeof(what), "seed file %lld of %zu (%s), byte %lld",
+	n = snprintf(what, sizeof(what), "seed file %lld of %zu (%s)",
 	    in->seed_entry + 1, r->nseeds,
 	    in->seed_entry < (long long)r->nseeds ?
-	    m->entries[r->first_seed + (size_t)in->seed_entry].path : "-",
-	    in->seed_offset);
+	    m->entries[r->first_seed + (size_t)in->seed_entry].path : "-");
+
+	/* A parallel load's progress is its chunk rows, not an offset. */
+	if (in->seed_offset > 0 && n > 0 && (size_t)n < sizeof(what))
+		snprintf(what + n, sizeof(what) - (size_t)n, ", byte %lld",
+		    in->seed_offset);
 	sb_progress_resume(c->run->progress, what);
 }
 

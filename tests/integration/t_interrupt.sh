@@ -117,7 +117,16 @@ EOF
 	assert_eq "$(q 'SELECT count(*) = max(id) FROM s')" t
 	assert_eq "$(q 'SELECT seed_offset > 0 FROM sqlbundle.progress')" t
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" a
-	expect_rc 0 "$SBA" --chunk-size 64K upgrade seed.tar.zst
+	local off kib
+	off=$(q 'SELECT seed_offset FROM sqlbundle.progress')
+	kib=$(awk -v b="$off" 'BEGIN { printf "%.1f", b / 1024 }')
+	expect_rc 0 "$SBA" --progress-interval 0 --chunk-size 64K upgrade seed.tar.zst
+	# The rerun says what was done and counts on from there.
+	grep -qx "resuming upgrade b: seed file 1 of 1 (seeds/0002_b/public.s.csv), byte $off; $kib of 594.6 KiB committed (3 chunks), loading on from there" "$T_DIR/err" ||
+	    fail "no resume line: $(cat "$T_DIR/err")"
+	grep '^upgrade 1/1 b: seed ' "$T_DIR/err" | sed -E 's/^upgrade 1\/1 b: seed ([0-9.]+) of.*/\1/' > counts
+	awk -v k="$kib" '$1 < k { bad = 1 } END { exit bad }' counts || fail "counted from below $kib: $(cat counts)"
+	[ -s counts ] || fail "no progress line"
 	assert_eq "$(q 'SELECT count(*), max(id) FROM s' | tr '|' ' ')" '20000 20000'
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" b
 }
