@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sqlbundle/bundle.h"
 #include "sqlbundle/fs.h"
@@ -589,6 +590,46 @@ resumed_seed(struct session *s, uint64_t *bytes, uint64_t *chunks,
 	return 0;
 }
 
+/* Status's view of the run: the step and its bytes (sqlbundle.running). */
+static void
+running_hook(void *arg, const struct sb_progress *p, bool commit)
+{
+	struct session *s = arg;
+
+	/* A serial chunk's row went with its commit (sb_progress_commit). */
+	if (!commit && sb_db_in_transaction(s->db))
+		return;
+	sb_state_running_update(s->db, p->index, p->total, p->rev, p->dir,
+	    p->done, p->step_total);
+}
+
+/*
+ * A step failed (not interrupted, not refused before it began): its
+ * attempt goes into the history, if the connection still works.
+ */
+static void
+record_failure(struct session *s, const struct sb_err *err)
+{
+	const struct sb_progress *p = &s->progress;
+	const struct sb_step *st;
+	const struct sb_manifest_rev *r;
+	struct sb_book_step bs;
+	struct sb_err ignored = SB_ERR_INIT;
+
+	if (!p->in_step || err->code >= 128 || p->index == 0 ||
+	    p->index > s->plan.nsteps || sb_db_lost(s->db))
+		return;
+	st = &s->plan.steps[p->index - 1];
+	r = &s->m->revs[st->rev];
+	bs = (struct sb_book_step){ .bundle_id = s->id,
+	    .key_id = s->m->key_id, .revision = r->id,
+	    .direction = dir_name(st->dir),
+	    .script_sha = st->dir == SB_DIR_DOWN ? r->downgrade_sha :
+	    r->upgrade_sha };
+	sb_db_rollback(s->db);
+	(void)sb_state_fail(s->db, &bs, err->sqlstate, err->msg, &ignored);
+}
+
 /* upgrade and downgrade: verify, lock, check, run. */
 static int
 apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
@@ -599,6 +640,7 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	struct sb_run run;
 	uint64_t resumed, resumed_chunks;
 	int ret = -1;
+	bool running = false;
 
 	session_init(&s, o);
 	if (dir == SB_DIR_UP &&
@@ -638,8 +680,12 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	if (s.st.project == NULL &&
 	    sb_state_bind(s.db, s.m->project, s.id, err) == -1)
 		goto out;
-	if (resumed_seed(&s, &resumed, &resumed_chunks, err) == -1)
+	if (resumed_seed(&s, &resumed, &resumed_chunks, err) == -1 ||
+	    sb_state_running_begin(s.db, (long)getpid(), cmd, s.id, err) == -1)
 		goto out;
+	running = true;
+	s.progress.hook = running_hook;
+	s.progress.hook_arg = &s;
 	sb_progress_start(&s.progress, cmd, &s.bo, sb_db_name(s.db), s.st.heads,
 	    s.st.nheads, pos_name(s.m, s.plan.target), s.plan.nsteps);
 	sb_progress_plan(&s.progress, s.m, &s.plan, &s.bo.chunks, resumed,
@@ -658,12 +704,16 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		.progress = &s.progress,
 		.resume = s.resume,
 	};
-	if (sb_run(&run, err) == -1)
+	if (sb_run(&run, err) == -1) {
+		record_failure(&s, err);
 		goto out;
+	}
 	sb_progress_done(&s.progress, cmd, pos_name(s.m, s.plan.target),
 	    s.plan.nsteps);
 	ret = 0;
 out:
+	if (running)
+		sb_state_running_end(s.db);
 	return session_end(&s, ret, err);
 }
 
@@ -689,9 +739,77 @@ cell(const struct sb_rows *rows, size_t r, size_t c)
 	return v != NULL ? v : "";
 }
 
+/* What status reads besides the state: who runs, what failed. */
+struct status_extra {
+	struct sb_rows	 live;		/* sb_state_live */
+	struct sb_rows	 failed;	/* sb_state_last_failure */
+	long long	*chunks;	/* per in-flight row */
+};
+
+static long long
+num_cell(const struct sb_rows *rows, size_t r, size_t c)
+{
+	return strtoll(cell(rows, r, c), NULL, 10);
+}
+
+/* "running: upgrade 2/3 (revision b) by pid 42 since ...; seed ..." */
+static void
+print_running(const struct sb_rows *live)
+{
+	char size[64];
+	long long done = num_cell(live, 0, 7), total = num_cell(live, 0, 8);
+
+	printf("running: %s %s/%s (revision %s) by pid %s since %s UTC",
+	    cell(live, 0, 6)[0] ? cell(live, 0, 6) : cell(live, 0, 2),
+	    cell(live, 0, 3), cell(live, 0, 4), cell(live, 0, 5)[0] ?
+	    cell(live, 0, 5) : "-", cell(live, 0, 0), cell(live, 0, 1));
+	if (total > 0) {
+		sb_progress_sizes((uint64_t)done, (uint64_t)total, " of ",
+		    size, sizeof(size));
+		printf("; seed %s committed (%.0f%%)", size,
+		    100.0 * (double)done / (double)total);
+	}
+	putchar('\n');
+}
+
+/* An interrupted step: how far it got and what finishes it. */
+static void
+print_interrupted(const struct sb_inflight *f, long long chunks)
+{
+	printf("interrupted: %s of %s", f->direction, f->revision);
+	if (chunks > 0)
+		printf(", seed file %lld: %lld chunk%s committed (parallel "
+		    "load)", f->seed_entry + 1, chunks, chunks == 1 ? "" : "s");
+	else if (f->seed_offset > 0)
+		printf(", seed file %lld: %lld bytes (%lld lines) committed",
+		    f->seed_entry + 1, f->seed_offset, f->seed_line);
+	else if (f->seed_entry > 0)
+		printf(", seed files 1 to %lld committed", f->seed_entry);
+	else if (f->statements_done > 0)
+		printf(", %lld statement%s done", f->statements_done,
+		    f->statements_done == 1 ? "" : "s");
+	printf("\n  to finish it: sqlbundle-apply %s BUNDLE, with bundle "
+	    "%.12s (the one it started with) or any bundle carrying the "
+	    "same revision\n", f->direction, f->bundle_id);
+}
+
+static void
+print_failure(const struct sb_rows *failed)
+{
+	printf("last attempt failed: %s of %s at %s UTC", cell(failed, 0, 1),
+	    cell(failed, 0, 2), cell(failed, 0, 0));
+	if (cell(failed, 0, 4)[0] != '\0')
+		printf(", SQLSTATE %s", cell(failed, 0, 4));
+	fputs("\n  ", stdout);
+	sb_put_safe(stdout, cell(failed, 0, 5), strlen(cell(failed, 0, 5)),
+	    false);
+	putchar('\n');
+}
+
 /* Names kept stable: fleet inventory scripts read them. */
 static void
-status_json(struct session *s, const struct sb_rows *hist)
+status_json(struct session *s, const struct sb_rows *hist,
+    const struct status_extra *x)
 {
 	static const char *keys[] = { "finished_at", "direction", "revision",
 	    "bundle_id", "key_id", "db_user", "script_sha256",
@@ -704,6 +822,23 @@ status_json(struct session *s, const struct sb_rows *hist)
 	sb_json_str(&j, "version_table", s->vt.name);
 	sb_json_bool(&j, "version_table_exists", s->st.has_vt);
 	sb_json_strs(&j, "revisions", s->st.heads, s->st.nheads);
+	sb_json_bool(&j, "running", x->live.nrows > 0);
+	if (x->live.nrows > 0) {
+		sb_json_int(&j, "pid", num_cell(&x->live, 0, 0));
+		sb_json_object(&j, "run");
+		sb_json_str(&j, "command", cell(&x->live, 0, 2));
+		sb_json_str(&j, "since", cell(&x->live, 0, 1));
+		sb_json_str(&j, "bundle_id", cell(&x->live, 0, 9));
+		sb_json_int(&j, "step", num_cell(&x->live, 0, 3));
+		sb_json_int(&j, "step_count", num_cell(&x->live, 0, 4));
+		if (cell(&x->live, 0, 5)[0] != '\0') {
+			sb_json_str(&j, "revision", cell(&x->live, 0, 5));
+			sb_json_str(&j, "direction", cell(&x->live, 0, 6));
+		}
+		sb_json_int(&j, "bytes_done", num_cell(&x->live, 0, 7));
+		sb_json_int(&j, "bytes_total", num_cell(&x->live, 0, 8));
+		sb_json_close(&j);
+	}
 	sb_json_array(&j, "in_progress");
 	for (size_t i = 0; i < s->st.ninflight; i++) {
 		const struct sb_inflight *f = &s->st.inflight[i];
@@ -712,9 +847,21 @@ status_json(struct session *s, const struct sb_rows *hist)
 		sb_json_str(&j, "revision", f->revision);
 		sb_json_str(&j, "direction", f->direction);
 		inflight_json(&j, f);
+		sb_json_int(&j, "chunks_committed", x->chunks[i]);
 		sb_json_close(&j);
 	}
 	sb_json_close(&j);
+	if (x->failed.nrows > 0) {
+		sb_json_object(&j, "last_failure");
+		sb_json_str(&j, "failed_at", cell(&x->failed, 0, 0));
+		sb_json_str(&j, "direction", cell(&x->failed, 0, 1));
+		sb_json_str(&j, "revision", cell(&x->failed, 0, 2));
+		sb_json_str(&j, "bundle_id", cell(&x->failed, 0, 3));
+		if (cell(&x->failed, 0, 4)[0] != '\0')
+			sb_json_str(&j, "sqlstate", cell(&x->failed, 0, 4));
+		sb_json_str(&j, "message", cell(&x->failed, 0, 5));
+		sb_json_close(&j);
+	}
 	sb_json_array(&j, "history");
 	for (size_t r = 0; r < hist->nrows; r++) {
 		sb_json_object(&j, NULL);
@@ -731,6 +878,7 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 {
 	struct session s;
 	struct sb_rows hist = SB_ROWS_INIT;
+	struct status_extra x = { SB_ROWS_INIT, SB_ROWS_INIT, NULL };
 	char *at = NULL;
 	int ret = -1;
 
@@ -741,11 +889,18 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 		goto out;
 	if (connect_db(&s, err) == -1 ||
 	    sb_state_read(s.db, &s.vt, &s.st, err) == -1 ||
-	    sb_state_history(s.db, 20, &hist, err) == -1)
+	    sb_state_history(s.db, 20, &hist, err) == -1 ||
+	    sb_state_live(s.db, &s.st, &x.live, err) == -1 ||
+	    sb_state_last_failure(s.db, &s.st, &x.failed, err) == -1)
 		goto out;
+	x.chunks = sb_calloc(s.st.ninflight + 1, sizeof(*x.chunks));
+	for (size_t i = 0; i < s.st.ninflight; i++)
+		if (sb_state_chunk_count(s.db, &s.st, &s.st.inflight[i],
+		    &x.chunks[i], err) == -1)
+			goto out;
 	at = sb_ids_join(s.st.heads, s.st.nheads);
 	if (o->json) {
-		status_json(&s, &hist);
+		status_json(&s, &hist, &x);
 	} else if (!o->quiet) {
 		if (!s.st.has_book) {
 			printf("no sqlbundle history; version table %s: %s\n",
@@ -756,14 +911,15 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 			printf("version table %s: %s\n", s.vt.name,
 			    s.st.has_vt ? at : "does not exist");
 		}
+		if (x.live.nrows > 0)
+			print_running(&x.live);
 		for (size_t i = 0; i < s.st.ninflight; i++)
-			printf("interrupted: %s of %s (statements done %lld, "
-			    "seed file %lld at byte %lld)\n",
-			    s.st.inflight[i].direction,
-			    s.st.inflight[i].revision,
-			    s.st.inflight[i].statements_done,
-			    s.st.inflight[i].seed_entry + 1,
-			    s.st.inflight[i].seed_offset);
+			if (x.live.nrows == 0 || strcmp(cell(&x.live, 0, 5),
+			    s.st.inflight[i].revision) != 0)
+				print_interrupted(&s.st.inflight[i],
+				    x.chunks[i]);
+		if (x.failed.nrows > 0)
+			print_failure(&x.failed);
 		if (hist.nrows > 0) {
 			printf("history (latest first):\n");
 			for (size_t r = 0; r < hist.nrows; r++)
@@ -779,6 +935,9 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 	ret = 0;
 out:
 	free(at);
+	free(x.chunks);
+	sb_rows_release(&x.live);
+	sb_rows_release(&x.failed);
 	sb_rows_release(&hist);
 	return session_end(&s, ret, err);
 }

@@ -47,6 +47,7 @@ commit_at(struct sb_run_ctx *c, size_t si, const struct sb_book_at *at,
 {
 	struct sb_db_diag diag;
 
+	sb_progress_commit(c->run->progress);
 	if (sb_run_progress(c, si, at, err) == -1)
 		return -1;
 	if (sb_db_exec(c->run->db, "COMMIT", &diag, err) == -1 ||

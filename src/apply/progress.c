@@ -128,9 +128,9 @@ clock_words(double secs, char *buf, size_t cap)
 		snprintf(buf, cap, "%lu:%02lu", s / 60, s % 60);
 }
 
-/* done and total in total's unit: "112.0/337.0 MiB" (sep "/" or " of "). */
-static void
-sizes(uint64_t done, uint64_t total, const char *sep, char *buf, size_t cap)
+void
+sb_progress_sizes(uint64_t done, uint64_t total, const char *sep, char *buf,
+    size_t cap)
 {
 	static const char *const unit[] = { "B", "KiB", "MiB", "GiB" };
 	double div = 1;
@@ -171,7 +171,8 @@ words(struct sb_progress *p, bool tty, char *buf, size_t cap)
 		    ": elapsed %s", el);
 		return;
 	}
-	sizes(p->done, p->step_total, tty ? "/" : " of ", sz, sizeof(sz));
+	sb_progress_sizes(p->done, p->step_total, tty ? "/" : " of ", sz,
+	    sizeof(sz));
 	if (rate >= 1 && p->done > p->rate_base) {
 		human_size((uint64_t)rate, r, sizeof(r));
 		clock_words((double)(p->step_total - p->done) / rate, eta,
@@ -310,7 +311,7 @@ sb_progress_step_begin(struct sb_progress *p, const char *dir,
 	p->step_total = step_seed_bytes(p, index);
 	p->done = p->rate_base = index == 1 ? p->resumed : 0;
 	if (p->hook != NULL)
-		p->hook(p->hook_arg, p);
+		p->hook(p->hook_arg, p, false);
 	switch (p->mode) {
 	case SB_PROGRESS_JSON:
 		step_json(p, &j, "step_begin");
@@ -335,7 +336,8 @@ sb_progress_resume(struct sb_progress *p, const char *what)
 
 	/* What earlier runs committed, and that the count goes on from it. */
 	if (p->step_total > 0 && p->done > 0) {
-		sizes(p->done, p->step_total, " of ", sz, sizeof(sz));
+		sb_progress_sizes(p->done, p->step_total, " of ", sz,
+		    sizeof(sz));
 		snprintf(msg, sizeof(msg), "%s; %s committed (%llu chunk%s), "
 		    "loading on from there", what, sz,
 		    (unsigned long long)p->chunks, p->chunks == 1 ? "" : "s");
@@ -375,6 +377,13 @@ sb_progress_seed(struct sb_progress *p, uint64_t bytes)
 }
 
 void
+sb_progress_commit(struct sb_progress *p)
+{
+	if (p->hook != NULL)
+		p->hook(p->hook_arg, p, true);
+}
+
+void
 sb_progress_chunk(struct sb_progress *p, const char *entry, uint64_t offset,
     uint64_t line)
 {
@@ -383,7 +392,7 @@ sb_progress_chunk(struct sb_progress *p, const char *entry, uint64_t offset,
 	p->chunks++;
 	snprintf(p->seed_file, sizeof(p->seed_file), "%s", entry);
 	if (p->hook != NULL)
-		p->hook(p->hook_arg, p);
+		p->hook(p->hook_arg, p, false);
 	if (p->mode != SB_PROGRESS_JSON)
 		return;
 	step_json(p, &j, "chunk");

@@ -22,8 +22,12 @@
 #define SB_PROGRESS_INTERVAL	10.0
 
 struct sb_progress;
-/* Told of each step begun and chunk committed (status's running row). */
-typedef void (*sb_progress_hook)(void *arg, const struct sb_progress *p);
+/*
+ * Told of each step begun and chunk committed (status's running row);
+ * commit: a serial chunk's transaction is open and about to commit.
+ */
+typedef void (*sb_progress_hook)(void *arg, const struct sb_progress *p,
+    bool commit);
 
 enum sb_progress_mode {
 	SB_PROGRESS_LOG,	/* a line per step on stderr */
@@ -87,6 +91,8 @@ void	sb_progress_step_begin(struct sb_progress *p, const char *dir,
 void	sb_progress_resume(struct sb_progress *p, const char *what);
 /* More seed bytes went to the server. */
 void	sb_progress_seed(struct sb_progress *p, uint64_t bytes);
+/* A serial chunk is about to commit: the hook's row goes with it. */
+void	sb_progress_commit(struct sb_progress *p);
 /* A seed chunk committed: entry, bytes and lines of it loaded so far. */
 void	sb_progress_chunk(struct sb_progress *p, const char *entry,
 	    uint64_t offset, uint64_t line);
@@ -111,6 +117,9 @@ void	sb_progress_catch(void);
  * signal) saying where the run stopped, and return -1.
  */
 int	sb_progress_check(struct sb_progress *p, struct sb_err *err);
+/* done and total in total's unit: "112.0/337.0 MiB" (sep "/" or " of "). */
+void	sb_progress_sizes(uint64_t done, uint64_t total, const char *sep,
+	    char *buf, size_t cap);
 /* End any open terminal line before other output. */
 void	sb_progress_flush(struct sb_progress *p);
 
