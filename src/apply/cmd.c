@@ -111,6 +111,21 @@ connect_db(struct session *s, struct sb_err *err)
 	return sb_vtable_quote(&s->vt, s->db, err);
 }
 
+/* s as sb_put_text shows it, in buf (cut to cap). */
+static void
+safe_copy(const char *s, char *buf, size_t cap)
+{
+	FILE *fp = fmemopen(buf, cap, "w");
+
+	buf[0] = '\0';
+	if (fp == NULL)
+		return;
+	setbuf(fp, NULL);
+	sb_put_text(fp, s);
+	fclose(fp);
+	buf[cap - 1] = '\0';
+}
+
 /* Name of position k of the bundle. */
 static const char *
 pos_name(const struct sb_manifest *m, size_t k)
@@ -455,12 +470,13 @@ print_plan(struct session *s)
 {
 	const struct sb_manifest *m = s->m;
 	const struct sb_plan *p = &s->plan;
-	char *at = sb_ids_join(s->st.heads, s->st.nheads);
+	char *at = sb_ids_join(s->st.heads, s->st.nheads), esc[SB_ESCAPED_MAX];
 	const char *dir = p->dir == SB_DIR_DOWN ? "downgrade" : "upgrade";
 
 	printf("bundle %s: project %s, %s..%s, id %.12s, key %s\n", s->path,
 	    m->project, m->from, m->to, s->id, m->key_id);
-	printf("database %s: at %s\n", sb_db_name(s->db), at);
+	safe_copy(at, esc, sizeof(esc));
+	printf("database %s: at %s\n", sb_db_name(s->db), esc);
 	if (p->nsteps == 0) {
 		printf("nothing to do: database at %s\n",
 		    pos_name(m, p->pos));
@@ -879,7 +895,7 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 	struct session s;
 	struct sb_rows hist = SB_ROWS_INIT;
 	struct status_extra x = { SB_ROWS_INIT, SB_ROWS_INIT, NULL };
-	char *at = NULL;
+	char *at = NULL, esc_at[SB_ESCAPED_MAX], esc_proj[SB_ESCAPED_MAX];
 	int ret = -1;
 
 	(void)argv;
@@ -902,14 +918,18 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 	if (o->json) {
 		status_json(&s, &hist, &x);
 	} else if (!o->quiet) {
+		/* Values read from the database: escaped for the terminal. */
+		safe_copy(at, esc_at, sizeof(esc_at));
+		safe_copy(s.st.project ? s.st.project : "(none bound)",
+		    esc_proj, sizeof(esc_proj));
 		if (!s.st.has_book) {
 			printf("no sqlbundle history; version table %s: %s\n",
-			    s.vt.name, s.st.has_vt ? at : "does not exist");
+			    s.vt.name, s.st.has_vt ? esc_at : "does not exist");
 		} else {
 			printf("database %s: project %s\n", sb_db_name(s.db),
-			    s.st.project ? s.st.project : "(none bound)");
+			    esc_proj);
 			printf("version table %s: %s\n", s.vt.name,
-			    s.st.has_vt ? at : "does not exist");
+			    s.st.has_vt ? esc_at : "does not exist");
 		}
 		if (x.live.nrows > 0)
 			print_running(&x.live);
@@ -922,12 +942,17 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 			print_failure(&x.failed);
 		if (hist.nrows > 0) {
 			printf("history (latest first):\n");
-			for (size_t r = 0; r < hist.nrows; r++)
-				printf("  %s UTC  %-9s  %-12s  bundle %.12s  "
-				    "key %s  %s\n", cell(&hist, r, 0),
+			for (size_t r = 0; r < hist.nrows; r++) {
+				char *line = sb_printf("  %s UTC  %-9s  %-12s  "
+				    "bundle %.12s  key %s  %s", cell(&hist, r, 0),
 				    cell(&hist, r, 1), cell(&hist, r, 2),
 				    cell(&hist, r, 3), cell(&hist, r, 4),
 				    cell(&hist, r, 5));
+
+				sb_put_text(stdout, line);
+				putchar('\n');
+				free(line);
+			}
 		} else if (s.st.has_book) {
 			printf("history: empty\n");
 		}

@@ -495,8 +495,10 @@ emit_text(struct sb_progress *p, const char *event, const char *msg)
 		break;
 	case SB_PROGRESS_TTY:
 	case SB_PROGRESS_LOG:
+		/* Server notices and names from the bundle: escaped. */
 		sb_progress_flush(p);
-		fprintf(p->log, "%s\n", msg);
+		sb_put_text(p->log, msg);
+		fputc('\n', p->log);
 		fflush(p->log);
 		break;
 	default:

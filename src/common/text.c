@@ -133,3 +133,16 @@ sb_put_json(FILE *fp, const char *str)
 	}
 	fputc('"', fp);
 }
+
+void
+sb_put_text(FILE *fp, const char *text)
+{
+	const char *nl;
+
+	while ((nl = strchr(text, '\n')) != NULL) {
+		sb_put_safe(fp, text, (size_t)(nl - text), true);
+		fputc('\n', fp);
+		text = nl + 1;
+	}
+	sb_put_safe(fp, text, strlen(text), true);
+}

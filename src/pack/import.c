@@ -22,6 +22,7 @@
 #include "sqlbundle/cli.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/revision.h"
+#include "sqlbundle/text.h"
 #include "cmd.h"
 #include "opts.h"
 
@@ -410,9 +411,14 @@ take(struct imp_run *run, struct imp_rev *r, const struct sb_chain *chain,
 		run->present++;
 	} else {
 		run->drift++;
-		fprintf(stderr, "sqlbundle: drift: revision \"%s\" (%s) differs "
-		    "from a fresh import of %s; left as it is\n", r->id,
+		char *msg = sb_printf("drift: revision \"%s\" (%s) differs "
+		    "from a fresh import of %s; left as it is", r->id,
 		    chain->revs[at].path, r->source);
+
+		fputs("sqlbundle: ", stderr);
+		sb_put_text(stderr, msg);
+		fputc('\n', stderr);
+		free(msg);
 	}
 	rev_release(r);
 	ret = 0;
@@ -439,7 +445,9 @@ read_stream(FILE *fp, struct imp_run *run, const struct sb_chain *chain,
 			free(val);
 			goto out;
 		} else if (strcmp(tag, "warn") == 0) {
-			fprintf(stderr, "sqlbundle: warning: %s\n", val);
+			fputs("sqlbundle: warning: ", stderr);
+			sb_put_text(stderr, val);
+			fputc('\n', stderr);
 			run->warnings++;
 		} else if (strcmp(tag, "rev") == 0) {
 			rev_release(&cur);
@@ -619,10 +627,16 @@ static int
 report(const struct imp_opts *o, struct imp_run *run, const char *revdir,
     struct sb_err *err)
 {
-	for (size_t i = 0; i < run->nrevs; i++)
-		printf("%s %s (from %s)\n", o->check ? "not imported yet:" :
-		    o->dry_run ? "would write" : "wrote", run->revs[i].path,
-		    run->revs[i].source);
+	for (size_t i = 0; i < run->nrevs; i++) {
+		char *line = sb_printf("%s %s (from %s)", o->check ?
+		    "not imported yet:" : o->dry_run ? "would write" : "wrote",
+		    run->revs[i].path, run->revs[i].source);
+
+		/* Names of the user's files: escaped on a terminal. */
+		sb_put_text(stdout, line);
+		putchar('\n');
+		free(line);
+	}
 	if (!o->check && !o->dry_run && run->nrevs > 0 &&
 	    write_all(run, revdir, err) == -1)
 		return -1;
