@@ -44,6 +44,7 @@ struct session {
 	const struct sb_manifest *m;
 	struct sb_progress	 progress;
 	struct sb_db		*db;
+	struct sb_db		*side;		/* status's row, or NULL */
 	struct sb_vtable	 vt;
 	struct sb_state		 st;
 	struct sb_heads		 heads;
@@ -612,11 +613,41 @@ running_hook(void *arg, const struct sb_progress *p, bool commit)
 {
 	struct session *s = arg;
 
-	/* A serial chunk's row went with its commit (sb_progress_commit). */
-	if (!commit && sb_db_in_transaction(s->db))
-		return;
-	sb_state_running_update(s->db, p->index, p->total, p->rev, p->dir,
+	(void)commit;
+	sb_state_running_update(s->side, p->index, p->total, p->rev, p->dir,
 	    p->done, p->step_total);
+}
+
+/*
+ * The row status reads while this run works: written on a connection of
+ * its own (autocommit), so that it shows at once whatever transaction the
+ * run holds open, and never waits on one. Without that connection,
+ * status shows no details.
+ */
+static int
+running_begin(struct session *s, const char *cmd, struct sb_err *err)
+{
+	struct sb_rows rows = SB_ROWS_INIT;
+	struct sb_err ignored = SB_ERR_INIT;
+	long bpid;
+
+	if (sb_db_query(s->db, "SELECT pg_backend_pid()", 0, NULL, &rows,
+	    NULL, err) == -1)
+		return -1;
+	bpid = strtol(cell(&rows, 0, 0), NULL, 10);
+	sb_rows_release(&rows);
+	if (sb_db_connect(&s->side, s->o->conninfo, NULL, NULL,
+	    &ignored) == -1)
+		return 0;
+	if (sb_state_running_begin(s->side, bpid, (long)getpid(), cmd, s->id,
+	    &ignored) == -1) {
+		sb_db_close(s->side);
+		s->side = NULL;
+		return 0;
+	}
+	s->progress.hook = running_hook;
+	s->progress.hook_arg = s;
+	return 0;
 }
 
 /*
@@ -656,7 +687,6 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	struct sb_run run;
 	uint64_t resumed, resumed_chunks;
 	int ret = -1;
-	bool running = false;
 
 	session_init(&s, o);
 	if (dir == SB_DIR_UP &&
@@ -697,11 +727,8 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	    sb_state_bind(s.db, s.m->project, s.id, err) == -1)
 		goto out;
 	if (resumed_seed(&s, &resumed, &resumed_chunks, err) == -1 ||
-	    sb_state_running_begin(s.db, (long)getpid(), cmd, s.id, err) == -1)
+	    running_begin(&s, cmd, err) == -1)
 		goto out;
-	running = true;
-	s.progress.hook = running_hook;
-	s.progress.hook_arg = &s;
 	sb_progress_start(&s.progress, cmd, &s.bo, sb_db_name(s.db), s.st.heads,
 	    s.st.nheads, pos_name(s.m, s.plan.target), s.plan.nsteps);
 	sb_progress_plan(&s.progress, s.m, &s.plan, &s.bo.chunks, resumed,
@@ -728,8 +755,9 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	    s.plan.nsteps);
 	ret = 0;
 out:
-	if (running)
-		sb_state_running_end(s.db);
+	if (s.side != NULL)
+		sb_state_running_end(s.side);
+	sb_db_close(s.side);
 	return session_end(&s, ret, err);
 }
 

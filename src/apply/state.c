@@ -576,18 +576,18 @@ out:
 }
 
 int
-sb_state_running_begin(struct sb_db *db, long pid, const char *command,
-    const char *bundle_id, struct sb_err *err)
+sb_state_running_begin(struct sb_db *db, long backend_pid, long pid,
+    const char *command, const char *bundle_id, struct sb_err *err)
 {
-	char p[24];
-	const char *params[3] = { p, command, bundle_id };
+	char b[24], p[24];
+	const char *params[4] = { b, p, command, bundle_id };
 
+	snprintf(b, sizeof(b), "%ld", backend_pid);
 	snprintf(p, sizeof(p), "%ld", pid);
 	/* Rows of appliers that died: the lock says none runs but this one. */
 	return sb_db_query(db, "WITH gone AS (DELETE FROM sqlbundle.running) "
 	    "INSERT INTO sqlbundle.running (backend_pid, pid, command, "
-	    "bundle_id) VALUES (pg_backend_pid(), $1, $2, $3)", 3, params,
-	    NULL, NULL, err);
+	    "bundle_id) VALUES ($1, $2, $3, $4)", 4, params, NULL, NULL, err);
 }
 
 void
@@ -606,7 +606,7 @@ sb_state_running_update(struct sb_db *db, size_t step, size_t nsteps,
 	/* What status shows; the run does not depend on it. */
 	(void)sb_db_query(db, "UPDATE sqlbundle.running SET step = $1, "
 	    "step_count = $2, revision = $3, direction = $4, bytes_done = $5, "
-	    "bytes_total = $6 WHERE backend_pid = pg_backend_pid()", 6,
+	    "bytes_total = $6", 6,
 	    params, NULL, NULL, &ignored);
 }
 
@@ -615,8 +615,8 @@ sb_state_running_end(struct sb_db *db)
 {
 	struct sb_err ignored = SB_ERR_INIT;
 
-	(void)sb_db_query(db, "DELETE FROM sqlbundle.running WHERE "
-	    "backend_pid = pg_backend_pid()", 0, NULL, NULL, NULL, &ignored);
+	(void)sb_db_query(db, "DELETE FROM sqlbundle.running", 0, NULL, NULL,
+	    NULL, &ignored);
 }
 
 int

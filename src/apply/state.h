@@ -163,12 +163,13 @@ int	sb_state_chunks_clear(struct sb_db *db, const struct sb_book_step *st,
 	    struct sb_db_diag *diag, struct sb_err *err);
 
 /*
- * sqlbundle.running: the applier at work (an unlogged row, for status).
- * Begin replaces any row a dead applier left; update and end ignore
- * errors (status is informed, the run does not depend on it).
+ * sqlbundle.running: the applier at work (an unlogged row, for status),
+ * written on a connection of its own; backend_pid is the run's session,
+ * which holds the lock. Begin replaces any row a dead applier left;
+ * update and end ignore errors (the run does not depend on them).
  */
-int	sb_state_running_begin(struct sb_db *db, long pid, const char *command,
-	    const char *bundle_id, struct sb_err *err);
+int	sb_state_running_begin(struct sb_db *db, long backend_pid, long pid,
+	    const char *command, const char *bundle_id, struct sb_err *err);
 void	sb_state_running_update(struct sb_db *db, size_t step, size_t nsteps,
 	    const char *revision, const char *direction, uint64_t done,
 	    uint64_t total);
