@@ -748,6 +748,9 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		.resume = s.resume,
 	};
 	if (sb_run(&run, err) == -1) {
+		/* Interrupted: count the chunks that committed meanwhile. */
+		if (err->code >= 128)
+			(void)sb_progress_check(&s.progress, err);
 		record_failure(&s, err);
 		goto out;
 	}

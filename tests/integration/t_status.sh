@@ -114,6 +114,9 @@ test_parallel_chunks_counted() {
 	assert_eq "$rc" 143
 	n=$(grep -c '"event":"chunk"' run.out)
 	assert_eq "$(q "SELECT count(*) FROM sqlbundle.chunks WHERE revision = 'c'")" "$n" "chunk rows"
+	# The message counts the chunks under way that committed after it.
+	grep -Eq "^sqlbundle-apply: interrupted during upgrade 1/1 of revision c, after $n committed chunks? of seeds/0003_c/public.p.csv; nothing is half-done" run.err ||
+	    fail "message: $(cat run.err)"
 	expect_rc 0 "$SBA" status
 	grep -qx "interrupted: upgrade of c, seed file 1: $n chunks\? committed (parallel load)" "$T_DIR/out" ||
 	    fail "chunks not counted ($n): $(cat "$T_DIR/out")"
