@@ -36,7 +36,8 @@ void	sb_put_safe(FILE *fp, const char *text, size_t len, bool keep_tab);
 
 /*
  * Text for a person, possibly several lines: each line as sb_put_safe
- * writes it (tabs kept), line breaks kept; a carriage return, an escape
+ * writes it (tabs kept) but with backslashes as they are (messages quote
+ * names escaped already), line breaks kept; a carriage return, an escape
  * sequence or any other control becomes visible \xNN.
  */
 void	sb_put_text(FILE *fp, const char *text);
