@@ -35,6 +35,7 @@ struct sb_chunks {
 	size_t		 n;
 	char		**cols;
 	size_t		 ncols;
+	uint64_t	 size;		/* the entry's bytes (every entry) */
 };
 
 /* The cuts of every entry of a bundle, by manifest index. */

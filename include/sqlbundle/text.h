@@ -34,6 +34,14 @@ void	sb_escape_name(const char *name, char *out, size_t cap);
  */
 void	sb_put_safe(FILE *fp, const char *text, size_t len, bool keep_tab);
 
+/*
+ * Text for a person, possibly several lines: each line as sb_put_safe
+ * writes it (tabs kept) but with backslashes as they are (messages quote
+ * names escaped already), line breaks kept; a carriage return, an escape
+ * sequence or any other control becomes visible \xNN.
+ */
+void	sb_put_text(FILE *fp, const char *text);
+
 /* A JSON string literal; bytes that are not valid UTF-8 become U+FFFD. */
 void	sb_put_json(FILE *fp, const char *str);
 

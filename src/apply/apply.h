@@ -19,6 +19,7 @@ struct sb_apply_opts {
 	unsigned	 jobs;		/* --jobs */
 	unsigned long	 lock_timeout;	/* --lock-timeout, ms (0: none) */
 	unsigned long	 lock_wait_max;	/* --lock-wait-max, ms */
+	double		 progress_interval;	/* --progress-interval */
 	bool		 json, quiet, wait;
 	bool		 allow_drift;	/* --allow-drift */
 	const char	**exclude;	/* --exclude, for `fingerprint` */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sqlbundle/bundle.h"
 #include "sqlbundle/cli.h"
@@ -23,6 +24,7 @@
 #include "plan.h"
 #include "progress.h"
 #include "run.h"
+#include "service.h"
 #include "state.h"
 
 /*
@@ -45,6 +47,7 @@ struct session {
 	const struct sb_manifest *m;
 	struct sb_progress	 progress;
 	struct sb_db		*db;
+	struct sb_db		*side;		/* status's row, or NULL */
 	struct sb_vtable	 vt;
 	struct sb_state		 st;
 	struct sb_heads		 heads;
@@ -56,6 +59,7 @@ struct session {
 };
 
 static void loads_release(struct session *);
+static const char *cell(const struct sb_rows *, size_t, size_t);
 
 static void
 session_init(struct session *s, const struct sb_apply_opts *o)
@@ -66,6 +70,7 @@ session_init(struct session *s, const struct sb_apply_opts *o)
 	sb_progress_init(&s->progress, o->json, o->quiet);
 	s->drift.allow = o->allow_drift;
 	s->drift.progress = &s->progress;
+	s->progress.interval = o->progress_interval;
 }
 
 static int
@@ -120,9 +125,26 @@ static int
 connect_db(struct session *s, struct sb_err *err)
 {
 	if (sb_db_connect(&s->db, s->o->conninfo, sb_progress_notice,
-	    &s->progress, err) == -1)
+	    &s->progress, err) == -1) {
+		sb_service_hint(err);
 		return -1;
+	}
 	return sb_vtable_quote(&s->vt, s->db, err);
+}
+
+/* s as sb_put_text shows it, in buf (cut to cap). */
+static void
+safe_copy(const char *s, char *buf, size_t cap)
+{
+	FILE *fp = fmemopen(buf, cap, "w");
+
+	buf[0] = '\0';
+	if (fp == NULL)
+		return;
+	setbuf(fp, NULL);
+	sb_put_text(fp, s);
+	fclose(fp);
+	buf[cap - 1] = '\0';
 }
 
 /* Name of position k of the bundle. */
@@ -457,6 +479,7 @@ print_plan_json(struct session *s)
 		sb_json_str(&j, "revision_message", r->message);
 		sb_json_str(&j, "file", r->file);
 		sb_json_bool(&j, "transactional", r->transactional);
+		sb_json_bool(&j, "reversible", sb_plan_reversible(m, st->rev));
 		sb_json_uint(&j, "seed_count",
 		    st->dir == SB_DIR_UP ? r->nseeds : 0);
 		if (i == 0 && s->resume != NULL) {
@@ -474,17 +497,30 @@ print_plan_json(struct session *s)
 	sb_json_end(&j);
 }
 
+/* Say which downgrades the plan makes impossible. */
+static void
+print_floor(struct session *s)
+{
+	const struct sb_manifest_rev *f = sb_plan_floor(&s->plan, s->m);
+
+	if (f == NULL)
+		return;
+	printf("note: revision %s is irreversible (no -- +downgrade): once "
+	    "applied, no downgrade can go below it\n", f->id);
+}
+
 static void
 print_plan(struct session *s)
 {
 	const struct sb_manifest *m = s->m;
 	const struct sb_plan *p = &s->plan;
-	char *at = sb_ids_join(s->st.heads, s->st.nheads);
+	char *at = sb_ids_join(s->st.heads, s->st.nheads), esc[SB_ESCAPED_MAX];
 	const char *dir = p->dir == SB_DIR_DOWN ? "downgrade" : "upgrade";
 
 	printf("bundle %s: project %s, %s..%s, id %.12s, key %s\n", s->path,
 	    m->project, m->from, m->to, s->id, m->key_id);
-	printf("database %s: at %s\n", sb_db_name(s->db), at);
+	safe_copy(at, esc, sizeof(esc));
+	printf("database %s: at %s\n", sb_db_name(s->db), esc);
 	if (p->nsteps == 0) {
 		printf("nothing to do: database at %s\n",
 		    pos_name(m, p->pos));
@@ -504,6 +540,8 @@ print_plan(struct session *s)
 			    false);
 			if (!r->transactional)
 				printf("  [transactional: false]");
+			if (!sb_plan_reversible(m, p->steps[i].rev))
+				printf("  [irreversible]");
 			if (p->steps[i].dir == SB_DIR_UP && r->nseeds > 0)
 				printf("  [%zu seed file%s]", r->nseeds,
 				    r->nseeds == 1 ? "" : "s");
@@ -517,6 +555,7 @@ print_plan(struct session *s)
 			putchar('\n');
 			print_seed_loads(s, &p->steps[i], NULL);
 		}
+		print_floor(s);
 	}
 	free(at);
 }
@@ -577,6 +616,136 @@ out:
 	return session_end(&s, ret, err);
 }
 
+/* The chunk of the cuts k that ends at end starts here. */
+static uint64_t
+chunk_start(const struct sb_chunks *k, uint64_t end)
+{
+	uint64_t start = 0;
+
+	for (size_t i = 0; i < k->n && k->v[i].end < end; i++)
+		start = k->v[i].end;
+	return start;
+}
+
+/*
+ * Seed bytes (and chunks) of the interrupted first step that earlier
+ * runs committed: the seed files before the one in flight, and of that
+ * one its serial offset or its parallel load's chunk rows.
+ */
+static int
+resumed_seed(struct session *s, uint64_t *bytes, uint64_t *chunks,
+    struct sb_err *err)
+{
+	const struct sb_inflight *f = s->resume;
+	const struct sb_chunk_plan *cp = &s->bo.chunks;
+	const struct sb_manifest_rev *r;
+	struct sb_rows rows = SB_ROWS_INIT;
+	struct sb_book_step bs;
+	const struct sb_chunks *k;
+	size_t first;
+
+	*bytes = *chunks = 0;
+	if (f == NULL || s->plan.nsteps == 0 || cp->entries == NULL ||
+	    s->plan.steps[0].dir != SB_DIR_UP)
+		return 0;
+	r = &s->m->revs[s->plan.steps[0].rev];
+	first = r->first_seed;
+	for (size_t j = 0; j < (size_t)f->seed_entry && j < r->nseeds; j++)
+		*bytes += cp->entries[first + j].size;
+	if (f->seed_entry >= (long long)r->nseeds)
+		return 0;
+	k = &cp->entries[first + (size_t)f->seed_entry];
+	if (f->seed_offset > 0) {
+		*bytes += (uint64_t)f->seed_offset;
+		for (size_t i = 0; i < k->n; i++)
+			*chunks += k->v[i].end <= (uint64_t)f->seed_offset;
+		return 0;
+	}
+	bs = (struct sb_book_step){ .revision = r->id,
+	    .direction = f->direction };
+	if (sb_state_chunks_read(s->db, &bs, (size_t)f->seed_entry, &rows,
+	    err) == -1)
+		return -1;
+	for (size_t i = 0; i < rows.nrows; i++) {
+		uint64_t end = strtoull(cell(&rows, i, 0), NULL, 10);
+
+		*bytes += end - chunk_start(k, end);
+	}
+	*chunks = rows.nrows;
+	sb_rows_release(&rows);
+	return 0;
+}
+
+/* Status's view of the run: the step and its bytes (sqlbundle.running). */
+static void
+running_hook(void *arg, const struct sb_progress *p, bool commit)
+{
+	struct session *s = arg;
+
+	(void)commit;
+	sb_state_running_update(s->side, p->index, p->total, p->rev, p->dir,
+	    p->done, p->step_total);
+}
+
+/*
+ * The row status reads while this run works: written on a connection of
+ * its own (autocommit), so that it shows at once whatever transaction the
+ * run holds open, and never waits on one. Without that connection,
+ * status shows no details.
+ */
+static int
+running_begin(struct session *s, const char *cmd, struct sb_err *err)
+{
+	struct sb_rows rows = SB_ROWS_INIT;
+	struct sb_err ignored = SB_ERR_INIT;
+	long bpid;
+
+	if (sb_db_query(s->db, "SELECT pg_backend_pid()", 0, NULL, &rows,
+	    NULL, err) == -1)
+		return -1;
+	bpid = strtol(cell(&rows, 0, 0), NULL, 10);
+	sb_rows_release(&rows);
+	if (sb_db_connect(&s->side, s->o->conninfo, NULL, NULL,
+	    &ignored) == -1)
+		return 0;
+	if (sb_state_running_begin(s->side, bpid, (long)getpid(), cmd, s->id,
+	    &ignored) == -1) {
+		sb_db_close(s->side);
+		s->side = NULL;
+		return 0;
+	}
+	s->progress.hook = running_hook;
+	s->progress.hook_arg = s;
+	return 0;
+}
+
+/*
+ * A step failed (not interrupted, not refused before it began): its
+ * attempt goes into the history, if the connection still works.
+ */
+static void
+record_failure(struct session *s, const struct sb_err *err)
+{
+	const struct sb_progress *p = &s->progress;
+	const struct sb_step *st;
+	const struct sb_manifest_rev *r;
+	struct sb_book_step bs;
+	struct sb_err ignored = SB_ERR_INIT;
+
+	if (!p->in_step || err->code >= 128 || p->index == 0 ||
+	    p->index > s->plan.nsteps || sb_db_lost(s->db))
+		return;
+	st = &s->plan.steps[p->index - 1];
+	r = &s->m->revs[st->rev];
+	bs = (struct sb_book_step){ .bundle_id = s->id,
+	    .key_id = s->m->key_id, .revision = r->id,
+	    .direction = dir_name(st->dir),
+	    .script_sha = st->dir == SB_DIR_DOWN ? r->downgrade_sha :
+	    r->upgrade_sha };
+	sb_db_rollback(s->db);
+	(void)sb_state_fail(s->db, &bs, err->sqlstate, err->msg, &ignored);
+}
+
 /* upgrade and downgrade: verify, lock, check, run. */
 static int
 apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
@@ -585,6 +754,7 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	const char *cmd = dir == SB_DIR_DOWN ? "downgrade" : "upgrade";
 	struct session s;
 	struct sb_run run;
+	uint64_t resumed, resumed_chunks;
 	int ret = -1;
 
 	session_init(&s, o);
@@ -597,7 +767,9 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	if (sb_plan_target_check(argc > 1 ? argv[1] : NULL, dir, err) == -1 ||
 	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
 		goto out;
-	if (open_verified(&s, argv[0], dir == SB_DIR_UP, err) == -1)
+	sb_progress_catch();
+	if (open_verified(&s, argv[0], dir == SB_DIR_UP, err) == -1 ||
+	    sb_progress_check(&s.progress, err) == -1)
 		goto out;
 	if (connect_db(&s, err) == -1)
 		goto out;
@@ -639,8 +811,13 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	if (s.st.project == NULL &&
 	    sb_state_bind(s.db, s.m->project, s.id, err) == -1)
 		goto out;
+	if (resumed_seed(&s, &resumed, &resumed_chunks, err) == -1 ||
+	    running_begin(&s, cmd, err) == -1)
+		goto out;
 	sb_progress_start(&s.progress, cmd, &s.bo, sb_db_name(s.db), s.st.heads,
 	    s.st.nheads, pos_name(s.m, s.plan.target), s.plan.nsteps);
+	sb_progress_plan(&s.progress, s.m, &s.plan, &s.bo.chunks, resumed,
+	    resumed_chunks);
 	run = (struct sb_run){
 		.db = s.db,
 		.conninfo = o->conninfo,
@@ -658,12 +835,20 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		.lock_timeout_ms = o->lock_timeout,
 		.lock_wait_max_ms = o->lock_wait_max,
 	};
-	if (sb_run(&run, err) == -1)
+	if (sb_run(&run, err) == -1) {
+		/* Interrupted: count the chunks that committed meanwhile. */
+		if (err->code >= 128)
+			(void)sb_progress_check(&s.progress, err);
+		record_failure(&s, err);
 		goto out;
+	}
 	sb_progress_done(&s.progress, cmd, pos_name(s.m, s.plan.target),
 	    s.plan.nsteps);
 	ret = 0;
 out:
+	if (s.side != NULL)
+		sb_state_running_end(s.side);
+	sb_db_close(s.side);
 	return session_end(&s, ret, err);
 }
 
@@ -796,10 +981,77 @@ cell(const struct sb_rows *rows, size_t r, size_t c)
 	return v != NULL ? v : "";
 }
 
+/* What status reads besides the state: who runs, what failed. */
+struct status_extra {
+	struct sb_rows	 live;		/* sb_state_live */
+	struct sb_rows	 failed;	/* sb_state_last_failure */
+	long long	*chunks;	/* per in-flight row */
+};
+
+static long long
+num_cell(const struct sb_rows *rows, size_t r, size_t c)
+{
+	return strtoll(cell(rows, r, c), NULL, 10);
+}
+
+/* "running: upgrade 2/3 (revision b) by pid 42 since ...; seed ..." */
+static void
+print_running(const struct sb_rows *live)
+{
+	char size[64];
+	long long done = num_cell(live, 0, 7), total = num_cell(live, 0, 8);
+
+	printf("running: %s %s/%s (revision %s) by pid %s since %s UTC",
+	    cell(live, 0, 6)[0] ? cell(live, 0, 6) : cell(live, 0, 2),
+	    cell(live, 0, 3), cell(live, 0, 4), cell(live, 0, 5)[0] ?
+	    cell(live, 0, 5) : "-", cell(live, 0, 0), cell(live, 0, 1));
+	if (total > 0) {
+		sb_progress_sizes((uint64_t)done, (uint64_t)total, " of ",
+		    size, sizeof(size));
+		printf("; seed %s committed (%.0f%%)", size,
+		    100.0 * (double)done / (double)total);
+	}
+	putchar('\n');
+}
+
+/* An interrupted step: how far it got and what finishes it. */
+static void
+print_interrupted(const struct sb_inflight *f, long long chunks)
+{
+	printf("interrupted: %s of %s", f->direction, f->revision);
+	if (chunks > 0)
+		printf(", seed file %lld: %lld chunk%s committed (parallel "
+		    "load)", f->seed_entry + 1, chunks, chunks == 1 ? "" : "s");
+	else if (f->seed_offset > 0)
+		printf(", seed file %lld: %lld bytes (%lld lines) committed",
+		    f->seed_entry + 1, f->seed_offset, f->seed_line);
+	else if (f->seed_entry > 0)
+		printf(", seed files 1 to %lld committed", f->seed_entry);
+	else if (f->statements_done > 0)
+		printf(", %lld statement%s done", f->statements_done,
+		    f->statements_done == 1 ? "" : "s");
+	printf("\n  to finish it: sqlbundle-apply %s BUNDLE, with bundle "
+	    "%.12s (the one it started with) or any bundle carrying the "
+	    "same revision\n", f->direction, f->bundle_id);
+}
+
+static void
+print_failure(const struct sb_rows *failed)
+{
+	printf("last attempt failed: %s of %s at %s UTC", cell(failed, 0, 1),
+	    cell(failed, 0, 2), cell(failed, 0, 0));
+	if (cell(failed, 0, 4)[0] != '\0')
+		printf(", SQLSTATE %s", cell(failed, 0, 4));
+	fputs("\n  ", stdout);
+	sb_put_safe(stdout, cell(failed, 0, 5), strlen(cell(failed, 0, 5)),
+	    false);
+	putchar('\n');
+}
+
 /* Names kept stable: fleet inventory scripts read them. */
 static void
 status_json(struct session *s, const struct sb_rows *hist,
-    const struct sb_rows *drift)
+    const struct status_extra *x, const struct sb_rows *drift)
 {
 	static const char *keys[] = { "finished_at", "direction", "revision",
 	    "bundle_id", "key_id", "db_user", "script_sha256",
@@ -812,6 +1064,23 @@ status_json(struct session *s, const struct sb_rows *hist,
 	sb_json_str(&j, "version_table", s->vt.name);
 	sb_json_bool(&j, "version_table_exists", s->st.has_vt);
 	sb_json_strs(&j, "revisions", s->st.heads, s->st.nheads);
+	sb_json_bool(&j, "running", x->live.nrows > 0);
+	if (x->live.nrows > 0) {
+		sb_json_int(&j, "pid", num_cell(&x->live, 0, 0));
+		sb_json_object(&j, "run");
+		sb_json_str(&j, "command", cell(&x->live, 0, 2));
+		sb_json_str(&j, "since", cell(&x->live, 0, 1));
+		sb_json_str(&j, "bundle_id", cell(&x->live, 0, 9));
+		sb_json_int(&j, "step", num_cell(&x->live, 0, 3));
+		sb_json_int(&j, "step_count", num_cell(&x->live, 0, 4));
+		if (cell(&x->live, 0, 5)[0] != '\0') {
+			sb_json_str(&j, "revision", cell(&x->live, 0, 5));
+			sb_json_str(&j, "direction", cell(&x->live, 0, 6));
+		}
+		sb_json_int(&j, "bytes_done", num_cell(&x->live, 0, 7));
+		sb_json_int(&j, "bytes_total", num_cell(&x->live, 0, 8));
+		sb_json_close(&j);
+	}
 	sb_json_array(&j, "in_progress");
 	for (size_t i = 0; i < s->st.ninflight; i++) {
 		const struct sb_inflight *f = &s->st.inflight[i];
@@ -820,9 +1089,21 @@ status_json(struct session *s, const struct sb_rows *hist,
 		sb_json_str(&j, "revision", f->revision);
 		sb_json_str(&j, "direction", f->direction);
 		inflight_json(&j, f);
+		sb_json_int(&j, "chunks_committed", x->chunks[i]);
 		sb_json_close(&j);
 	}
 	sb_json_close(&j);
+	if (x->failed.nrows > 0) {
+		sb_json_object(&j, "last_failure");
+		sb_json_str(&j, "failed_at", cell(&x->failed, 0, 0));
+		sb_json_str(&j, "direction", cell(&x->failed, 0, 1));
+		sb_json_str(&j, "revision", cell(&x->failed, 0, 2));
+		sb_json_str(&j, "bundle_id", cell(&x->failed, 0, 3));
+		if (cell(&x->failed, 0, 4)[0] != '\0')
+			sb_json_str(&j, "sqlstate", cell(&x->failed, 0, 4));
+		sb_json_str(&j, "message", cell(&x->failed, 0, 5));
+		sb_json_close(&j);
+	}
 	sb_json_array(&j, "history");
 	for (size_t r = 0; r < hist->nrows; r++) {
 		sb_json_object(&j, NULL);
@@ -884,7 +1165,8 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 {
 	struct session s;
 	struct sb_rows hist = SB_ROWS_INIT, drift = SB_ROWS_INIT;
-	char *at = NULL;
+	struct status_extra x = { SB_ROWS_INIT, SB_ROWS_INIT, NULL };
+	char *at = NULL, esc_at[SB_ESCAPED_MAX], esc_proj[SB_ESCAPED_MAX];
 	int ret = -1;
 
 	(void)argv;
@@ -895,37 +1177,54 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 	if (connect_db(&s, err) == -1 ||
 	    sb_state_read(s.db, &s.vt, &s.st, err) == -1 ||
 	    sb_state_history(s.db, 20, &hist, err) == -1 ||
-	    sb_state_last_drift(s.db, &drift, err) == -1)
+	    sb_state_last_drift(s.db, &drift, err) == -1 ||
+	    sb_state_live(s.db, &s.st, &x.live, err) == -1 ||
+	    sb_state_last_failure(s.db, &s.st, &x.failed, err) == -1)
 		goto out;
+	x.chunks = sb_calloc(s.st.ninflight + 1, sizeof(*x.chunks));
+	for (size_t i = 0; i < s.st.ninflight; i++)
+		if (sb_state_chunk_count(s.db, &s.st, &s.st.inflight[i],
+		    &x.chunks[i], err) == -1)
+			goto out;
 	at = sb_ids_join(s.st.heads, s.st.nheads);
 	if (o->json) {
-		status_json(&s, &hist, &drift);
+		status_json(&s, &hist, &x, &drift);
 	} else if (!o->quiet) {
+		/* Values read from the database: escaped for the terminal. */
+		safe_copy(at, esc_at, sizeof(esc_at));
+		safe_copy(s.st.project ? s.st.project : "(none bound)",
+		    esc_proj, sizeof(esc_proj));
 		if (!s.st.has_book) {
 			printf("no sqlbundle history; version table %s: %s\n",
-			    s.vt.name, s.st.has_vt ? at : "does not exist");
+			    s.vt.name, s.st.has_vt ? esc_at : "does not exist");
 		} else {
 			printf("database %s: project %s\n", sb_db_name(s.db),
-			    s.st.project ? s.st.project : "(none bound)");
+			    esc_proj);
 			printf("version table %s: %s\n", s.vt.name,
-			    s.st.has_vt ? at : "does not exist");
+			    s.st.has_vt ? esc_at : "does not exist");
 		}
+		if (x.live.nrows > 0)
+			print_running(&x.live);
 		for (size_t i = 0; i < s.st.ninflight; i++)
-			printf("interrupted: %s of %s (statements done %lld, "
-			    "seed file %lld at byte %lld)\n",
-			    s.st.inflight[i].direction,
-			    s.st.inflight[i].revision,
-			    s.st.inflight[i].statements_done,
-			    s.st.inflight[i].seed_entry + 1,
-			    s.st.inflight[i].seed_offset);
+			if (x.live.nrows == 0 || strcmp(cell(&x.live, 0, 5),
+			    s.st.inflight[i].revision) != 0)
+				print_interrupted(&s.st.inflight[i],
+				    x.chunks[i]);
+		if (x.failed.nrows > 0)
+			print_failure(&x.failed);
 		if (hist.nrows > 0) {
 			printf("history (latest first):\n");
-			for (size_t r = 0; r < hist.nrows; r++)
-				printf("  %s UTC  %-9s  %-12s  bundle %.12s  "
-				    "key %s  %s\n", cell(&hist, r, 0),
+			for (size_t r = 0; r < hist.nrows; r++) {
+				char *line = sb_printf("  %s UTC  %-9s  %-12s  "
+				    "bundle %.12s  key %s  %s", cell(&hist, r, 0),
 				    cell(&hist, r, 1), cell(&hist, r, 2),
 				    cell(&hist, r, 3), cell(&hist, r, 4),
 				    cell(&hist, r, 5));
+
+				sb_put_text(stdout, line);
+				putchar('\n');
+				free(line);
+			}
 		} else if (s.st.has_book) {
 			printf("history: empty\n");
 		}
@@ -935,6 +1234,9 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 out:
 	free(at);
 	sb_rows_release(&drift);
+	free(x.chunks);
+	sb_rows_release(&x.live);
+	sb_rows_release(&x.failed);
 	sb_rows_release(&hist);
 	return session_end(&s, ret, err);
 }

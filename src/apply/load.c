@@ -55,6 +55,7 @@ commit_at(struct sb_run_ctx *c, size_t si, const struct sb_book_at *at,
 {
 	struct sb_db_diag diag;
 
+	sb_progress_commit(c->run->progress);
 	if (sb_run_progress(c, si, at, err) == -1)
 		return -1;
 	if (sb_db_exec(c->run->db, "COMMIT", &diag, err) == -1 ||
@@ -77,7 +78,7 @@ sb_load_commit(struct sb_run_ctx *c, size_t si, size_t entry,
 	if (commit_at(c, si, &at, path, err) == -1)
 		return -1;
 	sb_progress_chunk(c->run->progress, path, offset, line);
-	return 0;
+	return sb_progress_check(c->run->progress, err);
 }
 
 /* Build COPY schema.table (cols) FROM STDIN with quoted identifiers. */
@@ -649,6 +650,9 @@ next_chunk(struct csv_load *l, const struct sb_rows *done,
 	struct sb_job *j = NULL;
 	int rc;
 
+	/* Interrupted: drain() lets the started chunks commit. */
+	if (sb_progress_check(c->run->progress, err) == -1)
+		return -1;
 	if (!skip) {
 		if ((j = sb_jobs_idle(c->jobs, err)) == NULL ||
 		    reap(l, j, err) == -1)
@@ -850,7 +854,7 @@ int
 sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
     uint64_t skip_to, uint64_t line0, struct sb_err *err)
 {
-	static const struct sb_chunks none = { NULL, 0, NULL, 0 };
+	static const struct sb_chunks none = { NULL, 0, NULL, 0, 0 };
 	const struct sb_chunk_plan *plan = c->run->chunks;
 	struct csv_load l = {
 		.c = c, .si = si, .j = j, .e = &c->run->m->entries[idx],
@@ -865,6 +869,8 @@ sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
 	sb_sha256_final(c->chunk_sha, scratch);
 	if (read_header(&l, err) == -1)
 		goto out;
+	if (skip_to == 0)
+		sb_progress_seed(c->run->progress, l.offset);	/* the header */
 	if (skip_to > 0 && skip_committed(&l, skip_to, line0, err) == -1)
 		goto out;
 	if (l.ci < l.cuts->n && (par = choose(&l, &done, err)) == 1)

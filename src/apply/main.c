@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "lockwait.h"
 #include "run.h"
+#include "service.h"
 
 struct command {
 	const char	*name;
@@ -50,7 +51,8 @@ enum {
 	OPT_ALLOW_DRIFT,
 	OPT_EXCLUDE,
 	OPT_LOCK_TIMEOUT,
-	OPT_LOCK_WAIT_MAX
+	OPT_LOCK_WAIT_MAX,
+	OPT_INTERVAL
 };
 
 static const struct option options[] = {
@@ -66,6 +68,7 @@ static const struct option options[] = {
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
 	{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
 	{ "lock-wait-max", required_argument, NULL, OPT_LOCK_WAIT_MAX },
+	{ "progress-interval", required_argument, NULL, OPT_INTERVAL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -119,12 +122,18 @@ usage(void)
 	    "back, retry\n"
 	    "      --lock-wait-max=DURATION  stop retrying after this "
 	    "(default 5min)\n"
+	    "      --progress-interval=SECONDS\n"
+	    "                             off a terminal, a progress line at "
+	    "most this\n"
+	    "                             often (default 10; 0: at every "
+	    "change)\n"
 	    "  -h, --help                 show this help, then exit\n"
 	    "  -V, --version              show the version, then exit\n\n"
 	    "Exit status: 0 ok, 1 bundle verification failed, 2 usage, "
 	    "3 database error,\n"
 	    "4 I/O error, 5 another applier holds the database, 6 refused "
-	    "(database does\nnot fit the bundle), 7 schema drift.\n");
+	    "(database does\nnot fit the bundle), 7 schema drift, 130/143 "
+	    "interrupted by\nSIGINT/SIGTERM at a commit.\n");
 }
 
 /* A usage error of the whole command line. */
@@ -157,6 +166,18 @@ parse_duration(const char *opt, const char *s, unsigned long *ms,
 	return 0;
 }
 
+static int
+parse_interval(const char *s, double *secs, struct sb_err *err)
+{
+	unsigned long long v;
+
+	if (sb_parse_number(s, 86400, &v) == -1)
+		return sb_err_set(err, SB_EUSAGE, "invalid --progress-interval "
+		    "\"%s\": expected whole seconds, 0 to 86400", s);
+	*secs = (double)v;
+	return 0;
+}
+
 /* "-1", "-20": a downgrade target, not an option. */
 static int
 is_relative(const char *a)
@@ -178,6 +199,7 @@ main(int argc, char **argv)
 		.jobs = sb_jobs_default(),
 		.lock_timeout = SB_LOCK_TIMEOUT_DEFAULT,
 		.lock_wait_max = SB_LOCK_WAIT_MAX_DEFAULT,
+		.progress_interval = SB_PROGRESS_INTERVAL,
 	};
 	struct sb_err err = SB_ERR_INIT;
 	char **pos;
@@ -238,6 +260,13 @@ main(int argc, char **argv)
 				return bad_usage(&err);
 			}
 			break;
+		case OPT_INTERVAL:
+			if (parse_interval(optarg, &o.progress_interval,
+			    &err) == -1) {
+				free(pos);
+				return bad_usage(&err);
+			}
+			break;
 		case 'j':
 			if (parse_jobs(optarg, &o.jobs, &err) == -1) {
 				free(pos);
@@ -287,6 +316,7 @@ main(int argc, char **argv)
 		free(pos);
 		return bad_usage(&err);
 	}
+	o.conninfo = sb_service_resolve(o.conninfo);
 	rc = cmd->fn(&o, npos - 1, pos + 1, &err);
 	free(pos);
 	if (rc == -1)

@@ -339,3 +339,21 @@ sb_plan_release(struct sb_plan *plan)
 	plan->steps = NULL;
 	plan->nsteps = 0;
 }
+
+bool
+sb_plan_reversible(const struct sb_manifest *m, size_t k)
+{
+	return m->revs[k].downgrade_entry >= 0;
+}
+
+const struct sb_manifest_rev *
+sb_plan_floor(const struct sb_plan *plan, const struct sb_manifest *m)
+{
+	const struct sb_manifest_rev *floor = NULL;
+
+	for (size_t i = 0; i < plan->nsteps; i++)
+		if (plan->steps[i].dir == SB_DIR_UP &&
+		    !sb_plan_reversible(m, plan->steps[i].rev))
+			floor = &m->revs[plan->steps[i].rev];
+	return floor;
+}

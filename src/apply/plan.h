@@ -5,6 +5,7 @@
 #ifndef SQLBUNDLE_APPLY_PLAN_H
 #define SQLBUNDLE_APPLY_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>	/* ssize_t of manifest.h */
 
@@ -92,6 +93,15 @@ int	sb_plan_make(struct sb_plan *plan, const struct sb_manifest *m,
 	    const struct sb_heads *h, size_t pos, size_t target,
 	    enum sb_dir dir, struct sb_err *err);
 void	sb_plan_release(struct sb_plan *plan);
+
+/* Revision k (index into m->revs) has a downgrade. */
+bool	sb_plan_reversible(const struct sb_manifest *m, size_t k);
+/*
+ * The last irreversible revision the plan upgrades through, or NULL:
+ * once it is applied, no downgrade goes below it.
+ */
+const struct sb_manifest_rev *sb_plan_floor(const struct sb_plan *plan,
+	    const struct sb_manifest *m);
 
 /* "a, b" of a set of ids ("base" when empty), malloc'd. */
 char	*sb_ids_join(char *const *ids, size_t n);

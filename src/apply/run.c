@@ -205,12 +205,17 @@ say_resume(struct sb_run_ctx *c, size_t si, const struct sb_inflight *in)
 	const struct sb_manifest *m = c->run->m;
 	const struct sb_manifest_rev *r = sb_run_rev(c, si);
 	char what[256];
+	int n;
 
-	snprintf(what, sizeof(what), "seed file %lld of %zu (%s), byte %lld",
+	n = snprintf(what, sizeof(what), "seed file %lld of %zu (%s)",
 	    in->seed_entry + 1, r->nseeds,
 	    in->seed_entry < (long long)r->nseeds ?
-	    m->entries[r->first_seed + (size_t)in->seed_entry].path : "-",
-	    in->seed_offset);
+	    m->entries[r->first_seed + (size_t)in->seed_entry].path : "-");
+
+	/* A parallel load's progress is its chunk rows, not an offset. */
+	if (in->seed_offset > 0 && n > 0 && (size_t)n < sizeof(what))
+		snprintf(what + n, sizeof(what) - (size_t)n, ", byte %lld",
+		    in->seed_offset);
 	sb_progress_resume(c->run->progress, what);
 }
 
@@ -367,6 +372,8 @@ run_ready(struct sb_run_ctx *c, size_t *next, struct sb_err *err)
 
 	while (*next < plan->nsteps && c->scripts[*next].loaded &&
 	    !seeded(c, *next)) {
+		if (sb_progress_check(c->run->progress, err) == -1)
+			return -1;
 		begin_step(c, *next);
 		if (run_step(c, *next, err) == -1 ||
 		    end_step(c, *next, err) == -1)
@@ -447,6 +454,8 @@ sb_run(const struct sb_run *run, struct sb_err *err)
 	if (sb_run_sync(&c, 0, false, err) == -1)
 		goto out;
 	while (next < plan->nsteps) {
+		if (sb_progress_check(run->progress, err) == -1)
+			goto out;
 		rc = sb_bundle_next(run->bundle, &idx, err);
 		if (rc == -1)
 			goto out;

@@ -196,6 +196,20 @@ static const char book_ddl[] =
     "    report text NOT NULL,\n"
     "    db_user text NOT NULL DEFAULT current_user,\n"
     "    applier_version text NOT NULL);\n"
+    "ALTER TABLE sqlbundle.history\n"
+    "    ADD COLUMN IF NOT EXISTS outcome text NOT NULL DEFAULT 'done'\n"
+    "        CHECK (outcome IN ('done','failed')),\n"
+    "    ADD COLUMN IF NOT EXISTS sqlstate text,\n"
+    "    ADD COLUMN IF NOT EXISTS error text;\n"
+    "CREATE UNLOGGED TABLE IF NOT EXISTS sqlbundle.running (\n"
+    "    backend_pid integer PRIMARY KEY, pid integer NOT NULL,\n"
+    "    command text NOT NULL, bundle_id text NOT NULL,\n"
+    "    started_at timestamptz NOT NULL DEFAULT now(),\n"
+    "    step integer NOT NULL DEFAULT 0,\n"
+    "    step_count integer NOT NULL DEFAULT 0,\n"
+    "    revision varchar(32), direction text,\n"
+    "    bytes_done bigint NOT NULL DEFAULT 0,\n"
+    "    bytes_total bigint NOT NULL DEFAULT 0);\n"
     "CREATE OR REPLACE FUNCTION sqlbundle.history_append_only()\n"
     "RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
     "BEGIN\n"
@@ -216,7 +230,7 @@ static const char book_ddl[] =
 
 /*
  * Which objects exist: version table, project, history, progress,
- * triggers, chunks, drift.
+ * triggers, chunks, drift, history's outcome column, running.
  */
 static const char exists_sql[] =
     "SELECT to_regclass($1) IS NOT NULL, "
@@ -228,7 +242,10 @@ static const char exists_sql[] =
     "AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = "
     "to_regclass('sqlbundle.history') AND tgname = 'history_no_truncate'), "
     "to_regclass('sqlbundle.chunks') IS NOT NULL, "
-    "to_regclass('sqlbundle.drift') IS NOT NULL";
+    "to_regclass('sqlbundle.drift') IS NOT NULL, "
+    "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
+    "to_regclass('sqlbundle.history') AND attname = 'outcome'), "
+    "to_regclass('sqlbundle.running') IS NOT NULL";
 
 int
 sb_vtable_parse(struct sb_vtable *vt, const char *spec, struct sb_err *err)
@@ -295,7 +312,7 @@ sb_state_ensure(struct sb_db *db, const struct sb_vtable *vt,
 		goto out;
 	all = truth(&rows, 0) && truth(&rows, 1) && truth(&rows, 2) &&
 	    truth(&rows, 3) && truth(&rows, 4) && truth(&rows, 5) &&
-	    truth(&rows, 6);
+	    truth(&rows, 6) && truth(&rows, 7) && truth(&rows, 8);
 	if (all) {
 		ret = 0;
 		goto out;
@@ -367,6 +384,9 @@ sb_state_read(struct sb_db *db, const struct sb_vtable *vt,
 	has_progress = truth(&ex, 3);
 	st->has_book = has_project && has_history && has_progress;
 	st->has_drift = truth(&ex, 6);
+	st->has_outcome = truth(&ex, 7);
+	st->has_running = truth(&ex, 8);
+	st->has_chunks = truth(&ex, 5);
 	if (st->has_vt) {
 		sql = sb_printf("SELECT version_num FROM %s", vt->quoted);
 		if (sb_db_query(db, sql, 0, NULL, &rows, NULL, err) == -1) {
@@ -419,10 +439,12 @@ sb_state_read(struct sb_db *db, const struct sb_vtable *vt,
 		sb_rows_release(&rows);
 	}
 	if (has_history) {
-		if (sb_db_query(db, "SELECT DISTINCT ON (revision) revision, "
+		free(sql);
+		sql = sb_printf("SELECT DISTINCT ON (revision) revision, "
 		    "script_sha256 FROM sqlbundle.history "
-		    "WHERE direction = 'upgrade' ORDER BY revision, id DESC",
-		    0, NULL, &rows, NULL, err) == -1)
+		    "WHERE direction = 'upgrade'%s ORDER BY revision, id DESC",
+		    st->has_outcome ? " AND outcome = 'done'" : "");
+		if (sb_db_query(db, sql, 0, NULL, &rows, NULL, err) == -1)
 			goto out;
 		st->applied = sb_calloc(rows.nrows + 1, sizeof(*st->applied));
 		for (size_t r = 0; r < rows.nrows; r++) {
@@ -476,19 +498,26 @@ sb_state_history(struct sb_db *db, int limit, struct sb_rows *rows,
 	char *sql;
 	int ret;
 
+	bool outcome;
+
 	memset(rows, 0, sizeof(*rows));
 	if (sb_db_query(db, "SELECT to_regclass('sqlbundle.history') IS NOT "
-	    "NULL", 0, NULL, &ex, NULL, err) == -1)
+	    "NULL, EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
+	    "to_regclass('sqlbundle.history') AND attname = 'outcome')", 0,
+	    NULL, &ex, NULL, err) == -1)
 		return -1;
 	if (!truth(&ex, 0)) {
 		sb_rows_release(&ex);
 		return 0;
 	}
+	outcome = truth(&ex, 1);
 	sb_rows_release(&ex);
+	/* Completed steps; failed attempts are sb_state_last_failure's. */
 	sql = sb_printf("SELECT to_char(finished_at AT TIME ZONE 'UTC', "
 	    "'YYYY-MM-DD HH24:MI:SS'), direction, revision, bundle_id, "
 	    "key_id, db_user, script_sha256, applier_version "
-	    "FROM sqlbundle.history ORDER BY id DESC LIMIT %d", limit);
+	    "FROM sqlbundle.history %s ORDER BY id DESC LIMIT %d",
+	    outcome ? "WHERE outcome = 'done'" : "", limit);
 	ret = sb_db_query(db, sql, 0, NULL, rows, NULL, err);
 	free(sql);
 	return ret;
@@ -582,4 +611,121 @@ sb_state_lock(struct sb_db *db, bool wait, struct sb_err *err)
 out:
 	sb_rows_release(&rows);
 	return ret;
+}
+
+int
+sb_state_running_begin(struct sb_db *db, long backend_pid, long pid,
+    const char *command, const char *bundle_id, struct sb_err *err)
+{
+	char b[24], p[24];
+	const char *params[4] = { b, p, command, bundle_id };
+
+	snprintf(b, sizeof(b), "%ld", backend_pid);
+	snprintf(p, sizeof(p), "%ld", pid);
+	/* Rows of appliers that died: the lock says none runs but this one. */
+	return sb_db_query(db, "WITH gone AS (DELETE FROM sqlbundle.running) "
+	    "INSERT INTO sqlbundle.running (backend_pid, pid, command, "
+	    "bundle_id) VALUES ($1, $2, $3, $4)", 4, params, NULL, NULL, err);
+}
+
+void
+sb_state_running_update(struct sb_db *db, size_t step, size_t nsteps,
+    const char *revision, const char *direction, uint64_t done,
+    uint64_t total)
+{
+	char s[24], n[24], d[24], t[24];
+	const char *params[6] = { s, n, revision, direction, d, t };
+	struct sb_err ignored = SB_ERR_INIT;
+
+	snprintf(s, sizeof(s), "%zu", step);
+	snprintf(n, sizeof(n), "%zu", nsteps);
+	snprintf(d, sizeof(d), "%" PRIu64, done);
+	snprintf(t, sizeof(t), "%" PRIu64, total);
+	/* What status shows; the run does not depend on it. */
+	(void)sb_db_query(db, "UPDATE sqlbundle.running SET step = $1, "
+	    "step_count = $2, revision = $3, direction = $4, bytes_done = $5, "
+	    "bytes_total = $6", 6,
+	    params, NULL, NULL, &ignored);
+}
+
+void
+sb_state_running_end(struct sb_db *db)
+{
+	struct sb_err ignored = SB_ERR_INIT;
+
+	(void)sb_db_query(db, "DELETE FROM sqlbundle.running", 0, NULL, NULL,
+	    NULL, &ignored);
+}
+
+int
+sb_state_fail(struct sb_db *db, const struct sb_book_step *st,
+    const char *sqlstate, const char *message, struct sb_err *err)
+{
+	const char *params[7] = { st->bundle_id, st->key_id, st->revision,
+	    st->direction, st->script_sha, sqlstate[0] ? sqlstate : NULL,
+	    message };
+
+	return sb_db_query(db, "INSERT INTO sqlbundle.history (bundle_id, "
+	    "key_id, revision, direction, script_sha256, started_at, "
+	    "finished_at, applier_version, outcome, sqlstate, error) "
+	    "SELECT $1::text, $2::text, $3::varchar, $4::text, $5::text, "
+	    "coalesce((SELECT started_at FROM sqlbundle.progress WHERE "
+	    "revision = $3::varchar AND direction = $4::text), now()), "
+	    "clock_timestamp(), 'sqlbundle-apply " SB_VERSION "', 'failed', "
+	    "$6::text, $7::text", 7, params, NULL, NULL, err);
+}
+
+int
+sb_state_live(struct sb_db *db, const struct sb_state *st,
+    struct sb_rows *rows, struct sb_err *err)
+{
+	memset(rows, 0, sizeof(*rows));
+	if (!st->has_running)
+		return 0;
+	/* A row counts only while its session holds the appliers' lock. */
+	return sb_db_query(db, "SELECT r.pid, to_char(r.started_at AT TIME "
+	    "ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), r.command, r.step, "
+	    "r.step_count, coalesce(r.revision, ''), coalesce(r.direction, "
+	    "''), r.bytes_done, r.bytes_total, r.bundle_id "
+	    "FROM sqlbundle.running r JOIN pg_locks l ON l.pid = r.backend_pid "
+	    "WHERE l.locktype = 'advisory' AND l.granted "
+	    "AND l.classid = " LOCK_HI " AND l.objid = " LOCK_LO " "
+	    "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database "
+	    "WHERE datname = current_database()) LIMIT 1", 0, NULL, rows,
+	    NULL, err);
+}
+
+int
+sb_state_last_failure(struct sb_db *db, const struct sb_state *st,
+    struct sb_rows *rows, struct sb_err *err)
+{
+	memset(rows, 0, sizeof(*rows));
+	if (!st->has_outcome)
+		return 0;
+	/* Only while no step has completed since. */
+	return sb_db_query(db, "SELECT to_char(finished_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD HH24:MI:SS'), direction, revision, bundle_id, "
+	    "coalesce(sqlstate, ''), coalesce(error, '') "
+	    "FROM sqlbundle.history WHERE outcome = 'failed' AND id > "
+	    "coalesce((SELECT max(id) FROM sqlbundle.history WHERE outcome = "
+	    "'done'), 0) ORDER BY id DESC LIMIT 1", 0, NULL, rows, NULL, err);
+}
+
+int
+sb_state_chunk_count(struct sb_db *db, const struct sb_state *st,
+    const struct sb_inflight *f, long long *n, struct sb_err *err)
+{
+	struct sb_rows rows = SB_ROWS_INIT;
+	const char *params[2] = { f->revision, f->direction };
+
+	*n = 0;
+	if (!st->has_chunks)
+		return 0;
+	if (sb_db_query(db, "SELECT count(*) FROM sqlbundle.chunks WHERE "
+	    "revision = $1 AND direction = $2", 2, params, &rows, NULL,
+	    err) == -1)
+		return -1;
+	*n = num(&rows, 0, 0);
+	sb_rows_release(&rows);
+	return 0;
 }

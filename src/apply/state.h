@@ -61,9 +61,13 @@ struct sb_state {
 	size_t		 ninflight;
 	struct sb_applied *applied;	/* per revision, latest upgrade */
 	size_t		 napplied;
+	bool		 has_outcome;	/* history records failed attempts */
+	bool		 has_running;	/* sqlbundle.running exists */
+	bool		 has_chunks;	/* sqlbundle.chunks exists */
 };
 
-#define SB_STATE_INIT { false, false, false, NULL, 0, NULL, NULL, 0, NULL, 0 }
+#define SB_STATE_INIT { false, false, false, NULL, 0, NULL, NULL, 0, NULL, 0, \
+	false, false, false }
 
 /*
  * Create what is missing: the version table (exactly as Alembic's),
@@ -164,5 +168,40 @@ int	sb_state_chunks_read(struct sb_db *db, const struct sb_book_step *st,
 /* Delete the step's chunk rows (in the open transaction). */
 int	sb_state_chunks_clear(struct sb_db *db, const struct sb_book_step *st,
 	    struct sb_db_diag *diag, struct sb_err *err);
+
+/*
+ * sqlbundle.running: the applier at work (an unlogged row, for status),
+ * written on a connection of its own; backend_pid is the run's session,
+ * which holds the lock. Begin replaces any row a dead applier left;
+ * update and end ignore errors (the run does not depend on them).
+ */
+int	sb_state_running_begin(struct sb_db *db, long backend_pid, long pid,
+	    const char *command, const char *bundle_id, struct sb_err *err);
+void	sb_state_running_update(struct sb_db *db, size_t step, size_t nsteps,
+	    const char *revision, const char *direction, uint64_t done,
+	    uint64_t total);
+void	sb_state_running_end(struct sb_db *db);
+
+/* A failed attempt of step st: a history row with outcome 'failed'. */
+int	sb_state_fail(struct sb_db *db, const struct sb_book_step *st,
+	    const char *sqlstate, const char *message, struct sb_err *err);
+
+/*
+ * The applier running now, if any (one row or none): pid, since (UTC),
+ * command, step, step_count, revision, direction, bytes_done,
+ * bytes_total, bundle_id.
+ */
+int	sb_state_live(struct sb_db *db, const struct sb_state *st,
+	    struct sb_rows *rows, struct sb_err *err);
+/*
+ * The latest failed attempt when no step completed after it (one row or
+ * none): failed_at (UTC), direction, revision, bundle_id, sqlstate,
+ * message.
+ */
+int	sb_state_last_failure(struct sb_db *db, const struct sb_state *st,
+	    struct sb_rows *rows, struct sb_err *err);
+/* Chunk rows a parallel load of the interrupted step f committed. */
+int	sb_state_chunk_count(struct sb_db *db, const struct sb_state *st,
+	    const struct sb_inflight *f, long long *n, struct sb_err *err);
 
 #endif

@@ -470,10 +470,13 @@ sb_bundle_verify_chunks(int fd, const char *name,
 		chunk = sb_chunk_size(chunk, b->m.unpacked_size);
 		cuts = sb_calloc(b->m.nentries + 1, sizeof(*cuts));
 	}
-	while ((rc = sb_bundle_next(b, &idx, err)) == 1)
+	while ((rc = sb_bundle_next(b, &idx, err)) == 1) {
 		if (verify_entry(b, idx, plan != NULL ? chunk : 0,
 		    cuts != NULL ? &cuts[idx] : NULL, err) == -1)
 			goto out;
+		if (cuts != NULL)
+			cuts[idx].size = b->cur_size;
+	}
 	if (rc == -1)
 		goto out;
 	if (id != NULL)

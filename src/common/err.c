@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sqlbundle/err.h"
+#include "sqlbundle/text.h"
 
 int
 sb_err_set(struct sb_err *err, int code, const char *fmt, ...)
@@ -80,11 +81,18 @@ sb_err_clear(struct sb_err *err)
 void
 sb_err_print(const char *prog, const struct sb_err *err)
 {
-	fprintf(stderr, "%s: %s\n", prog, err->msg[0] ? err->msg : "unknown error");
-	if (err->detail[0])
-		fprintf(stderr, "DETAIL: %s\n", err->detail);
-	if (err->hint[0])
-		fprintf(stderr, "HINT: %s\n", err->hint);
+	/* Messages quote bundles, databases and files: nothing raw. */
+	fprintf(stderr, "%s: ", prog);
+	sb_put_text(stderr, err->msg[0] ? err->msg : "unknown error");
+	if (err->detail[0]) {
+		fputs("\nDETAIL: ", stderr);
+		sb_put_text(stderr, err->detail);
+	}
+	if (err->hint[0]) {
+		fputs("\nHINT: ", stderr);
+		sb_put_text(stderr, err->hint);
+	}
+	fputc('\n', stderr);
 	if (err->sqlstate[0])
 		fprintf(stderr, "SQLSTATE: %s\n", err->sqlstate);
 }

@@ -12,20 +12,49 @@
 #include "sqlbundle/fs.h"
 #include "sqlbundle/open.h"
 
-int
-sb_open_trust(struct sb_trust *trust, const char *opt, struct sb_err *err)
+/* The trust path: --trust, else $SQLBUNDLE_TRUST, else the default. */
+static const char *
+trust_path(const char *opt, const char **from)
 {
-	const char *env = getenv(SB_TRUST_ENV), *path = opt, *from = NULL;
+	const char *env = getenv(SB_TRUST_ENV), *path = opt;
 
+	*from = NULL;
 	if (path == NULL || path[0] == '\0') {
 		path = env;
-		from = "$" SB_TRUST_ENV;
+		*from = "$" SB_TRUST_ENV;
 	}
 	if (path == NULL || path[0] == '\0') {
 		path = SB_TRUST_DEFAULT;
-		from = "the default trust folder (no --trust given, $"
+		*from = "the default trust folder (no --trust given, $"
 		    SB_TRUST_ENV " not set)";
 	}
+	return path;
+}
+
+/* An untrusted key: say where a trusted key goes. */
+static void
+untrusted_hint(const char *opt, struct sb_err *err)
+{
+	const char *from, *path = trust_path(opt, &from);
+	struct stat st;
+
+	if (err->hint[0] != '\0' || strstr(err->msg, "untrusted key") == NULL)
+		return;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		sb_err_hint(err, "to trust it, put the signer's public key "
+		    "(the NAME.pub of \"sqlbundle keygen\" at HQ) in %s; "
+		    "every *.pub there is trusted", path);
+	else
+		sb_err_hint(err, "the trusted key is %s alone; give the "
+		    "signer's public key (NAME.pub) with --trust, or a folder "
+		    "of them", path);
+}
+
+int
+sb_open_trust(struct sb_trust *trust, const char *opt, struct sb_err *err)
+{
+	const char *from, *path = trust_path(opt, &from);
+
 	if (sb_trust_load(trust, path, err) == -1) {
 		/* Say where a path nobody typed came from. */
 		if (from != NULL && err->detail[0] == '\0')
@@ -59,8 +88,10 @@ sb_open_bundle(struct sb_open *o, const char *path, const char *trust,
 	if (!verify)
 		return sb_bundle_open(&o->b, o->fd, path, NULL, NULL, err);
 	if (sb_bundle_verify_chunks(o->fd, path, &o->trust, chunk,
-	    chunk > 0 ? &o->chunks : NULL, o->id, err) == -1)
+	    chunk > 0 ? &o->chunks : NULL, o->id, err) == -1) {
+		untrusted_hint(trust, err);
 		return -1;
+	}
 	if (sb_bundle_open(&o->b, o->fd, path, &o->trust, o->id, err) == -1)
 		return -1;
 	o->verified = true;

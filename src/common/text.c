@@ -78,15 +78,16 @@ sb_escape_name(const char *name, char *out, size_t cap)
 	out[o] = '\0';
 }
 
-void
-sb_put_safe(FILE *fp, const char *text, size_t len, bool keep_tab)
+/* sb_put_safe; backslashes doubled unless plain (sb_put_text). */
+static void
+put_safe(FILE *fp, const char *text, size_t len, bool keep_tab, bool plain)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0, k;
 	uint32_t cp;
 
 	while (i < len) {
-		if (s[i] == '\\') {
+		if (s[i] == '\\' && !plain) {
 			fputs("\\\\", fp);
 			i++;
 		} else if ((s[i] >= 0x20 && s[i] < 0x7f) ||
@@ -104,6 +105,12 @@ sb_put_safe(FILE *fp, const char *text, size_t len, bool keep_tab)
 			i++;
 		}
 	}
+}
+
+void
+sb_put_safe(FILE *fp, const char *text, size_t len, bool keep_tab)
+{
+	put_safe(fp, text, len, keep_tab, false);
 }
 
 void
@@ -132,4 +139,21 @@ sb_put_json(FILE *fp, const char *str)
 		}
 	}
 	fputc('"', fp);
+}
+
+void
+sb_put_text(FILE *fp, const char *text)
+{
+	const char *nl;
+
+	/*
+	 * Messages often quote names sb_escape_name escaped already: their
+	 * backslashes stay single.
+	 */
+	while ((nl = strchr(text, '\n')) != NULL) {
+		put_safe(fp, text, (size_t)(nl - text), true, true);
+		fputc('\n', fp);
+		text = nl + 1;
+	}
+	put_safe(fp, text, strlen(text), true, true);
 }

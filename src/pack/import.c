@@ -24,6 +24,7 @@
 #include "sqlbundle/cli.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/revision.h"
+#include "sqlbundle/text.h"
 #include "cmd.h"
 #include "opts.h"
 #include "txrule.h"
@@ -421,11 +422,14 @@ static void
 warn(struct imp_run *run, const char *fmt, ...)
 {
 	va_list ap;
+	char buf[4096];
 
-	fputs("sqlbundle: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* Text from the user's files: escaped on a terminal. */
+	fputs("sqlbundle: warning: ", stderr);
+	sb_put_text(stderr, buf);
 	fputc('\n', stderr);
 	run->warnings++;
 }
@@ -564,11 +568,9 @@ add_sql(struct imp_run *run, struct imp_rev *r, struct imp_phase *ph,
 	}
 	if (sb_tx_names(s, n, "alembic_version")) {
 		line = first_line(s);
-		fprintf(stderr, "sqlbundle: warning: %s: a statement on "
-		    "alembic_version left out (sqlbundle-apply keeps that "
-		    "table): %s\n", r->source, line);
+		warn(run, "%s: a statement on alembic_version left out "
+		    "(sqlbundle-apply keeps that table): %s", r->source, line);
 		free(line);
-		run->warnings++;
 		return 0;
 	}
 	need = ph->len + n + 4;
@@ -718,9 +720,14 @@ take(struct imp_run *run, struct imp_rev *r, const struct sb_chain *chain,
 		    r->down.volatile_what);
 	} else {
 		run->drift++;
-		fprintf(stderr, "sqlbundle: drift: revision \"%s\" (%s) differs "
-		    "from a fresh import of %s; left as it is\n", r->id,
+		char *msg = sb_printf("drift: revision \"%s\" (%s) differs "
+		    "from a fresh import of %s; left as it is", r->id,
 		    chain->revs[at].path, r->source);
+
+		fputs("sqlbundle: ", stderr);
+		sb_put_text(stderr, msg);
+		fputc('\n', stderr);
+		free(msg);
 	}
 	free(old);
 	return 0;
@@ -1031,11 +1038,19 @@ static int
 report(const struct imp_opts *o, struct imp_run *run, const char *revdir,
     struct sb_err *err)
 {
-	for (size_t i = 0; i < run->nrevs; i++)
-		if (run->revs[i].isnew)
-			printf("%s %s (from %s)\n", o->check ?
-			    "not imported yet:" : o->dry_run ? "would write" :
-			    "wrote", run->revs[i].path, run->revs[i].source);
+	for (size_t i = 0; i < run->nrevs; i++) {
+		char *line;
+
+		if (!run->revs[i].isnew)
+			continue;
+		line = sb_printf("%s %s (from %s)", o->check ?
+		    "not imported yet:" : o->dry_run ? "would write" : "wrote",
+		    run->revs[i].path, run->revs[i].source);
+		/* Names of the user's files: escaped on a terminal. */
+		sb_put_text(stdout, line);
+		putchar('\n');
+		free(line);
+	}
 	if (!o->check && !o->dry_run && run->fresh > 0 &&
 	    write_all(run, revdir, err) == -1)
 		return -1;

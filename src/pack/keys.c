@@ -17,6 +17,7 @@
 
 #include "sqlbundle/fs.h"
 #include "cmd.h"
+#include "hygiene.h"
 #include "keys.h"
 #include "opts.h"
 
@@ -212,6 +213,11 @@ sb_privkey_load(struct sb_privkey **keyp, const char *path,
 		    "private key \"%s\" is not a regular file", path);
 		goto out;
 	}
+	if (sb_hygiene_is_pubkey(fd)) {
+		sb_err_set(err, SB_EINVALID, "\"%s\" is a public key; --key "
+		    "takes the private key (NAME.key) it belongs to", path);
+		goto out;
+	}
 	if ((st.st_mode & 077) != 0) {
 		sb_err_set(err, SB_EINVALID, "private key \"%s\" is accessible "
 		    "by other users (mode %04o); chmod 600 it", path,
@@ -366,6 +372,7 @@ sb_cmd_keygen(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	};
 	char id[SB_KEYID_HEX], *keydir = NULL;
 	int c, ret = -1;
+	bool wrote;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -388,6 +395,9 @@ sb_cmd_keygen(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		printf("key id:      %s\n", id);
 		ret = 0;
 	}
+	if (ret == 0 && (ret = sb_hygiene_gitignore(ctx->dir, keydir,
+	    argv[optind], &wrote, err)) == 0 && wrote)
+		printf("git ignores: %s/.gitignore (*.key)\n", keydir);
 	free(keydir);
 	return ret;
 }

@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "fprec.h"
+#include "hygiene.h"
 #include "keys.h"
 #include "opts.h"
 #include "pack.h"
@@ -140,6 +141,8 @@ pack_usage(FILE *fp)
 	    "  -k, --key FILE          Ed25519 private key (keys/NAME.key, "
 	    "mode 0600)\n"
 	    "  -o, --output FILE       write the bundle to FILE\n"
+	    "      --force             replace a different bundle already "
+	    "there\n"
 	    "      --compress zstd|gzip\n"
 	    "                          compression (default: zstd)\n"
 	    "      --level N           compression level (zstd 1-19, "
@@ -148,9 +151,12 @@ pack_usage(FILE *fp)
 	    "  -h, --help              show this help and exit\n"
 	    "\n"
 	    "Relative paths are taken from the project folder (-C DIR).\n"
-	    "SOURCE_DATE_EPOCH, when set, is the creation time written into "
-	    "the bundle,\n"
-	    "so the same inputs and key give a byte-identical bundle.\n", fp);
+	    "The creation time written into the bundle is SOURCE_DATE_EPOCH "
+	    "when set,\n"
+	    "else the time of the last git commit touching revisions/ or "
+	    "seeds/,\n"
+	    "else 1970-01-01: the same inputs and key give a byte-identical "
+	    "bundle.\n", fp);
 }
 
 static int
@@ -176,6 +182,7 @@ pack_parse(int argc, char **argv, struct sb_pack_req *o, int *help,
 		{ "output", required_argument, NULL, 'o' },
 		{ "compress", required_argument, NULL, 'z' },
 		{ "level", required_argument, NULL, 'l' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -213,6 +220,9 @@ pack_parse(int argc, char **argv, struct sb_pack_req *o, int *help,
 			if (parse_level(optarg, &o->level, err) == -1)
 				return -1;
 			break;
+		case 'F':
+			o->force = true;
+			break;
 		case 'h':
 			*help = 1;
 			return 0;
@@ -235,9 +245,10 @@ pack_parse(int argc, char **argv, struct sb_pack_req *o, int *help,
 	return 0;
 }
 
-/* SOURCE_DATE_EPOCH (reproducible builds), else now. */
+/* SOURCE_DATE_EPOCH, else a time of the project's history (hygiene.c). */
 static int
-pack_time(int64_t *t, char created[32], struct sb_err *err)
+pack_time(const char *dir, int64_t *t, char created[32], const char **how,
+    struct sb_err *err)
 {
 	const char *env = getenv("SOURCE_DATE_EPOCH");
 	struct tm tm;
@@ -254,8 +265,9 @@ pack_time(int64_t *t, char created[32], struct sb_err *err)
 			    "\"%s\" is not a number of seconds since 1970",
 			    env);
 		tt = (time_t)v;
-	} else if ((tt = time(NULL)) == (time_t)-1) {
-		return sb_err_sys(err, "could not read the clock");
+		*how = "SOURCE_DATE_EPOCH";
+	} else {
+		tt = (time_t)sb_hygiene_epoch(dir, how);
 	}
 	if (gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
 	    strftime(created, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
@@ -571,6 +583,7 @@ sb_pack(struct sb_ctx *ctx, const struct sb_pack_req *o,
 	struct saved_signals saved;
 	struct sb_chain landed;
 	char created[32];
+	const char *how = NULL;
 	int64_t mtime = 0;
 	uint64_t size = 0;
 	sigset_t old;
@@ -578,7 +591,7 @@ sb_pack(struct sb_ctx *ctx, const struct sb_pack_req *o,
 
 	memset(&run, 0, sizeof(run));
 	memset(res, 0, sizeof(*res));
-	if (pack_time(&mtime, created, err) == -1)
+	if (pack_time(ctx->dir, &mtime, created, &how, err) == -1)
 		return -1;
 	if (sb_conf_load(&run.conf, ctx->dir, err) == -1)
 		goto out;
@@ -642,7 +655,8 @@ sb_pack(struct sb_ctx *ctx, const struct sb_pack_req *o,
 	run.key = NULL;
 	sb_sha256_hex(run.text, run.len, run.id);
 
-	if (make_target(&run, ctx, o, err) == -1)
+	if (make_target(&run, ctx, o, err) == -1 ||
+	    sb_hygiene_overwrite(run.target, run.id, o->force, err) == -1)
 		goto out;
 	signals_install(&saved);
 	signals_set = 1;
@@ -676,6 +690,8 @@ sb_pack(struct sb_ctx *ctx, const struct sb_pack_req *o,
 	res->to = sb_strdup(run.m.to);
 	memcpy(res->key_id, run.m.key_id, sizeof(res->key_id));
 	res->fingerprints = run.m.fingerprints;
+	memcpy(res->created, created, sizeof(res->created));
+	res->created_how = how;
 	ret = 0;
 out:
 	if (tmp_armed) {
@@ -719,6 +735,7 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		printf("  revisions %zu (%s to %s)\n", res.nrevs, res.from,
 		    res.to);
 		printf("  key       %s\n", res.key_id);
+		printf("  created   %s (%s)\n", res.created, res.created_how);
 		printf("  schema    %s\n", res.fingerprints ?
 		    "fingerprints included (" SB_FP_MEMBER ")" :
 		    "no fingerprints: drift cannot be checked");

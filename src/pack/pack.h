@@ -22,6 +22,7 @@ struct sb_pack_req {
 	 * rehearsal makes).
 	 */
 	bool		 rehearsal;
+	bool		 force;		/* replace another bundle at the target */
 };
 
 struct sb_pack_res {
@@ -32,6 +33,8 @@ struct sb_pack_res {
 	char		*from, *to;	/* malloc'd */
 	char		 key_id[SB_KEYID_HEX];
 	bool		 fingerprints;	/* FINGERPRINTS went in */
+	char		 created[32];	/* the bundle's creation time */
+	const char	*created_how;	/* where that time came from */
 };
 
 /*

@@ -40,15 +40,17 @@ test_failing_statement() {
 	new_db
 	expect_rc 0 "$SBA" upgrade bad.tar.zst 2864583ca021
 	local hist
-	hist=$(q 'SELECT count(*) FROM sqlbundle.history')
+	hist=$(q "SELECT count(*) FROM sqlbundle.history WHERE outcome = 'done'")
 	expect_err 3 'sqlbundle-apply: revision "a7b8c9d0e1f2" (revisions/a7b8c9d0e1f2_fails.sql:13): invalid input syntax for type integer: "oops"' \
 	    "$SBA" upgrade bad.tar.zst
 	grep -qx 'SQLSTATE: 22P02' err || fail "no SQLSTATE line: $(cat err)"
 	[ ! -s out ] || fail "stdout on error: $(cat out)"
-	# Rolled back: no table, same version, no history row, no progress.
+	# Rolled back: no table, same version, no completed step (the failed
+	# attempt is a history row of its own), no progress.
 	assert_eq "$(q "SELECT to_regclass('core.a7_partial') IS NULL")" t
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" 2864583ca021
-	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.history')" "$hist"
+	assert_eq "$(q "SELECT count(*) FROM sqlbundle.history WHERE outcome = 'done'")" "$hist"
+	assert_eq "$(q "SELECT revision || ' ' || sqlstate FROM sqlbundle.history WHERE outcome = 'failed'")" "a7b8c9d0e1f2 22P02"
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0
 	# The same again: the same answer.
 	expect_err 3 '(revisions/a7b8c9d0e1f2_fails.sql:13)' "$SBA" upgrade bad.tar.zst
@@ -270,7 +272,7 @@ test_seed_constraint() {
 	assert_eq "$(q "SELECT name FROM core.d4_item WHERE id = 2")" "second
 spans lines"
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0
-	assert_eq "$(q "SELECT count(*) FROM sqlbundle.history WHERE revision = 'd4e5f6a7b8c9'")" 1
+	assert_eq "$(q "SELECT count(*) FROM sqlbundle.history WHERE revision = 'd4e5f6a7b8c9' AND outcome = 'done'")" 1
 }
 
 # A seed edited before the committed part does not resume silently.
@@ -323,8 +325,8 @@ test_failure_in_the_middle() {
 	expect_err 3 'sqlbundle-apply: revision "b3" (revisions/b3_t3.sql:10): invalid input syntax for type integer: "three"' \
 	    "$SBA" upgrade five.tar.zst
 	grep -qx 'SQLSTATE: 22P02' err || fail "no SQLSTATE line: $(cat err)"
-	assert_eq "$(q "SELECT string_agg(revision || ' ' || direction, ',' ORDER BY id) FROM sqlbundle.history")" \
-	    "b1 upgrade,b2 upgrade" "history"
+	assert_eq "$(q "SELECT string_agg(revision || ' ' || direction || ' ' || outcome, ',' ORDER BY id) FROM sqlbundle.history")" \
+	    "b1 upgrade done,b2 upgrade done,b3 upgrade failed" "history"
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" b2
 	assert_eq "$(q "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'r'")" \
 	    "t1,t2" "tables"
@@ -351,7 +353,7 @@ PY
 	pack_proj fixed.tar.zst
 	expect_rc 0 "$SBA" --json upgrade fixed.tar.zst
 	assert_eq "$(grep -c '"step_done"' out)" 3 "steps done by the rerun"
-	assert_eq "$(q "SELECT string_agg(revision, ',' ORDER BY id) FROM sqlbundle.history")" "b1,b2,b3,b4,b5"
+	assert_eq "$(q "SELECT string_agg(revision, ',' ORDER BY id) FROM sqlbundle.history WHERE outcome = 'done'")" "b1,b2,b3,b4,b5"
 	assert_eq "$(q "SELECT string_agg(id::text, ',' ORDER BY id) FROM app.t3")" 1,3
 }
 
@@ -367,6 +369,6 @@ test_script_deallocates() {
 	pack_proj dealloc.tar.zst
 	new_db
 	expect_rc 0 "$SBA" upgrade dealloc.tar.zst
-	assert_eq "$(q "SELECT string_agg(revision, ',' ORDER BY id) FROM sqlbundle.history")" "b1,b2,b3,b4,b5"
+	assert_eq "$(q "SELECT string_agg(revision, ',' ORDER BY id) FROM sqlbundle.history WHERE outcome = 'done'")" "b1,b2,b3,b4,b5"
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" b5
 }

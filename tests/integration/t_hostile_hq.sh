@@ -181,7 +181,7 @@ EOF
 	app_dump > after.sql
 	diff before.sql after.sql || fail "the failed step left changes"
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" a1
-	assert_eq "$(q "SELECT count(*) FROM sqlbundle.history WHERE revision = 'b2'")" 0
+	assert_eq "$(q "SELECT count(*) FROM sqlbundle.history WHERE revision = 'b2' AND outcome = 'done'")" 0
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0
 }
 

@@ -102,7 +102,7 @@ test_jobs_same_rows_as_serial() {
 	diff serial.digest par.digest || fail "parallel rows differ from serial ones"
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.chunks')" 0 "chunk rows"
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0 "progress rows"
-	assert_eq "$(q "SELECT count(*) FROM sqlbundle.history")" 2 "history rows"
+	assert_eq "$(q "SELECT count(*) FROM sqlbundle.history WHERE outcome = 'done'")" 2 "history rows"
 }
 
 test_jobs_order_dependent_tables_load_serially() {
@@ -141,7 +141,7 @@ test_jobs_resume_after_kills() {
 	expect_rc 0 "$SBA" --wait --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade jobs.tar.zst
 	jobs_digest > got.digest
 	diff ref.digest got.digest || fail "rows differ from an uninterrupted run"
-	assert_eq "$(q "SELECT count(*) || ' ' || count(DISTINCT revision) FROM sqlbundle.history")" "2 2" "history rows"
+	assert_eq "$(q "SELECT count(*) || ' ' || count(DISTINCT revision) FROM sqlbundle.history WHERE outcome = 'done'")" "2 2" "history rows"
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.chunks')" 0 "chunk rows"
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0 "progress rows"
 }
@@ -152,7 +152,7 @@ test_jobs_bad_row_named_and_nothing_after() {
 	expect_err 3 'revision "j0002": seeds/0002_j0002/10-shop.item.csv:12000: invalid input syntax for type integer: "oops"' \
 	    "$SBA" --chunk-size "$JOBS_CHUNK" --jobs 3 upgrade jobs.tar.zst
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" j0001 "version"
-	assert_eq "$(q "SELECT string_agg(revision, ',') FROM sqlbundle.history")" j0001 "history"
+	assert_eq "$(q "SELECT string_agg(revision, ',') FROM sqlbundle.history WHERE outcome = 'done'")" j0001 "history"
 	assert_eq "$(q 'SELECT count(*) FROM shop.audited')" 0 "files after the bad one"
 	# Chunks before the bad one stay committed; a rerun fails the same way.
 	expect_err 3 'seeds/0002_j0002/10-shop.item.csv:12000: invalid input syntax' \

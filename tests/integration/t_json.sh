@@ -28,7 +28,7 @@ EOF2
 	"$SB" -C proj keygen other > /dev/null
 	"$SB" -C proj pack --key keys/hq.key -o "$PWD/c1.tar.zst" > /dev/null
 	cp c1.tar.zst rogue.tar.zst
-	"$SB" -C proj pack --key keys/other.key -o "$PWD/rogue.tar.zst" > /dev/null
+	"$SB" -C proj pack --key keys/other.key --force -o "$PWD/rogue.tar.zst" > /dev/null
 	export SQLBUNDLE_TRUST=$PWD/proj/keys/hq.pub
 }
 

@@ -581,6 +581,6 @@ EOF
 	log_has "sqlbundle: database at $cut; applying next.tar.zst"
 	log_has "upgraded r5 ($steps/$steps)"
 	assert_eq "$(version)" r5
-	assert_eq "$(q "SELECT count(*) FROM sqlbundle.history WHERE revision = 'r4'")" 1
+	assert_eq "$(q "SELECT count(*) FROM sqlbundle.history WHERE outcome = 'done' AND revision = 'r4'")" 1
 	assert_eq "$(shown_artifact)" arcoirispos-base-r5
 }

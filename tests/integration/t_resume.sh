@@ -31,7 +31,7 @@ assert_like_reference() {
 	diff ref.schema got.schema > schema.diff || { head -40 schema.diff; fail "schema differs"; }
 	table_digest > got.tables
 	diff ref.tables got.tables || fail "table contents differ"
-	assert_eq "$(q "SELECT count(*) || ' ' || count(DISTINCT revision) || ' ' || bool_and(direction = 'upgrade') FROM sqlbundle.history")" \
+	assert_eq "$(q "SELECT count(*) || ' ' || count(DISTINCT revision) || ' ' || bool_and(direction = 'upgrade') FROM sqlbundle.history WHERE outcome = 'done'")" \
 	    "$RESUME_REVS $RESUME_REVS true" "history rows"
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0 "progress rows"
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" "$(printf 'g%04d' "$RESUME_REVS")"
@@ -50,7 +50,7 @@ test_resume_after_kills() {
 	[ "$UNITS" -gt $((4 * want)) ] || fail "only $UNITS progress events in the chain"
 	new_db resume_killed
 	kill_until "$want" 3 "$SBA" --json --wait --chunk-size "$RESUME_CHUNK" --jobs 2 upgrade chain.tar.zst
-	steps_seen=$(q "SELECT count(*) FROM sqlbundle.history")
+	steps_seen=$(q "SELECT count(*) FROM sqlbundle.history WHERE outcome = 'done'")
 	# Also beside the test's folder, which is removed when it passes.
 	echo "resume: $KILLS kills in $TRIES runs ($UNITS events, ${UNIT_SECS}s each); $steps_seen of $RESUME_REVS steps done before the final run" |
 	    tee -a "$T_DIR/../kills.txt"
@@ -90,7 +90,7 @@ offsets = [e["seed_offset"] for e in chunks]
 assert offsets == sorted(offsets) and offsets[0] > 0, offsets[:5]
 EOF
 	local done_before
-	done_before=$(q 'SELECT count(*) FROM sqlbundle.history')
+	done_before=$(q "SELECT count(*) FROM sqlbundle.history WHERE outcome = 'done'")
 	[ "$done_before" -lt "$RESUME_REVS" ] || fail "the run had finished before the restart"
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress WHERE seed_offset > 0')" 1 "chunks kept across the crash"
 	expect_rc 0 "$SBA" --chunk-size "$RESUME_CHUNK" --jobs 1 upgrade chain.tar.zst
@@ -122,7 +122,7 @@ test_resume_downgrade() {
 	expect_rc 0 "$SBA" --wait downgrade chain.tar.zst base
 	assert_eq "$(q "SELECT count(*) FROM pg_namespace WHERE nspname = 'gen'")" 0
 	assert_eq "$(q 'SELECT count(*) FROM alembic_version')" 0
-	assert_eq "$(q "SELECT count(*) FILTER (WHERE direction = 'upgrade') || ' ' || count(*) FILTER (WHERE direction = 'downgrade') || ' ' || count(DISTINCT revision) FILTER (WHERE direction = 'downgrade') FROM sqlbundle.history")" "$RESUME_REVS $RESUME_REVS $RESUME_REVS"
+	assert_eq "$(q "SELECT count(*) FILTER (WHERE direction = 'upgrade') || ' ' || count(*) FILTER (WHERE direction = 'downgrade') || ' ' || count(DISTINCT revision) FILTER (WHERE direction = 'downgrade') FROM sqlbundle.history WHERE outcome = 'done'")" "$RESUME_REVS $RESUME_REVS $RESUME_REVS"
 	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0
 }
 
@@ -168,13 +168,13 @@ test_resume_after_server_crashes() {
 	while [ "$crashes" -lt "$want" ]; do
 		tries=$((tries + 1))
 		[ "$tries" -le $((want * 3)) ] || fail "only $crashes crashes in $tries runs"
-		before=$(q "SELECT count(*) FROM sqlbundle.history" 2> /dev/null || echo 0)
+		before=$(q "SELECT count(*) FROM sqlbundle.history WHERE outcome = 'done'" 2> /dev/null || echo 0)
 		run_crashed $((RANDOM % (UNITS / want + 1) + 1)) "$SBA" --json --chunk-size "$RESUME_CHUNK" --jobs 2 upgrade chain.tar.zst
 		case $RC in
 		3)
 			crashes=$((crashes + 1))
 			grep -Eq "$LOST_WORDS" run.err || fail "no lost-connection message: $(cat run.err)"
-			after=$(q "SELECT count(*) FROM sqlbundle.history")
+			after=$(q "SELECT count(*) FROM sqlbundle.history WHERE outcome = 'done'")
 			# What the run reported done and the crash took back.
 			[ $((before + SEEN)) -gt "$after" ] && lost=$((lost + before + SEEN - after))
 			;;

@@ -151,7 +151,7 @@ test_cuts(void **state)
 	(void)state;
 	for (size_t i = 0; i < 4; i++) {
 		struct sb_err err = SB_ERR_INIT;
-		struct sb_chunks cuts = { NULL, 0, NULL, 0 };
+		struct sb_chunks cuts = { NULL, 0, NULL, 0, 0 };
 
 		/* Chunks of 5: the first record end 5 bytes after each cut. */
 		assert_int_equal(run(&csv, data, len, steps[i], 5, &cuts,

@@ -230,6 +230,35 @@ json(const char *str, const char *want)
 }
 
 static void
+text(const char *in, const char *want)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *fp = open_memstream(&buf, &size);
+
+	assert_non_null(fp);
+	sb_put_text(fp, in);
+	assert_int_equal(fclose(fp), 0);
+	assert_string_equal(buf, want);
+	free(buf);
+}
+
+static void
+test_put_text(void **state)
+{
+	(void)state;
+	text("", "");
+	/* line breaks and tabs stay, for messages of several lines */
+	text("ERROR: x\nDETAIL:\ty", "ERROR: x\nDETAIL:\ty");
+	/* names escaped already keep their single backslashes */
+	text("entry \"a\\x1b[2Jb\"", "entry \"a\\x1b[2Jb\"");
+	/* what could drive a terminal does not pass */
+	text("red \x1b[31mtext\r over", "red \\x1b[31mtext\\x0d over");
+	text("\xc2\x9b" "2J\x07", "\\xc2\\x9b2J\\x07");
+	text("se\xc3\xb1" "al", "se\xc3\xb1" "al");
+}
+
+static void
 test_put_json(void **state)
 {
 	(void)state;
@@ -261,6 +290,7 @@ main(void)
 		cmocka_unit_test(test_utf8_invalid),
 		cmocka_unit_test(test_escape_name),
 		cmocka_unit_test(test_put_safe),
+		cmocka_unit_test(test_put_text),
 		cmocka_unit_test(test_put_json),
 	};
 
