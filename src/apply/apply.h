@@ -36,6 +36,8 @@ int	sb_apply_upgrade(const struct sb_apply_opts *o, int argc, char **argv,
 	    struct sb_err *err);
 int	sb_apply_downgrade(const struct sb_apply_opts *o, int argc,
 	    char **argv, struct sb_err *err);
+int	sb_apply_trust(const struct sb_apply_opts *o, int argc, char **argv,
+	    struct sb_err *err);
 int	sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 	    struct sb_err *err);
 

@@ -227,7 +227,6 @@ sb_apply_verify(const struct sb_apply_opts *o, int argc, char **argv,
     struct sb_err *err)
 {
 	struct session s;
-	const struct sb_pubkey *key;
 	int ret = -1;
 
 	session_init(&s, o);
@@ -235,7 +234,6 @@ sb_apply_verify(const struct sb_apply_opts *o, int argc, char **argv,
 		goto out;
 	if (open_verified(&s, argv[0], false, err) == -1)
 		goto out;
-	key = sb_bundle_key(s.b);
 	if (o->json) {
 		struct sb_json j;
 
@@ -247,9 +245,7 @@ sb_apply_verify(const struct sb_apply_opts *o, int argc, char **argv,
 		    "revision%s\n", argv[0], s.m->project, s.m->from, s.m->to,
 		    s.m->nrevs, s.m->nrevs == 1 ? "" : "s");
 		printf("bundle id: %s\n", s.id);
-		printf("signed by: %s%s%s%s\n", s.m->key_id,
-		    key && key->path ? " (" : "", key && key->path ?
-		    key->path : "", key && key->path ? ")" : "");
+		sb_open_print_sigs(&s.bo, stdout, "trust: ", "signed by: ");
 	}
 	ret = 0;
 out:
@@ -529,6 +525,9 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
 		goto out;
 	if (open_verified(&s, argv[0], dir == SB_DIR_UP, err) == -1)
+		goto out;
+	/* Roots the bundle carried, checked: kept whatever comes next. */
+	if (sb_trust_store(&s.bo.trust, err) == -1)
 		goto out;
 	if (connect_db(&s, err) == -1)
 		goto out;

@@ -33,6 +33,8 @@ static const struct command commands[] = {
 	    "(base, an id, -N)" },
 	{ "status", sb_apply_status, "show the database's revision and "
 	    "history" },
+	{ "trust", sb_apply_trust, "trust update ROOT...: install or rotate "
+	    "the trust root" },
 };
 
 enum {
@@ -68,7 +70,8 @@ usage(void)
 	    "  sqlbundle-apply [OPTION]... plan BUNDLE [TARGET]\n"
 	    "  sqlbundle-apply [OPTION]... upgrade BUNDLE [TARGET]\n"
 	    "  sqlbundle-apply [OPTION]... downgrade BUNDLE TARGET\n"
-	    "  sqlbundle-apply [OPTION]... status\n\n"
+	    "  sqlbundle-apply [OPTION]... status\n"
+	    "  sqlbundle-apply [OPTION]... trust update ROOT...\n\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -77,9 +80,11 @@ usage(void)
 	    "Options (before or after the command):\n"
 	    "  -d, --dbname=CONNINFO      connection string or URI (PG* "
 	    "variables apply)\n"
-	    "      --trust=KEY.pub|DIR    trusted public key(s) (default "
-	    "$SQLBUNDLE_TRUST,\n"
-	    "                             else " SB_TRUST_DEFAULT ")\n"
+	    "      --trust=KEY.pub|ROOT|DIR\n"
+	    "                             trust: a key, a root, or a folder "
+	    "(default\n"
+	    "                             $SQLBUNDLE_TRUST, else "
+	    SB_TRUST_DEFAULT ")\n"
 	    "      --json                 machine-readable output, one JSON "
 	    "object a line\n"
 	    "  -q, --quiet                print errors only\n"

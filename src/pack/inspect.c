@@ -119,7 +119,6 @@ sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	struct view_opts o;
 	struct sb_json j;
 	const struct sb_manifest *m;
-	const struct sb_pubkey *k;
 	int help, ret = -1;
 
 	if (view_parse("verify", true, argc, argv, &o, &help, err) == -1)
@@ -139,13 +138,12 @@ sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		sb_json_end(&j);
 	} else {
 		m = sb_bundle_manifest(v.b);
-		k = sb_bundle_key(v.b);
 		fputs("bundle OK: ", stdout);
 		puts_safe(stdout, v.path);
 		printf("\n  id        %s\n", sb_bundle_id(v.b));
-		printf("  signed by key %s (", m->key_id);
-		puts_safe(stdout, k != NULL && k->path ? k->path : "?");
-		fputs(")\n  project   ", stdout);
+		sb_open_print_sigs(&v, stdout, "  trust     ",
+		    "  signed by key ");
+		fputs("  project   ", stdout);
 		puts_safe(stdout, m->project);
 		fputs("\n  from      ", stdout);
 		puts_safe(stdout, m->from);

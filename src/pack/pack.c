@@ -20,7 +20,9 @@
 #include "checksums.h"
 #include "cmd.h"
 #include "conf.h"
+#include "envelope.h"
 #include "keys.h"
+#include "sqlbundle/trust.h"
 #include "opts.h"
 #include "seedcsv.h"
 #include "seeds.h"
@@ -34,7 +36,11 @@
 #define MTIME_MAX	INT64_C(077777777777)
 
 struct pack_opts {
-	const char	*from, *to, *key, *out;
+	const char	*from, *to, *out;
+	const char	*keys[SB_SIGS_MAX];	/* --key, in order */
+	size_t		 nkeys;
+	const char	*roots[SB_SIGS_MAX];	/* --root, in order */
+	size_t		 nroots;
 	enum sb_compress comp;
 	int		 level;
 };
@@ -52,11 +58,14 @@ struct pack_run {
 	struct sb_chain		 chain;
 	struct sb_seeds		 seeds;
 	struct sb_privkey	*key;
+	struct sb_sig		 sigs[SB_SIGS_MAX];	/* sigs[0]: Key-Id */
+	size_t			 nsigs;
+	struct sb_root		 roots[SB_SIGS_MAX];
+	size_t			 nroots;
 	struct sb_manifest	 m;
 	struct source		*src;	/* parallel to m.entries */
 	char			*text;	/* MANIFEST bytes */
 	size_t			 len;
-	unsigned char		 sig[SB_SIG_LEN];
 	char			 id[SB_SHA256_HEX];
 	char			*keypath, *target, *tmp;
 	struct sb_writer	*w;
@@ -127,7 +136,7 @@ signals_block(sigset_t *old)
 static void
 pack_usage(FILE *fp)
 {
-	fputs("Usage: sqlbundle pack --key KEYFILE [OPTIONS]\n"
+	fputs("Usage: sqlbundle pack --key KEYFILE... [OPTIONS]\n"
 	    "\n"
 	    "Pack the revisions after FROM up to TO, their downgrades and "
 	    "seed data\n"
@@ -139,7 +148,14 @@ pack_usage(FILE *fp)
 	    "      --from REV|base     start after REV (default: base)\n"
 	    "      --to REV|head       last revision to pack (default: head)\n"
 	    "  -k, --key FILE          Ed25519 private key (keys/NAME.key, "
-	    "mode 0600)\n"
+	    "mode 0600);\n"
+	    "                          again for more signatures (the first "
+	    "is Key-Id)\n"
+	    "      --root FILE         carry a signed trust root, applied by "
+	    "stores\n"
+	    "                          before they check the signatures "
+	    "(repeatable,\n"
+	    "                          in version order)\n"
 	    "  -o, --output FILE       write the bundle to FILE\n"
 	    "      --compress zstd|gzip\n"
 	    "                          compression (default: zstd)\n"
@@ -174,6 +190,7 @@ pack_parse(int argc, char **argv, struct pack_opts *o, int *help,
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
 		{ "key", required_argument, NULL, 'k' },
+		{ "root", required_argument, NULL, 'r' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "compress", required_argument, NULL, 'z' },
 		{ "level", required_argument, NULL, 'l' },
@@ -195,7 +212,16 @@ pack_parse(int argc, char **argv, struct pack_opts *o, int *help,
 			o->to = optarg;
 			break;
 		case 'k':
-			o->key = optarg;
+			if (o->nkeys == SB_SIGS_MAX)
+				return sb_err_set(err, SB_EUSAGE, "pack: at "
+				    "most %d --key", SB_SIGS_MAX);
+			o->keys[o->nkeys++] = optarg;
+			break;
+		case 'r':
+			if (o->nroots == SB_SIGS_MAX)
+				return sb_err_set(err, SB_EUSAGE, "pack: at "
+				    "most %d --root", SB_SIGS_MAX);
+			o->roots[o->nroots++] = optarg;
 			break;
 		case 'o':
 			o->out = optarg;
@@ -224,7 +250,7 @@ pack_parse(int argc, char **argv, struct pack_opts *o, int *help,
 	if (optind < argc)
 		return sb_err_set(err, SB_EUSAGE, "pack: unexpected argument "
 		    "\"%s\"", argv[optind]);
-	if (o->key == NULL)
+	if (o->nkeys == 0)
 		return sb_err_set(err, SB_EUSAGE, "pack: --key FILE is "
 		    "required");
 	max = o->comp == SB_COMPRESS_GZIP ? SB_GZIP_LEVEL_MAX :
@@ -488,8 +514,8 @@ write_bundle(struct pack_run *run, const struct pack_opts *o, int64_t mtime,
 
 	if (sb_writer_add(run->w, "MANIFEST", run->len, err) == -1 ||
 	    sb_writer_write(run->w, run->text, run->len, err) == -1 ||
-	    sb_writer_add(run->w, "MANIFEST.sig", SB_SIG_LEN, err) == -1 ||
-	    sb_writer_write(run->w, run->sig, SB_SIG_LEN, err) == -1)
+	    sb_write_envelope(run->w, run->sigs, run->nsigs, run->roots,
+	    run->nroots, err) == -1)
 		return -1;
 	run->buf = sb_malloc(CHUNK);
 	for (size_t i = 0; i < run->m.nentries; i++) {
@@ -506,6 +532,64 @@ write_bundle(struct pack_run *run, const struct pack_opts *o, int64_t mtime,
 		}
 	}
 	return sb_writer_close(run->w, size, err);
+}
+
+static int
+load_key(struct pack_run *run, struct sb_ctx *ctx, const char *key,
+    struct sb_err *err)
+{
+	sb_privkey_free(run->key);
+	run->key = NULL;
+	free(run->keypath);
+	run->keypath = sb_ctx_path(ctx, key);
+	return sb_privkey_load(&run->key, run->keypath, err);
+}
+
+/* One more signature of MANIFEST; the key is wiped at once. */
+static int
+sign_with(struct pack_run *run, struct sb_err *err)
+{
+	struct sb_sig *s = &run->sigs[run->nsigs];
+
+	memcpy(s->id, sb_privkey_id(run->key), SB_KEYID_HEX);
+	for (size_t i = 0; i < run->nsigs; i++)
+		if (strcmp(run->sigs[i].id, s->id) == 0)
+			return sb_err_set(err, SB_EUSAGE, "pack: key %s "
+			    "(\"%s\") is given twice", s->id, run->keypath);
+	if (sb_privkey_sign(run->key, run->text, run->len, s->sig, err) == -1)
+		return -1;
+	run->nsigs++;
+	sb_privkey_free(run->key);
+	run->key = NULL;
+	return 0;
+}
+
+/* Each --root must meet its own threshold and follow the one before. */
+static int
+load_roots(struct pack_run *run, struct sb_ctx *ctx,
+    const struct pack_opts *o, struct sb_err *err)
+{
+	char *path;
+	int rc;
+
+	for (size_t i = 0; i < o->nroots; i++) {
+		path = sb_ctx_path(ctx, o->roots[i]);
+		rc = sb_root_load(&run->roots[i], path, err);
+		free(path);
+		if (rc == -1)
+			return -1;
+		run->nroots++;
+		if (sb_root_verify(&run->roots[i], err) == -1)
+			return -1;
+		if (i > 0 && run->roots[i].version !=
+		    run->roots[i - 1].version + 1)
+			return sb_err_set(err, SB_EUSAGE, "pack: root \"%s\" "
+			    "is version %llu, expected %llu after \"%s\"",
+			    run->roots[i].path, run->roots[i].version,
+			    run->roots[i - 1].version + 1,
+			    run->roots[i - 1].path);
+	}
+	return 0;
 }
 
 static int
@@ -544,6 +628,8 @@ pack_release(struct pack_run *run)
 	free(run->src);
 	free(run->text);
 	free(run->keypath);
+	for (size_t i = 0; i < run->nroots; i++)
+		sb_root_release(&run->roots[i]);
 	free(run->target);
 	free(run->tmp);
 	sb_manifest_release(&run->m);
@@ -602,8 +688,8 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		goto out;
 	}
 
-	run.keypath = sb_ctx_path(ctx, o.key);
-	if (sb_privkey_load(&run.key, run.keypath, err) == -1)
+	if (load_roots(&run, ctx, &o, err) == -1 ||
+	    load_key(&run, ctx, o.keys[0], err) == -1)
 		goto out;
 
 	run.m.project = sb_strdup(run.conf.project);
@@ -620,11 +706,12 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 			    run.m.nrevs);
 		goto out;
 	}
-	if (sb_privkey_sign(run.key, run.text, run.len, run.sig, err) == -1)
-		goto out;
-	/* The key is not needed any more: wipe it before the long part. */
-	sb_privkey_free(run.key);
-	run.key = NULL;
+	for (size_t i = 0; i < o.nkeys; i++) {
+		if (i > 0 && load_key(&run, ctx, o.keys[i], err) == -1)
+			goto out;
+		if (sign_with(&run, err) == -1)
+			goto out;
+	}
 	sb_sha256_hex(run.text, run.len, run.id);
 
 	if (make_target(&run, ctx, &o, err) == -1)
@@ -658,7 +745,10 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	printf("  size      %" PRIu64 " bytes\n", size);
 	printf("  revisions %zu (%s to %s)\n", run.m.nrevs, run.m.from,
 	    run.m.to);
-	printf("  key       %s\n", run.m.key_id);
+	for (size_t i = 0; i < run.nsigs; i++)
+		printf("  key       %s\n", run.sigs[i].id);
+	for (size_t i = 0; i < run.nroots; i++)
+		printf("  root      version %llu\n", run.roots[i].version);
 	ret = 0;
 out:
 	if (tmp_armed) {
