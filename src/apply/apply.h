@@ -18,6 +18,7 @@ struct sb_apply_opts {
 	size_t		 chunk_size;	/* --chunk-size */
 	unsigned	 jobs;		/* --jobs */
 	bool		 json, quiet, wait;
+	bool		 inventory;	/* status --inventory */
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "sqlbundle/text.h"
 
 #include "apply.h"
+#include "inventory.h"
 #include "db.h"
 #include "jobs.h"
 #include "plan.h"
@@ -655,7 +656,10 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 	    sb_state_history(s.db, 20, &hist, err) == -1)
 		goto out;
 	at = sb_ids_join(s.st.heads, s.st.nheads);
-	if (o->json) {
+	if (o->inventory) {
+		sb_inventory_print(stdout, s.st.project, s.st.heads,
+		    s.st.nheads, &hist);
+	} else if (o->json) {
 		status_json(&s, &hist);
 	} else if (!o->quiet) {
 		if (!s.st.has_book) {
@@ -689,6 +693,8 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 	}
 	ret = 0;
 out:
+	if (ret == -1 && o->inventory)
+		sb_inventory_error(stdout, err);
 	free(at);
 	sb_rows_release(&hist);
 	return session_end(&s, ret, err);

@@ -43,7 +43,8 @@ enum {
 	OPT_WAIT,
 	OPT_VTABLE,
 	OPT_CHUNK,
-	OPT_JOBS
+	OPT_JOBS,
+	OPT_INVENTORY
 };
 
 static const struct option options[] = {
@@ -55,6 +56,7 @@ static const struct option options[] = {
 	{ "version-table", required_argument, NULL, OPT_VTABLE },
 	{ "chunk-size", required_argument, NULL, OPT_CHUNK },
 	{ "jobs", required_argument, NULL, 'j' },
+	{ "inventory", no_argument, NULL, OPT_INVENTORY },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -98,6 +100,8 @@ usage(void)
 	    "  -j, --jobs=N               connections loading a large CSV "
 	    "seed at once\n"
 	    "                             (default: cores, at most 4)\n"
+	    "      --inventory            status: Mender inventory lines "
+	    "(sqlbundle_KEY=value)\n"
 	    "  -h, --help                 show this help, then exit\n"
 	    "  -V, --version              show the version, then exit\n\n"
 	    "Exit status: 0 ok, 1 bundle verification failed, 2 usage, "
@@ -184,6 +188,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			o.json = true;
+			break;
+		case OPT_INVENTORY:
+			o.inventory = true;
 			break;
 		case 'q':
 			o.quiet = true;
