@@ -82,6 +82,13 @@ int	sb_root_add_sig(struct sb_root *r, const struct sb_sig *sig,
  * a bad signature by one of them is refused). Expiry is not checked.
  */
 int	sb_root_verify(const struct sb_root *r, struct sb_err *err);
+#define SB_SPKI_B64_LEN	60
+/*
+ * The base64 of the DER SubjectPublicKeyInfo of an Ed25519 key: a root's
+ * Key value, and the one line between the PEM lines of its .pub.
+ */
+void	sb_pubkey_spki_b64(const unsigned char raw[SB_PUBKEY_LEN],
+	    char out[SB_SPKI_B64_LEN + 1]);
 /* Parse "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
 int	sb_time_parse(const char *s, long long *t);
 void	sb_time_format(long long t, char out[32]);

@@ -366,12 +366,22 @@ sb_root_load(struct sb_root *r, const char *path, struct sb_err *err)
 	return sb_root_parse(r, text, len, path, err);
 }
 
+void
+sb_pubkey_spki_b64(const unsigned char raw[SB_PUBKEY_LEN],
+    char out[SB_SPKI_B64_LEN + 1])
+{
+	unsigned char der[SPKI_LEN];
+
+	memcpy(der, spki_prefix, sizeof(spki_prefix));
+	memcpy(der + sizeof(spki_prefix), raw, SB_PUBKEY_LEN);
+	b64_encode(der, SPKI_LEN, out);
+}
+
 int
 sb_root_format(unsigned long long version, long long expires,
     unsigned threshold, const struct sb_pubkey *keys, size_t nkeys,
     char **text, size_t *len, struct sb_err *err)
 {
-	unsigned char der[SPKI_LEN];
 	char exp[32], enc[SPKI_B64 + 1], *s, *t;
 
 	*text = NULL;
@@ -394,9 +404,7 @@ sb_root_format(unsigned long long version, long long expires,
 	s = sb_printf("Format: " ROOT_FORMAT "\nVersion: %llu\nExpires: %s\n"
 	    "Threshold: %u\n", version, exp, threshold);
 	for (size_t i = 0; i < nkeys; i++) {
-		memcpy(der, spki_prefix, sizeof(spki_prefix));
-		memcpy(der + sizeof(spki_prefix), keys[i].raw, SB_PUBKEY_LEN);
-		b64_encode(der, SPKI_LEN, enc);
+		sb_pubkey_spki_b64(keys[i].raw, enc);
 		t = sb_printf("%sKey: %s %s\n", s, keys[i].id, enc);
 		free(s);
 		s = t;

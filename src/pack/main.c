@@ -23,6 +23,8 @@ static const struct command commands[] = {
 	{ "render", sb_cmd_render, "print the SQL of a range, for offline "
 	    "review" },
 	{ "keygen", sb_cmd_keygen, "generate an Ed25519 signing key pair" },
+	{ "pubkey", sb_cmd_pubkey, "write the .pub of a key file or a "
+	    "pkcs11: key" },
 	{ "pack", sb_cmd_pack, "write a signed bundle of a range of "
 	    "revisions" },
 	{ "sign", sb_cmd_sign, "add a signature to a bundle (same bundle "

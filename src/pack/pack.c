@@ -541,7 +541,7 @@ load_key(struct pack_run *run, struct sb_ctx *ctx, const char *key,
 	sb_privkey_free(run->key);
 	run->key = NULL;
 	free(run->keypath);
-	run->keypath = sb_ctx_path(ctx, key);
+	run->keypath = sb_ctx_keyref(ctx, key);
 	return sb_privkey_load(&run->key, run->keypath, err);
 }
 

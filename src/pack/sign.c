@@ -240,7 +240,7 @@ make_sigs(struct sb_ctx *ctx, const struct sign_opts *o, const char *text,
 		return sb_err_set(err, SB_EINVALID, "%s: at most %d "
 		    "signatures", o->bundle, SB_SIGS_MAX);
 	for (size_t i = 0; i < o->nkeys; i++) {
-		path = sb_ctx_path(ctx, o->keys[i]);
+		path = sb_ctx_keyref(ctx, o->keys[i]);
 		ret = sb_privkey_load(&key, path, err);
 		free(path);
 		if (ret == -1)

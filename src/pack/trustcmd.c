@@ -176,7 +176,7 @@ trust_sign(struct sb_ctx *ctx, const struct trust_opts *o, int argc,
 		return sb_err_set(err, SB_EUSAGE, "trust sign: FILE and --key "
 		    "KEYFILE are required");
 	path = sb_ctx_path(ctx, argv[0]);
-	keypath = sb_ctx_path(ctx, o->key);
+	keypath = sb_ctx_keyref(ctx, o->key);
 	if (sb_root_load(&r, path, err) == -1 ||
 	    sb_privkey_load(&key, keypath, err) == -1)
 		goto out;
