@@ -359,7 +359,9 @@ load_module(struct sb_p11 *p, const char *module, struct sb_err *err)
 	CK_C_INITIALIZE_ARGS args;
 	CK_RV rv;
 
-	if ((p->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	/* NODELETE: a module may keep state past C_Finalize (SoftHSM does). */
+	if ((p->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)) ==
+	    NULL) {
 		sb_err_set(err, SB_EINVALID, "%s: could not load PKCS#11 "
 		    "module \"%s\"", p->name, module);
 		sb_err_detail(err, "%s", dlerror());
