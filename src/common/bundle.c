@@ -195,6 +195,7 @@ check_signature(struct sb_bundle *b, struct sb_trust *trust,
 	    b->sigs, b->nsigs, b->status, err);
 	if (ret == -1)
 		return -1;
+	/* MANIFEST.sig's key when it counted, else the first that did. */
 	for (size_t i = 0; i < b->nsigs && b->key == NULL; i++)
 		if (b->status[i] == SB_SIG_GOOD)
 			b->key = sb_trust_find(trust, b->sigs[i].id);
@@ -230,6 +231,13 @@ read_root(struct sb_bundle *b, struct sb_trust *trust,
 	free(name);
 	if (ret == -1)
 		return -1;
+	if (strtoull(info->path + sizeof(SB_ROOT_MEMBER), NULL, 10) !=
+	    r.version) {
+		sb_err_set(err, SB_EINVALID, "%s: %s holds root version %llu",
+		    b->name, info->path, r.version);
+		sb_root_release(&r);
+		return -1;
+	}
 	/* A store already past this version has it: carry on. */
 	if (trust->root != NULL && r.version <= trust->root->version) {
 		sb_root_release(&r);

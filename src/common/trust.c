@@ -250,13 +250,14 @@ count(const struct sb_trust *t, const char *what, const char *noun,
     size_t n, enum sb_sig_status *status, bool expiry, struct sb_err *err)
 {
 	const struct sb_pubkey *k;
-	bool counted[SB_ROOT_KEYS_MAX] = { false };
+	bool *counted;
 	size_t good = 0, unknown = 0;
 
 	if (expiry && t->root != NULL && t->root->expires <= t->now)
 		return sb_err_set(err, SB_EINVALID, "%s: trust root version "
 		    "%llu (%s) expired at %s", what, t->root->version,
 		    t->root->path, t->root->expires_text);
+	counted = sb_calloc(t->n + 1, sizeof(*counted));
 	for (size_t i = 0; i < n; i++) {
 		enum sb_sig_status st = SB_SIG_UNKNOWN;
 
@@ -269,21 +270,21 @@ count(const struct sb_trust *t, const char *what, const char *noun,
 				sb_err_detail(err, "signature %zu does not "
 				    "verify under key %s (%s)", i + 1, k->id,
 				    k->path);
+				free(counted);
 				return -1;
 			}
 			/* Each key counts once, however often it signed. */
-			st = ki < SB_ROOT_KEYS_MAX && counted[ki] ?
-			    SB_SIG_REPEAT : SB_SIG_GOOD;
-			if (st == SB_SIG_GOOD && ki < SB_ROOT_KEYS_MAX) {
-				counted[ki] = true;
+			st = counted[ki] ? SB_SIG_REPEAT : SB_SIG_GOOD;
+			if (st == SB_SIG_GOOD)
 				good++;
-			}
+			counted[ki] = true;
 		} else {
 			unknown++;
 		}
 		if (status != NULL)
 			status[i] = st;
 	}
+	free(counted);
 	if (good >= t->threshold)
 		return 0;
 	if (good == 0 && n == 1 && t->root == NULL) {

@@ -321,6 +321,9 @@ assert d["root_version"] == 2 and d["threshold"] == 2, d
 	expect_rc 1 "$SBA" upgrade bc.tar.zst --trust "$T_DIR/store"
 	expect_rc 0 "$SBA" verify rot.tar.zst --trust "$T_DIR/store"
 	grep -qx "signed by: $(kid d) ($T_DIR/store/root)" "$T_DIR/out"
+	# A root member must be named for its version.
+	sigmember rot.tar.zst misnamed.tar.zst ROOT.5 ROOT.2
+	both_refuse misnamed.tar.zst "misnamed.tar.zst: ROOT.5 holds root version 2"
 	# --root must follow: a gap is refused at pack time.
 	root r4 4 2 "a b d" a b
 	expect_err 2 "is version 4, expected 3" "$SB" -C proj pack \
