@@ -292,11 +292,12 @@ sb_cmd_trust(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	const char *sub;
 	int help;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		trust_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? sb_err_set(err, SB_EUSAGE, "trust: missing "
-		    "new, sign or show") : 0;
+	if (argc < 2)
+		return sb_err_set(err, SB_EUSAGE, "trust: missing new, sign or "
+		    "show");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		trust_usage(stdout);
+		return 0;
 	}
 	sub = argv[1];
 	if (trust_parse(argc - 1, argv + 1, &o, &help, err) == -1)
