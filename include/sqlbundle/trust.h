@@ -160,7 +160,9 @@ int	sb_trust_accept(struct sb_trust *trust, struct sb_root *r, bool tofu,
 /*
  * Write the roots accepted since load into the trust folder: each as
  * roots/N.root, then the last as the root file, each durably (temp,
- * fsync, rename, fsync of the folder). Nothing to do without any.
+ * fsync, rename, fsync of the folder). Nothing to do without any, or
+ * when the trust is a file; versions not above the root file on disk
+ * now (another run stored a newer one) are not written.
  */
 int	sb_trust_store(struct sb_trust *trust, struct sb_err *err);
 /* One line describing the policy in force ("root version 3: 2 of ..."). */

@@ -527,9 +527,6 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		goto out;
 	if (open_verified(&s, argv[0], dir == SB_DIR_UP, err) == -1)
 		goto out;
-	/* Roots the bundle carried, checked: kept whatever comes next. */
-	if (sb_trust_store(&s.bo.trust, err) == -1)
-		goto out;
 	if (connect_db(&s, err) == -1)
 		goto out;
 	if (sb_state_lock(s.db, false, err) == -1) {
@@ -540,6 +537,12 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		if (sb_state_lock(s.db, true, err) == -1)
 			goto out;
 	}
+	/*
+	 * Roots the bundle carried, checked with it: stored under the lock,
+	 * before any statement, whatever comes next.
+	 */
+	if (sb_trust_store(&s.bo.trust, err) == -1)
+		goto out;
 	/*
 	 * Read and check first (missing tables read as empty), so that a
 	 * refusal leaves the database as it was; the lock keeps the state

@@ -404,18 +404,47 @@ out:
 	return ret;
 }
 
+/* The version of the root file in force on disk now, 0 when none. */
+static int
+disk_version(const char *file, unsigned long long *v, struct sb_err *err)
+{
+	struct sb_root r;
+	struct stat st;
+
+	*v = 0;
+	if (lstat(file, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return sb_err_sys(err, "could not read trust \"%s\"", file);
+	}
+	if (sb_trust_strict(file, false, err) == -1 ||
+	    sb_root_load(&r, file, err) == -1)
+		return -1;
+	*v = r.version;
+	sb_root_release(&r);
+	return 0;
+}
+
 int
 sb_trust_store(struct sb_trust *t, struct sb_err *err)
 {
-	char *hist = NULL, *file = NULL;
+	char *hist = NULL, *file = NULL, *root = NULL;
+	unsigned long long have;
+	const struct sb_root *last;
 	int ret = -1;
 
-	if (t->npending == 0)
+	/* A --trust file is read, never written. */
+	if (t->npending == 0 || t->dir == NULL)
 		return 0;
-	if (t->dir == NULL)
-		return sb_err_set(err, SB_EUSAGE, "trust \"%s\" is not a "
-		    "folder: cannot store root version %llu", t->path,
-		    t->pending[t->npending - 1].version);
+	last = &t->pending[t->npending - 1];
+	root = sb_printf("%s/%s", t->dir, SB_ROOT_FILE);
+	/* Another run may have stored a newer one since: never go back. */
+	if (disk_version(root, &have, err) == -1)
+		goto out;
+	if (last->version <= have) {
+		ret = 0;
+		goto out;
+	}
 	hist = sb_printf("%s/%s", t->dir, SB_ROOT_HISTORY);
 	if (mkdir(hist, 0755) == -1 && errno != EEXIST) {
 		sb_err_sys(err, "could not create folder \"%s\"", hist);
@@ -425,16 +454,15 @@ sb_trust_store(struct sb_trust *t, struct sb_err *err)
 		goto out;
 	/* History first: the file in force never names a missing version. */
 	for (size_t i = 0; i < t->npending; i++) {
+		if (t->pending[i].version <= have)
+			continue;
 		free(file);
 		file = sb_printf("%s/%llu.root", hist, t->pending[i].version);
 		if (sb_write_file_atomic(file, t->pending[i].text,
 		    t->pending[i].len, 0644, err) == -1)
 			goto out;
 	}
-	free(file);
-	file = sb_printf("%s/%s", t->dir, SB_ROOT_FILE);
-	if (sb_write_file_atomic(file, t->pending[t->npending - 1].text,
-	    t->pending[t->npending - 1].len, 0644, err) == -1)
+	if (sb_write_file_atomic(root, last->text, last->len, 0644, err) == -1)
 		goto out;
 	for (size_t i = 0; i < t->npending; i++)
 		sb_root_release(&t->pending[i]);
@@ -443,6 +471,7 @@ sb_trust_store(struct sb_trust *t, struct sb_err *err)
 	t->npending = 0;
 	ret = 0;
 out:
+	free(root);
 	free(file);
 	free(hist);
 	return ret;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -15,6 +17,7 @@
 #include "sqlbundle/err.h"
 #include "sqlbundle/fs.h"
 #include "sqlbundle/trust.h"
+#include "tmpdir.h"
 
 #define NKEYS	6
 #define FAR	4102444800LL	/* 2100-01-01 */
@@ -29,6 +32,8 @@ setup(void **state)
 	size_t len = SB_PUBKEY_LEN;
 
 	(void)state;
+	if (tmpdir_make("root") == -1)
+		return -1;
 	for (int i = 0; i < NKEYS; i++) {
 		memset(seed, 'a' + i, sizeof(seed));
 		priv[i] = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
@@ -48,6 +53,7 @@ teardown(void **state)
 	(void)state;
 	for (int i = 0; i < NKEYS; i++)
 		EVP_PKEY_free(priv[i]);
+	tmpdir_remove();
 	return 0;
 }
 
@@ -327,6 +333,59 @@ test_bundle_threshold_and_expiry(void **state)
 	sb_trust_release(&t);
 }
 
+static void
+write_root(const char *path, const struct sb_root *r)
+{
+	struct sb_err err = SB_ERR_INIT;
+
+	unlink(path);
+	assert_int_equal(sb_write_file_atomic(path, r->text, r->len, 0644,
+	    &err), 0);
+}
+
+/* A run that loaded version 1 does not overwrite a version 3 on disk. */
+static void
+test_store_never_goes_back(void **state)
+{
+	struct sb_trust t;
+	struct sb_root r1, r2, r3;
+	struct sb_err err = SB_ERR_INIT;
+	const int keys[] = { 0, 1, 2, -1 }, signers[] = { 0, 1, -1 };
+	char *dir = sb_printf("%s/store", tmpdir), *file, *hist, *text;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(mkdir(dir, 0755), 0);
+	file = sb_printf("%s/root", dir);
+	hist = sb_printf("%s/roots/2.root", dir);
+	make_root(&r1, 1, 2, keys, signers);
+	make_root(&r2, 2, 2, keys, signers);
+	make_root(&r3, 3, 2, keys, signers);
+	write_root(file, &r1);
+	assert_int_equal(sb_trust_load(&t, dir, &err), 0);
+	assert_int_equal(sb_trust_accept(&t, &r2, false, &err), 0);
+	write_root(file, &r3);
+	assert_int_equal(sb_trust_store(&t, &err), 0);
+	assert_int_equal(sb_read_file(file, SB_ROOT_MAX, &text, &len, &err), 0);
+	assert_true(strstr(text, "Version: 3\n") != NULL);
+	free(text);
+	assert_int_equal(access(hist, F_OK), -1);
+	/* Without the newer one on disk, version 2 lands, history first. */
+	write_root(file, &r1);
+	assert_int_equal(sb_trust_store(&t, &err), 0);
+	assert_int_equal(sb_read_file(file, SB_ROOT_MAX, &text, &len, &err), 0);
+	assert_true(strstr(text, "Version: 2\n") != NULL);
+	free(text);
+	assert_int_equal(access(hist, F_OK), 0);
+	sb_trust_release(&t);
+	sb_root_release(&r1);
+	sb_root_release(&r2);
+	sb_root_release(&r3);
+	free(hist);
+	free(file);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -336,6 +395,7 @@ main(void)
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_bundle_threshold_and_expiry),
+		cmocka_unit_test(test_store_never_goes_back),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
