@@ -366,3 +366,22 @@ test_trust_folder_modes() {
 	expect_err 1 "trust \"$T_DIR/pubs/a.pub\" is owned by uid $(id -u nobody), neither root nor this user" \
 	    "$SBA" verify ab.tar.zst --trust "$T_DIR/pubs"
 }
+
+# TUF's "threshold raised, then lowered": the lower threshold must be
+# signed for by the raised one.
+test_threshold_raised_then_lowered() {
+	setup_keys
+	store_2of3
+	root r2 2 3 "a b c" a b c
+	expect_rc 0 "$SBA" trust update "$T_DIR/r2" --trust "$T_DIR/store"
+	bundle ab.tar.zst a b
+	both_refuse ab.tar.zst "ab.tar.zst: bundle signed by 2 trusted keys, 3 needed"
+	root r3 3 1 "a b c" a b
+	expect_err 1 "version 3 signed by 2 of the keys in force, 3 needed" \
+	    "$SBA" trust update "$T_DIR/r3" --trust "$T_DIR/store"
+	"$SB" trust sign r3 --key "$K/c.key" >/dev/null
+	expect_rc 0 "$SBA" trust update "$T_DIR/r3" --trust "$T_DIR/store"
+	bundle a.tar.zst a
+	both_accept a.tar.zst
+	both_accept ab.tar.zst
+}
