@@ -32,6 +32,8 @@ CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto)
 PQ_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpq)
 PQ_LIBS = $(shell $(PKG_CONFIG) --libs libpq)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
+# PKCS#11 declarations only (p11-kit's pkcs11.h); modules are dlopen'ed.
+P11_CFLAGS = $(shell $(PKG_CONFIG) --cflags p11-kit-1)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
 ifeq ($(V),1)
@@ -71,9 +73,10 @@ FORCE:
 $(O)/src/common/archive.o $(O)/src/pack/writer.o: EXTRA_CFLAGS = $(ARCHIVE_CFLAGS)
 $(O)/src/common/crypto.o $(O)/src/pack/keys.o: EXTRA_CFLAGS = $(CRYPTO_CFLAGS)
 $(O)/src/apply/db.o: EXTRA_CFLAGS = $(PQ_CFLAGS)
+$(O)/src/pack/pkcs11.o: EXTRA_CFLAGS = $(P11_CFLAGS)
 $(O)/src/apply/jobs.o: EXTRA_CFLAGS = -pthread
 $(O)/src/pack/import.o: EXTRA_CFLAGS = -DSB_DATADIR='"$(DATADIR)"'
-$(O)/tests/%.o: EXTRA_CFLAGS = $(CMOCKA_CFLAGS) $(ARCHIVE_CFLAGS) $(CRYPTO_CFLAGS) -Isrc
+$(O)/tests/%.o: EXTRA_CFLAGS = $(CMOCKA_CFLAGS) $(ARCHIVE_CFLAGS) $(CRYPTO_CFLAGS) $(P11_CFLAGS) -Isrc
 
 $(O)/%.o: %.c $(O)/.flags
 	@mkdir -p $(@D)
@@ -83,7 +86,7 @@ $(O)/%.o: %.c $(O)/.flags
 $(B)/sqlbundle: $(PACK_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(CRYPTO_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(ARCHIVE_LIBS) $(CRYPTO_LIBS) -ldl
 
 $(B)/sqlbundle-apply: $(APPLY_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(@D)
@@ -103,7 +106,7 @@ $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(O)/libpack.a $(O)/libapply.a $(O)/
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $< -Wl,--start-group $(O)/libpack.a \
 		$(O)/libapply.a $(O)/libcommon.a -Wl,--end-group \
-		$(CMOCKA_LIBS) $(PQ_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS)
+		$(CMOCKA_LIBS) $(PQ_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS) -ldl
 
 deps:
 	$(Q)scripts/deps.sh
@@ -116,7 +119,7 @@ integration: $(PROGS)
 
 # What CI runs (.ci/run): packages, build, unit tests, integration tests.
 check:
-	$(Q)scripts/deps.sh deb mender
+	$(Q)scripts/deps.sh deb mender hsm
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN)
 	$(Q)scripts/archcheck.sh $(B)
 	$(Q)scripts/run-unit.sh $(UNIT_BIN)

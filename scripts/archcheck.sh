@@ -41,6 +41,7 @@ check_seam() {
 check_seam "archive.h" 'archive(_entry)?\.h' src/common/archive.c src/pack/writer.c
 check_seam "openssl/*" 'openssl/' src/common/crypto.c src/pack/keys.c
 check_seam "libpq-fe.h" 'libpq-fe\.h|libpq/' src/apply/db.c
+check_seam "pkcs11.h" 'p11-kit/|pkcs11\.h|dlfcn\.h' src/pack/pkcs11.c src/pack/keys.c
 check_seam "cmocka.h" 'cmocka\.h'
 
 # Quoted includes of src/common and its headers: sqlbundle/* or a
@@ -66,7 +67,7 @@ hits=$(grep -EHn '#[[:space:]]*include[[:space:]]*"(\.\./)?pack/' src/apply/*.[c
 
 # The applier cannot sign: no private-key or signing symbol, ours or
 # OpenSSL's, defined or imported.
-signing='EVP_DigestSign|EVP_PKEY_sign|EVP_PKEY_keygen|EVP_PKEY_CTX_new_id|PEM_read_bio_PrivateKey|PEM_write_bio_PrivateKey|EVP_PKEY_new_raw_private_key|sb_privkey_|sb_keygen'
+signing='sb_p11_|dlopen|EVP_DigestSign|EVP_PKEY_sign|EVP_PKEY_keygen|EVP_PKEY_CTX_new_id|PEM_read_bio_PrivateKey|PEM_write_bio_PrivateKey|EVP_PKEY_new_raw_private_key|sb_privkey_|sb_keygen'
 if [ ! -x "$bindir/sqlbundle-apply" ] || [ ! -x "$bindir/sqlbundle" ]; then
 	violation "no programs in $bindir (build first)"
 else

@@ -7,17 +7,19 @@ set -eu
 pkgs="build-essential pkg-config libarchive-dev libssl-dev libpq-dev
 libcmocka-dev postgresql-15 postgresql-contrib zstd gzip tar openssl
 coreutils python3 alembic python3-sqlalchemy python3-psycopg2 procps time util-linux
-python3-jsonschema strace"
+python3-jsonschema strace libp11-kit-dev"
 for extra in "$@"; do
 	case $extra in
 	fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
 	bench) pkgs="$pkgs gnuplot-nox" ;;
 	profile) pkgs="$pkgs valgrind" ;;
-	# `make deb`; `make check` adds deb and mender (tests of both).
+	# `make deb`; `make check` adds deb, mender and hsm (tests of each).
 	deb) pkgs="$pkgs debhelper dpkg-dev fakeroot lintian" ;;
 	mender) pkgs="$pkgs mender-client mender-artifact" ;;
 	# What the revisions of scripts/alembic-real/projects import.
 	alembic-real) pkgs="$pkgs python3-werkzeug python3-packaging" ;;
+	# Keys on a token: SoftHSM and pkcs11-tool for the tests.
+	hsm) pkgs="$pkgs softhsm2 opensc" ;;
 	*) echo "deps.sh: unknown group \"$extra\"" >&2; exit 2 ;;
 	esac
 done

@@ -15,7 +15,7 @@ flags="-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -Iinclude
 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 $(pkg-config --cflags libarchive libcrypto)"
 libs="$(pkg-config --libs libarchive libcrypto)"
-for t in revision manifest bundle fingerprints; do
+for t in revision manifest bundle fingerprints root; do
 	# shellcheck disable=SC2086
 	$FUZZ_CC $flags -o "$out/bin/fuzz_$t" "fuzz/fuzz_$t.c" src/common/*.c $libs
 done
@@ -25,7 +25,7 @@ $FUZZ_CC $flags -Isrc -o "$out/bin/fuzz_csv_header" fuzz/fuzz_csv_header.c \
     src/common/*.c src/pack/seeds.c $libs
 
 # Seed corpora: committed seeds plus what the example project gives.
-for t in revision manifest bundle csv_header fingerprints; do
+for t in revision manifest bundle csv_header fingerprints root; do
 	mkdir -p "$out/corpus/$t"
 	[ -d "fuzz/seeds/$t" ] && cp fuzz/seeds/$t/* "$out/corpus/$t/" 2>/dev/null || true
 done
@@ -49,6 +49,15 @@ SOURCE_DATE_EPOCH=1700000000 bin/sqlbundle -C "$work" pack --key keys/fuzz.key \
 cp "$work/bundles/small.tar.gz" "$out/corpus/bundle/"
 tar -xOf "$work/bundles/example.zstd" MANIFEST >"$out/corpus/manifest/example"
 tar -xOf "$work/bundles/small.tar.gz" MANIFEST >"$out/corpus/manifest/small"
+# Roots: one signed, one repeated signature, one unsigned.
+bin/sqlbundle -C "$work" keygen fuzz2 >/dev/null
+bin/sqlbundle trust new -o "$work/root" --threshold 1 --version 3 \
+    "$work/keys/fuzz.pub" "$work/keys/fuzz2.pub" >/dev/null
+cp "$work/root" "$out/corpus/root/unsigned"
+bin/sqlbundle trust sign "$work/root" --key "$work/keys/fuzz.key" >/dev/null
+cp "$work/root" "$out/corpus/root/signed"
+sed -n '/^Signature: /p' "$work/root" >>"$work/root"
+cp "$work/root" "$out/corpus/root/repeated"
 # An uncompressed tar, so mutations reach the tar headers directly.
 gzip -dc "$work/bundles/small.tar.gz" >"$out/corpus/bundle/small.tar"
 # Hostile variants of it, as the integration tests make them: truncated,
@@ -84,7 +93,7 @@ PY
 [ -f revisions/FINGERPRINTS ] && cp revisions/FINGERPRINTS "$out/corpus/fingerprints/example"
 
 status=0
-for t in revision manifest bundle csv_header fingerprints; do
+for t in revision manifest bundle csv_header fingerprints root; do
 	echo "fuzz_$t: ${secs}s"
 	SB_FUZZ_TRUST=$work/keys/fuzz.pub "$out/bin/fuzz_$t" \
 	    -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \

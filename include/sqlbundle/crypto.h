@@ -50,19 +50,4 @@ void	sb_key_id(const unsigned char raw[SB_PUBKEY_LEN],
 int	sb_sig_verify(const struct sb_pubkey *key, const void *msg, size_t len,
 	    const unsigned char sig[SB_SIG_LEN]);
 
-/* A set of trusted public keys: one .pub file, or every *.pub in a folder. */
-struct sb_trust {
-	struct sb_pubkey	*keys;
-	size_t			 n;
-};
-
-#define SB_TRUST_INIT { NULL, 0 }
-
-int	sb_trust_load(struct sb_trust *trust, const char *path,
-	    struct sb_err *err);
-/* The key with this id, or NULL. */
-const struct sb_pubkey *sb_trust_find(const struct sb_trust *trust,
-	    const char *key_id);
-void	sb_trust_release(struct sb_trust *trust);
-
 #endif

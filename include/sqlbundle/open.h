@@ -9,6 +9,7 @@
 #define SQLBUNDLE_OPEN_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "sqlbundle/bundle.h"
 #include "sqlbundle/contents.h"
@@ -40,6 +41,11 @@ struct sb_open {
  */
 int	sb_open_trust(struct sb_trust *trust, const char *opt,
 	    struct sb_err *err);
+/*
+ * The trust path sb_open_trust would load; *from says where it came
+ * from when not from opt (NULL then), for messages.
+ */
+const char *sb_open_trust_path(const char *opt, const char **from);
 
 /*
  * Open the bundle at path. verify: load the trust as sb_open_trust()
@@ -61,5 +67,17 @@ void	sb_open_release(struct sb_open *o);
  * key_file, project, created, from, to, revision_count, entry_count.
  */
 void	sb_open_json(const struct sb_open *o, struct sb_json *j);
+/*
+ * The policy and signatures of a verified bundle (nothing otherwise):
+ * threshold, root_version (null without a root) and signatures, an
+ * array of {key_id, key_file, status}; sb_open_json writes them too.
+ */
+void	sb_open_json_sigs(const struct sb_open *o, struct sb_json *j);
+/*
+ * The same as text: a line "<trust><policy>", then one line per
+ * signature "<signer>KEYID (key file | why it did not count)".
+ */
+void	sb_open_print_sigs(const struct sb_open *o, FILE *fp,
+	    const char *trust, const char *signer);
 
 #endif

@@ -24,6 +24,7 @@ struct sb_apply_opts {
 	bool		 allow_drift;	/* --allow-drift */
 	const char	**exclude;	/* --exclude, for `fingerprint` */
 	size_t		 nexclude;
+	bool		 inventory;	/* status --inventory */
 };
 
 /*
@@ -45,6 +46,8 @@ int	sb_apply_downgrade(const struct sb_apply_opts *o, int argc,
 int	sb_apply_fingerprint(const struct sb_apply_opts *o, int argc,
 	    char **argv, struct sb_err *err);
 int	sb_apply_drift(const struct sb_apply_opts *o, int argc, char **argv,
+	    struct sb_err *err);
+int	sb_apply_trust(const struct sb_apply_opts *o, int argc, char **argv,
 	    struct sb_err *err);
 int	sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 	    struct sb_err *err);

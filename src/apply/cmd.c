@@ -20,6 +20,7 @@
 #include "catalog.h"
 #include "db.h"
 #include "drift.h"
+#include "inventory.h"
 #include "jobs.h"
 #include "plan.h"
 #include "progress.h"
@@ -269,7 +270,6 @@ sb_apply_verify(const struct sb_apply_opts *o, int argc, char **argv,
     struct sb_err *err)
 {
 	struct session s;
-	const struct sb_pubkey *key;
 	int ret = -1;
 
 	session_init(&s, o);
@@ -277,7 +277,6 @@ sb_apply_verify(const struct sb_apply_opts *o, int argc, char **argv,
 		goto out;
 	if (open_verified(&s, argv[0], false, err) == -1)
 		goto out;
-	key = sb_bundle_key(s.b);
 	if (o->json) {
 		struct sb_json j;
 
@@ -289,9 +288,7 @@ sb_apply_verify(const struct sb_apply_opts *o, int argc, char **argv,
 		    "revision%s\n", argv[0], s.m->project, s.m->from, s.m->to,
 		    s.m->nrevs, s.m->nrevs == 1 ? "" : "s");
 		printf("bundle id: %s\n", s.id);
-		printf("signed by: %s%s%s%s\n", s.m->key_id,
-		    key && key->path ? " (" : "", key && key->path ?
-		    key->path : "", key && key->path ? ")" : "");
+		sb_open_print_sigs(&s.bo, stdout, "trust: ", "signed by: ");
 	}
 	ret = 0;
 out:
@@ -782,6 +779,12 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 			goto out;
 	}
 	/*
+	 * Roots the bundle carried, checked with it: stored under the lock,
+	 * before any statement, whatever comes next.
+	 */
+	if (sb_trust_store(&s.bo.trust, err) == -1)
+		goto out;
+	/*
 	 * Read and check first (missing tables read as empty), so that a
 	 * refusal leaves the database as it was; the lock keeps the state
 	 * still until the bookkeeping exists.
@@ -1187,7 +1190,11 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 		    &x.chunks[i], err) == -1)
 			goto out;
 	at = sb_ids_join(s.st.heads, s.st.nheads);
-	if (o->json) {
+	if (o->inventory) {
+		sb_inventory_print(stdout, s.st.project, s.st.heads,
+		    s.st.nheads, &hist);
+		sb_inventory_state(stdout, &drift, &x.failed, &x.live);
+	} else if (o->json) {
 		status_json(&s, &hist, &x, &drift);
 	} else if (!o->quiet) {
 		/* Values read from the database: escaped for the terminal. */
@@ -1232,6 +1239,8 @@ sb_apply_status(const struct sb_apply_opts *o, int argc, char **argv,
 	}
 	ret = 0;
 out:
+	if (ret == -1 && o->inventory)
+		sb_inventory_error(stdout, err);
 	free(at);
 	sb_rows_release(&drift);
 	free(x.chunks);

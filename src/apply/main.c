@@ -39,6 +39,8 @@ static const struct command commands[] = {
 	    "bundle expects" },
 	{ "fingerprint", sb_apply_fingerprint, "print the schema's "
 	    "canonical description" },
+	{ "trust", sb_apply_trust, "trust update ROOT...: install or rotate "
+	    "the trust root" },
 };
 
 enum {
@@ -52,7 +54,8 @@ enum {
 	OPT_EXCLUDE,
 	OPT_LOCK_TIMEOUT,
 	OPT_LOCK_WAIT_MAX,
-	OPT_INTERVAL
+	OPT_INTERVAL,
+	OPT_INVENTORY
 };
 
 static const struct option options[] = {
@@ -69,6 +72,7 @@ static const struct option options[] = {
 	{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
 	{ "lock-wait-max", required_argument, NULL, OPT_LOCK_WAIT_MAX },
 	{ "progress-interval", required_argument, NULL, OPT_INTERVAL },
+	{ "inventory", no_argument, NULL, OPT_INVENTORY },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -86,7 +90,8 @@ usage(void)
 	    "  sqlbundle-apply [OPTION]... downgrade BUNDLE TARGET\n"
 	    "  sqlbundle-apply [OPTION]... status\n"
 	    "  sqlbundle-apply [OPTION]... drift BUNDLE\n"
-	    "  sqlbundle-apply [OPTION]... fingerprint\n\n"
+	    "  sqlbundle-apply [OPTION]... fingerprint\n"
+	    "  sqlbundle-apply [OPTION]... trust update ROOT...\n\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -95,9 +100,11 @@ usage(void)
 	    "Options (before or after the command):\n"
 	    "  -d, --dbname=CONNINFO      connection string or URI (PG* "
 	    "variables apply)\n"
-	    "      --trust=KEY.pub|DIR    trusted public key(s) (default "
-	    "$SQLBUNDLE_TRUST,\n"
-	    "                             else " SB_TRUST_DEFAULT ")\n"
+	    "      --trust=KEY.pub|ROOT|DIR\n"
+	    "                             trust: a key, a root, or a folder "
+	    "(default\n"
+	    "                             $SQLBUNDLE_TRUST, else "
+	    SB_TRUST_DEFAULT ")\n"
 	    "      --json                 machine-readable output, one JSON "
 	    "object a line\n"
 	    "  -q, --quiet                print errors only\n"
@@ -127,6 +134,8 @@ usage(void)
 	    "most this\n"
 	    "                             often (default 10; 0: at every "
 	    "change)\n"
+	    "      --inventory            status: Mender inventory lines "
+	    "(sqlbundle_KEY=value)\n"
 	    "  -h, --help                 show this help, then exit\n"
 	    "  -V, --version              show the version, then exit\n\n"
 	    "Exit status: 0 ok, 1 bundle verification failed, 2 usage, "
@@ -242,6 +251,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			o.json = true;
+			break;
+		case OPT_INVENTORY:
+			o.inventory = true;
 			break;
 		case 'q':
 			o.quiet = true;

@@ -13,6 +13,7 @@
 #include "sqlbundle/bundle.h"
 #include "sqlbundle/contents.h"
 #include "sqlbundle/fs.h"
+#include "sqlbundle/trust.h"
 
 /* Drain buffer for entries the caller does not read itself. */
 #define DRAIN_BUF	(256 * 1024)
@@ -24,7 +25,14 @@ struct sb_bundle {
 	size_t			 textlen;
 	struct sb_manifest	 m;
 	char			 id[SB_SHA256_HEX];
-	const struct sb_pubkey	*key;
+	const struct sb_pubkey	*key;		/* first that counted */
+	const struct sb_trust	*trust;		/* that verified it */
+	struct sb_sig		 sigs[SB_SIGS_MAX];
+	size_t			 nsigs;
+	enum sb_sig_status	*status;	/* per signature, once checked */
+	char			*pending;	/* first payload member, read */
+	char			*path;		/* its name, once taken */
+	uint64_t		 pending_size;
 	struct sb_sha256	*sha;
 	unsigned char		*buf;
 	size_t			 next;		/* manifest index expected next */
@@ -89,45 +97,9 @@ find_key_id(const char *text, size_t len, char id[SB_KEYID_HEX])
 	return false;
 }
 
-static int
-check_signature(struct sb_bundle *b, const struct sb_trust *trust,
-    const unsigned char sig[SB_SIG_LEN], struct sb_err *err)
-{
-	char id[SB_KEYID_HEX];
-	size_t off = 0;
-
-	if (!find_key_id(b->text, b->textlen, id)) {
-		/* The strict parser says precisely what is wrong. */
-		if (sb_manifest_parse(&b->m, b->text, b->textlen, err) == -1)
-			return sb_err_prefix(err, "%s", b->name);
-		return sb_err_set(err, SB_EINVALID, "%s: MANIFEST has no "
-		    "Key-Id", b->name);
-	}
-	if ((b->key = sb_trust_find(trust, id)) == NULL) {
-		sb_err_set(err, SB_EINVALID,
-		    "%s: bundle signed by untrusted key %s", b->name, id);
-		for (size_t i = 0; i < trust->n && off < sizeof(err->detail);
-		    i++)
-			off += (size_t)snprintf(err->detail + off,
-			    sizeof(err->detail) - off, "%s%s (%s)",
-			    i ? ", " : "trusted keys: ", trust->keys[i].id,
-			    trust->keys[i].path);
-		return -1;
-	}
-	if (sb_sig_verify(b->key, b->text, b->textlen, sig) == -1) {
-		sb_err_set(err, SB_EINVALID, "%s: bad signature", b->name);
-		sb_err_detail(err, "MANIFEST.sig does not verify under key %s "
-		    "(%s)", b->key->id, b->key->path);
-		b->key = NULL;
-		return -1;
-	}
-	return 0;
-}
-
 /* MANIFEST then MANIFEST.sig, the first two entries. */
 static int
-read_head(struct sb_bundle *b, unsigned char sig[SB_SIG_LEN],
-    struct sb_err *err)
+read_head(struct sb_bundle *b, struct sb_err *err)
 {
 	struct sb_entry_info info;
 	char esc[SB_ESCAPED_MAX];
@@ -167,22 +139,170 @@ read_head(struct sb_bundle *b, unsigned char sig[SB_SIG_LEN],
 		return sb_err_set(err, SB_EINVALID, "%s: MANIFEST.sig is "
 		    "%llu bytes, expected %d", b->name,
 		    (unsigned long long)info.size, SB_SIG_LEN);
-	return read_all(b, sig, SB_SIG_LEN, err);
+	b->nsigs = 1;
+	return read_all(b, b->sigs[0].sig, SB_SIG_LEN, err);
+}
+
+
+static bool
+is_sig_name(const char *path, char id[SB_KEYID_HEX])
+{
+	static const char pre[] = SB_SIG_MEMBER ".";
+	const size_t plen = sizeof(pre) - 1;
+
+	if (strncmp(path, pre, plen) != 0 ||
+	    strlen(path) != plen + SB_KEYID_HEX - 1)
+		return false;
+	for (size_t i = plen; path[i] != '\0'; i++)
+		if (!((path[i] >= '0' && path[i] <= '9') ||
+		    (path[i] >= 'a' && path[i] <= 'f')))
+			return false;
+	memcpy(id, path + plen, SB_KEYID_HEX);
+	return true;
+}
+
+static bool
+is_root_name(const char *path)
+{
+	static const char pre[] = SB_ROOT_MEMBER ".";
+	const size_t plen = sizeof(pre) - 1;
+	size_t n = strlen(path);
+
+	if (strncmp(path, pre, plen) != 0 || n == plen || n > plen + 9 ||
+	    path[plen] == '0')
+		return false;
+	for (size_t i = plen; i < n; i++)
+		if (path[i] < '0' || path[i] > '9')
+			return false;
+	return true;
+}
+
+static int
+check_signature(struct sb_bundle *b, struct sb_trust *trust,
+    struct sb_err *err)
+{
+	int ret;
+
+	if (!find_key_id(b->text, b->textlen, b->sigs[0].id)) {
+		/* The strict parser says precisely what is wrong. */
+		if (sb_manifest_parse(&b->m, b->text, b->textlen, err) == -1)
+			return sb_err_prefix(err, "%s", b->name);
+		return sb_err_set(err, SB_EINVALID, "%s: MANIFEST has no "
+		    "Key-Id", b->name);
+	}
+	b->status = sb_calloc(b->nsigs, sizeof(*b->status));
+	ret = sb_trust_check(trust, b->name, "bundle", b->text, b->textlen,
+	    b->sigs, b->nsigs, b->status, err);
+	if (ret == -1)
+		return -1;
+	/* MANIFEST.sig's key when it counted, else the first that did. */
+	for (size_t i = 0; i < b->nsigs && b->key == NULL; i++)
+		if (b->status[i] == SB_SIG_GOOD)
+			b->key = sb_trust_find(trust, b->sigs[i].id);
+	b->trust = trust;
+	return 0;
+}
+
+/* A root carried by the bundle: applied when newer than the one in force. */
+static int
+read_root(struct sb_bundle *b, struct sb_trust *trust,
+    const struct sb_entry_info *info, struct sb_err *err)
+{
+	struct sb_root r;
+	char *text, *name;
+	int ret;
+
+	if (info->size > SB_ROOT_MAX)
+		return sb_err_set(err, SB_EINVALID, "%s: %s is too large "
+		    "(%llu bytes, at most %d)", b->name, info->path,
+		    (unsigned long long)info->size, SB_ROOT_MAX);
+	text = sb_malloc((size_t)info->size + 1);
+	if (read_all(b, text, (size_t)info->size, err) == -1) {
+		free(text);
+		return -1;
+	}
+	text[info->size] = '\0';
+	if (trust == NULL) {
+		free(text);
+		return 0;
+	}
+	name = sb_printf("%s:%s", b->name, info->path);
+	ret = sb_root_parse(&r, text, (size_t)info->size, name, err);
+	free(name);
+	if (ret == -1)
+		return -1;
+	if (strtoull(info->path + sizeof(SB_ROOT_MEMBER), NULL, 10) !=
+	    r.version) {
+		sb_err_set(err, SB_EINVALID, "%s: %s holds root version %llu",
+		    b->name, info->path, r.version);
+		sb_root_release(&r);
+		return -1;
+	}
+	/* A store already past this version has it: carry on. */
+	if (trust->root != NULL && r.version <= trust->root->version) {
+		sb_root_release(&r);
+		return 0;
+	}
+	ret = sb_trust_accept(trust, &r, false, err);
+	sb_root_release(&r);
+	return ret;
+}
+
+/*
+ * After MANIFEST.sig: the other signatures, then the roots. The first
+ * member that is neither is kept for sb_bundle_next.
+ */
+static int
+read_envelope(struct sb_bundle *b, struct sb_trust *trust,
+    struct sb_err *err)
+{
+	struct sb_entry_info info;
+	char id[SB_KEYID_HEX];
+	bool roots = false;
+	int rc;
+
+	while ((rc = sb_reader_next(b->r, &info, err)) == 1) {
+		if (!roots && is_sig_name(info.path, id)) {
+			struct sb_sig *s;
+
+			if (b->nsigs == SB_SIGS_MAX)
+				return sb_err_set(err, SB_EINVALID, "%s: more "
+				    "than %d signatures", b->name,
+				    SB_SIGS_MAX);
+			if (info.size != SB_SIG_LEN)
+				return sb_err_set(err, SB_EINVALID, "%s: %s is "
+				    "%llu bytes, expected %d", b->name,
+				    info.path, (unsigned long long)info.size,
+				    SB_SIG_LEN);
+			s = &b->sigs[b->nsigs++];
+			memcpy(s->id, id, SB_KEYID_HEX);
+			if (read_all(b, s->sig, SB_SIG_LEN, err) == -1)
+				return -1;
+		} else if (is_root_name(info.path)) {
+			roots = true;
+			if (read_root(b, trust, &info, err) == -1)
+				return -1;
+		} else {
+			b->pending = sb_strdup(info.path);
+			b->pending_size = info.size;
+			return 0;
+		}
+	}
+	return rc;
 }
 
 int
 sb_bundle_open(struct sb_bundle **bp, int fd, const char *name,
-    const struct sb_trust *trust, const char *expect_id, struct sb_err *err)
+    struct sb_trust *trust, const char *expect_id, struct sb_err *err)
 {
 	struct sb_bundle *b;
-	unsigned char sig[SB_SIG_LEN];
 	int ret = -1;
 
 	*bp = NULL;
 	b = sb_calloc(1, sizeof(*b));
 	b->name = sb_strdup(name);
 	if (sb_reader_open(&b->r, fd, name, err) == -1 ||
-	    read_head(b, sig, err) == -1)
+	    read_head(b, err) == -1 || read_envelope(b, trust, err) == -1)
 		goto out;
 	sb_sha256_hex(b->text, b->textlen, b->id);
 	if (expect_id != NULL && strcmp(b->id, expect_id) != 0) {
@@ -192,13 +312,16 @@ sb_bundle_open(struct sb_bundle **bp, int fd, const char *name,
 		    b->id);
 		goto out;
 	}
-	if (trust != NULL && check_signature(b, trust, sig, err) == -1)
+	if (trust != NULL && check_signature(b, trust, err) == -1)
 		goto out;
 	if (b->m.revs == NULL &&
 	    sb_manifest_parse(&b->m, b->text, b->textlen, err) == -1) {
 		sb_err_prefix(err, "%s", b->name);
 		goto out;
 	}
+	/* Unverified, MANIFEST.sig is still named by the Key-Id. */
+	if (b->sigs[0].id[0] == '\0')
+		memcpy(b->sigs[0].id, b->m.key_id, SB_KEYID_HEX);
 	if ((b->sha = sb_sha256_new()) == NULL) {
 		sb_err_set(err, SB_EIO, "out of memory");
 		goto out;
@@ -228,6 +351,22 @@ const struct sb_pubkey *
 sb_bundle_key(const struct sb_bundle *b)
 {
 	return b->key;
+}
+
+const struct sb_sig *
+sb_bundle_sigs(const struct sb_bundle *b, size_t *n,
+    const enum sb_sig_status **status)
+{
+	*n = b->nsigs;
+	if (status != NULL)
+		*status = b->status;
+	return b->sigs;
+}
+
+const struct sb_trust *
+sb_bundle_trust(const struct sb_bundle *b)
+{
+	return b->trust;
 }
 
 const char *
@@ -335,8 +474,17 @@ sb_bundle_next(struct sb_bundle *b, size_t *idx, struct sb_err *err)
 		return -1;
 	if (b->at_end)
 		return 0;
-	if ((rc = sb_reader_next(b->r, &info, err)) == -1)
+	if (b->pending != NULL) {
+		/* The member that ended the envelope, its header read. */
+		free(b->path);
+		b->path = b->pending;
+		b->pending = NULL;
+		info.path = b->path;
+		info.size = b->pending_size;
+		rc = 1;
+	} else if ((rc = sb_reader_next(b->r, &info, err)) == -1) {
 		return fail(b);
+	}
 	if (rc == 0) {
 		if (b->next < b->m.nentries) {
 			sb_err_set(err, SB_EINVALID, "%s: missing entry "
@@ -405,6 +553,9 @@ sb_bundle_close(struct sb_bundle *b)
 	free(b->buf);
 	free(b->text);
 	free(b->name);
+	free(b->status);
+	free(b->pending);
+	free(b->path);
 	free(b);
 }
 
@@ -452,9 +603,9 @@ out:
 }
 
 int
-sb_bundle_verify_chunks(int fd, const char *name,
-    const struct sb_trust *trust, uint64_t chunk, struct sb_chunk_plan *plan,
-    char id[SB_SHA256_HEX], struct sb_err *err)
+sb_bundle_verify_chunks(int fd, const char *name, struct sb_trust *trust,
+    uint64_t chunk, struct sb_chunk_plan *plan, char id[SB_SHA256_HEX],
+    struct sb_err *err)
 {
 	struct sb_bundle *b = NULL;
 	struct sb_chunks *cuts = NULL;
@@ -499,7 +650,7 @@ out:
 }
 
 int
-sb_bundle_verify(int fd, const char *name, const struct sb_trust *trust,
+sb_bundle_verify(int fd, const char *name, struct sb_trust *trust,
     char id[SB_SHA256_HEX], struct sb_err *err)
 {
 	return sb_bundle_verify_chunks(fd, name, trust, 0, NULL, id, err);

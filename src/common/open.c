@@ -11,10 +11,10 @@
 
 #include "sqlbundle/fs.h"
 #include "sqlbundle/open.h"
+#include "sqlbundle/text.h"
 
-/* The trust path: --trust, else $SQLBUNDLE_TRUST, else the default. */
-static const char *
-trust_path(const char *opt, const char **from)
+const char *
+sb_open_trust_path(const char *opt, const char **from)
 {
 	const char *env = getenv(SB_TRUST_ENV), *path = opt;
 
@@ -35,7 +35,7 @@ trust_path(const char *opt, const char **from)
 static void
 untrusted_hint(const char *opt, struct sb_err *err)
 {
-	const char *from, *path = trust_path(opt, &from);
+	const char *from, *path = sb_open_trust_path(opt, &from);
 	struct stat st;
 
 	if (err->hint[0] != '\0' || strstr(err->msg, "untrusted key") == NULL)
@@ -43,7 +43,7 @@ untrusted_hint(const char *opt, struct sb_err *err)
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		sb_err_hint(err, "to trust it, put the signer's public key "
 		    "(the NAME.pub of \"sqlbundle keygen\" at HQ) in %s; "
-		    "every *.pub there is trusted", path);
+		    "without a root there, every *.pub is trusted", path);
 	else
 		sb_err_hint(err, "the trusted key is %s alone; give the "
 		    "signer's public key (NAME.pub) with --trust, or a folder "
@@ -53,7 +53,7 @@ untrusted_hint(const char *opt, struct sb_err *err)
 int
 sb_open_trust(struct sb_trust *trust, const char *opt, struct sb_err *err)
 {
-	const char *from, *path = trust_path(opt, &from);
+	const char *from, *path = sb_open_trust_path(opt, &from);
 
 	if (sb_trust_load(trust, path, err) == -1) {
 		/* Say where a path nobody typed came from. */
@@ -128,4 +128,67 @@ sb_open_json(const struct sb_open *o, struct sb_json *j)
 	sb_json_str(j, "to", m->to);
 	sb_json_uint(j, "revision_count", m->nrevs);
 	sb_json_uint(j, "entry_count", m->nentries);
+	sb_open_json_sigs(o, j);
+}
+
+void
+sb_open_json_sigs(const struct sb_open *o, struct sb_json *j)
+{
+	const struct sb_trust *t = sb_bundle_trust(o->b);
+	const enum sb_sig_status *st;
+	const struct sb_pubkey *k;
+	const struct sb_sig *sigs;
+	size_t n;
+
+	sigs = sb_bundle_sigs(o->b, &n, &st);
+	if (t == NULL || st == NULL)
+		return;
+	sb_json_uint(j, "threshold", t->threshold);
+	if (t->root != NULL)
+		sb_json_uint(j, "root_version", t->root->version);
+	else
+		sb_json_str(j, "root_version", NULL);
+	sb_json_array(j, "signatures");
+	for (size_t i = 0; i < n; i++) {
+		k = st[i] == SB_SIG_UNKNOWN ? NULL : sb_trust_find(t,
+		    sigs[i].id);
+		sb_json_object(j, NULL);
+		sb_json_str(j, "key_id", sigs[i].id);
+		sb_json_str(j, "key_file", k != NULL ? k->path : NULL);
+		sb_json_str(j, "status", sb_sig_status_word(st[i]));
+		sb_json_close(j);
+	}
+	sb_json_close(j);
+}
+
+void
+sb_open_print_sigs(const struct sb_open *o, FILE *fp, const char *trust,
+    const char *signer)
+{
+	const struct sb_trust *t = sb_bundle_trust(o->b);
+	const enum sb_sig_status *st;
+	const struct sb_pubkey *k;
+	const struct sb_sig *sigs;
+	char *desc;
+	size_t n;
+
+	sigs = sb_bundle_sigs(o->b, &n, &st);
+	if (t == NULL || st == NULL)
+		return;
+	desc = sb_trust_describe(t);
+	fputs(trust, fp);
+	sb_put_safe(fp, desc, strlen(desc), false);
+	fputc('\n', fp);
+	free(desc);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(fp, "%s%s (", signer, sigs[i].id);
+		k = sb_trust_find(t, sigs[i].id);
+		if (st[i] == SB_SIG_GOOD && k != NULL)
+			sb_put_safe(fp, k->path, strlen(k->path), false);
+		else if (st[i] == SB_SIG_REPEAT)
+			fputs("again: counted once", fp);
+		else
+			fputs("not a trusted key: not counted", fp);
+		fputs(")\n", fp);
+	}
 }

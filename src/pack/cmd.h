@@ -21,6 +21,9 @@ int	sb_cmd_history(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err
 int	sb_cmd_render(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
 int	sb_cmd_keygen(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
 int	sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
+int	sb_cmd_pubkey(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
+int	sb_cmd_sign(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
+int	sb_cmd_trust(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
 int	sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
 int	sb_cmd_inspect(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);
 int	sb_cmd_test(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err);

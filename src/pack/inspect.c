@@ -25,7 +25,7 @@ puts_safe(FILE *fp, const char *s)
 struct view_opts {
 	const char	*bundle;
 	const char	*trust;
-	bool		 json;
+	bool		 json, shell;
 };
 
 static int
@@ -35,6 +35,7 @@ view_parse(const char *cmd, bool allow_json, int argc, char **argv,
 	static const struct option longopts[] = {
 		{ "trust", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "shell", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -53,6 +54,12 @@ view_parse(const char *cmd, bool allow_json, int argc, char **argv,
 				return sb_err_set(err, SB_EUSAGE, "%s: unknown "
 				    "option \"--json\"", cmd);
 			o->json = true;
+			break;
+		case 's':
+			if (allow_json)
+				return sb_err_set(err, SB_EUSAGE, "%s: unknown "
+				    "option \"--shell\"", cmd);
+			o->shell = true;
 			break;
 		case 'h':
 			*help = 1;
@@ -119,7 +126,6 @@ sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	struct view_opts o;
 	struct sb_json j;
 	const struct sb_manifest *m;
-	const struct sb_pubkey *k;
 	int help, ret = -1;
 
 	if (view_parse("verify", true, argc, argv, &o, &help, err) == -1)
@@ -139,13 +145,12 @@ sb_cmd_verify(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		sb_json_end(&j);
 	} else {
 		m = sb_bundle_manifest(v.b);
-		k = sb_bundle_key(v.b);
 		fputs("bundle OK: ", stdout);
 		puts_safe(stdout, v.path);
 		printf("\n  id        %s\n", sb_bundle_id(v.b));
-		printf("  signed by key %s (", m->key_id);
-		puts_safe(stdout, k != NULL && k->path ? k->path : "?");
-		fputs(")\n  project   ", stdout);
+		sb_open_print_sigs(&v, stdout, "  trust     ",
+		    "  signed by key ");
+		fputs("  project   ", stdout);
 		puts_safe(stdout, m->project);
 		fputs("\n  from      ", stdout);
 		puts_safe(stdout, m->from);
@@ -160,10 +165,66 @@ out:
 	return ret;
 }
 
+/* 'value' for sh: a quote inside becomes '\'' (nothing else is special). */
+static void
+put_shell(FILE *fp, const char *name, const char *val)
+{
+	fprintf(fp, "%s='", name);
+	for (const char *p = val != NULL ? val : ""; *p; p++)
+		if (*p == '\'')
+			fputs("'\\''", fp);
+		else
+			fputc(*p, fp);
+	fputs("'\n", fp);
+}
+
+/*
+ * inspect --shell: the facts scripts need, as NAME='value' lines that
+ * eval can read: nothing to parse.
+ */
+static void
+inspect_shell(const struct sb_open *v)
+{
+	const struct sb_manifest *m = sb_bundle_manifest(v->b);
+	const struct sb_sig *sigs;
+	char *list = sb_strdup(""), *t;
+	size_t n;
+
+	put_shell(stdout, "verified", v->verified ? "yes" : "no");
+	put_shell(stdout, "bundle_id", sb_bundle_id(v->b));
+	put_shell(stdout, "project", m->project);
+	put_shell(stdout, "created", m->created);
+	put_shell(stdout, "from", m->from);
+	put_shell(stdout, "to", m->to);
+	put_shell(stdout, "key_id", m->key_id);
+	sigs = sb_bundle_sigs(v->b, &n, NULL);
+	for (size_t i = 0; i < n; i++) {
+		t = sb_printf("%s%s%s", list, i ? " " : "", sigs[i].id);
+		free(list);
+		list = t;
+	}
+	put_shell(stdout, "signatures", list);
+	free(list);
+	list = sb_strdup("");
+	for (size_t i = 0; i < m->nrevs; i++) {
+		if (m->revs[i].downgrade_entry != -1)
+			continue;
+		t = sb_printf("%s%s%s", list, list[0] ? " " : "",
+		    m->revs[i].id);
+		free(list);
+		list = t;
+	}
+	put_shell(stdout, "irreversible", list);
+	free(list);
+	printf("revision_count=%zu\nentry_count=%zu\n", m->nrevs,
+	    m->nentries);
+}
+
 static void
 inspect_usage(FILE *fp)
 {
-	fputs("Usage: sqlbundle inspect BUNDLE [--trust KEY.pub|DIR]\n"
+	fputs("Usage: sqlbundle inspect BUNDLE [--trust KEY.pub|ROOT|DIR] "
+	    "[--shell]\n"
 	    "\n"
 	    "Print a bundle's manifest: its header, revisions and entries. "
 	    "Without\n"
@@ -174,7 +235,14 @@ inspect_usage(FILE *fp)
 	    "\"sqlbundle verify\".\n"
 	    "\n"
 	    "Options:\n"
-	    "      --trust PATH   a public key (.pub) or a folder of them\n"
+	    "      --trust PATH   a public key (.pub), a root, or a trust "
+	    "folder\n"
+	    "      --shell        print NAME='value' lines for sh's eval "
+	    "(verified,\n"
+	    "                     bundle_id, project, created, from, to, "
+	    "key_id,\n"
+	    "                     signatures, irreversible, revision_count, "
+	    "entry_count)\n"
 	    "  -h, --help         show this help and exit\n", fp);
 }
 
@@ -197,6 +265,11 @@ sb_cmd_inspect(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	}
 	if (view_open(ctx, &o, o.trust != NULL, &v, err) == -1)
 		goto out;
+	if (o.shell) {
+		inspect_shell(&v);
+		ret = 0;
+		goto out;
+	}
 	m = sb_bundle_manifest(v.b);
 	k = sb_bundle_key(v.b);
 	if (o.trust == NULL) {

@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "hygiene.h"
 #include "keys.h"
+#include "pkcs11.h"
 #include "opts.h"
 
 /* A PEM Ed25519 key is about 120 bytes; anything huge is not a key. */
@@ -26,6 +27,7 @@
 
 struct sb_privkey {
 	EVP_PKEY	*pkey;
+	struct sb_p11	*p11;		/* a key on a token, or NULL */
 	unsigned char	 pub[SB_PUBKEY_LEN];
 	char		 id[SB_KEYID_HEX];
 };
@@ -177,6 +179,21 @@ refuse_symlink(const char *path, struct sb_err *err)
 	    "link; refusing it (give the key file itself)", path);
 }
 
+/* A key on a token: only its handle and public half come here. */
+static int
+p11_load(struct sb_privkey **keyp, const char *uri, struct sb_err *err)
+{
+	struct sb_privkey *key = sb_calloc(1, sizeof(*key));
+
+	if (sb_p11_open(&key->p11, uri, key->pub, err) == -1) {
+		free(key);
+		return -1;
+	}
+	sb_key_id(key->pub, key->id);
+	*keyp = key;
+	return 0;
+}
+
 int
 sb_privkey_load(struct sb_privkey **keyp, const char *path,
     struct sb_err *err)
@@ -190,6 +207,8 @@ sb_privkey_load(struct sb_privkey **keyp, const char *path,
 	int fd = -1, asked = 0, ret = -1;
 
 	*keyp = NULL;
+	if (sb_p11_is_uri(path))
+		return p11_load(keyp, path, err);
 	if (lstat(path, &st) == -1)
 		return sb_err_sys(err, "could not open private key \"%s\"",
 		    path);
@@ -320,6 +339,8 @@ sb_privkey_sign(const struct sb_privkey *key, const void *msg, size_t len,
 	size_t siglen = SB_SIG_LEN;
 	int ret = -1;
 
+	if (key->p11 != NULL)
+		return sb_p11_sign(key->p11, msg, len, sig, err);
 	/* Ed25519 hashes internally: no digest is named. */
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestSignInit(md, NULL, NULL, NULL, key->pkey) != 1 ||
@@ -341,6 +362,7 @@ sb_privkey_free(struct sb_privkey *key)
 		return;
 	/* EVP_PKEY_free cleanses the private scalar. */
 	EVP_PKEY_free(key->pkey);
+	sb_p11_close(key->p11);
 	OPENSSL_cleanse(key, sizeof(*key));
 	free(key);
 }

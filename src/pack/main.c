@@ -24,8 +24,13 @@ static const struct command commands[] = {
 	    "review" },
 	{ "test", sb_cmd_test, "rehearse the chain on a throwaway database" },
 	{ "keygen", sb_cmd_keygen, "generate an Ed25519 signing key pair" },
+	{ "pubkey", sb_cmd_pubkey, "write the .pub of a key file or a "
+	    "pkcs11: key" },
 	{ "pack", sb_cmd_pack, "write a signed bundle of a range of "
 	    "revisions" },
+	{ "sign", sb_cmd_sign, "add a signature to a bundle (same bundle "
+	    "id)" },
+	{ "trust", sb_cmd_trust, "write, sign and show trust roots" },
 	{ "verify", sb_cmd_verify, "check a bundle against trusted keys" },
 	{ "inspect", sb_cmd_inspect, "print a bundle's manifest" },
 	{ "import", sb_cmd_import, "write revisions from an Alembic project" },

@@ -22,4 +22,16 @@ sb_ctx_path(const struct sb_ctx *ctx, const char *path)
 	return sb_printf("%s/%s", ctx->dir, path);
 }
 
+/*
+ * A key reference from the command line: a pkcs11: URI as it is, a file
+ * as sb_ctx_path makes it. Malloc'd.
+ */
+static inline char *
+sb_ctx_keyref(const struct sb_ctx *ctx, const char *ref)
+{
+	if (strncmp(ref, "pkcs11:", 7) == 0)
+		return sb_strdup(ref);
+	return sb_ctx_path(ctx, ref);
+}
+
 #endif

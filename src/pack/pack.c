@@ -23,7 +23,9 @@
 #include "conf.h"
 #include "fprec.h"
 #include "hygiene.h"
+#include "envelope.h"
 #include "keys.h"
+#include "sqlbundle/trust.h"
 #include "opts.h"
 #include "pack.h"
 #include "seedcsv.h"
@@ -52,11 +54,14 @@ struct pack_run {
 	struct sb_seeds		 seeds;
 	struct sb_fprec		 fprec;		/* revisions/FINGERPRINTS */
 	struct sb_privkey	*key;
+	struct sb_sig		 sigs[SB_SIGS_MAX];	/* sigs[0]: Key-Id */
+	size_t			 nsigs;
+	struct sb_root		 roots[SB_SIGS_MAX];
+	size_t			 nroots;
 	struct sb_manifest	 m;
 	struct source		*src;	/* parallel to m.entries */
 	char			*text;	/* MANIFEST bytes */
 	size_t			 len;
-	unsigned char		 sig[SB_SIG_LEN];
 	char			 id[SB_SHA256_HEX];
 	char			*keypath, *target, *tmp;
 	struct sb_writer	*w;
@@ -127,7 +132,7 @@ signals_block(sigset_t *old)
 static void
 pack_usage(FILE *fp)
 {
-	fputs("Usage: sqlbundle pack --key KEYFILE [OPTIONS]\n"
+	fputs("Usage: sqlbundle pack --key KEYFILE... [OPTIONS]\n"
 	    "\n"
 	    "Pack the revisions after FROM up to TO, their downgrades and "
 	    "seed data\n"
@@ -139,7 +144,14 @@ pack_usage(FILE *fp)
 	    "      --from REV|base     start after REV (default: base)\n"
 	    "      --to REV|head       last revision to pack (default: head)\n"
 	    "  -k, --key FILE          Ed25519 private key (keys/NAME.key, "
-	    "mode 0600)\n"
+	    "mode 0600);\n"
+	    "                          again for more signatures (the first "
+	    "is Key-Id)\n"
+	    "      --root FILE         carry a signed trust root, applied by "
+	    "stores\n"
+	    "                          before they check the signatures "
+	    "(repeatable,\n"
+	    "                          in version order)\n"
 	    "  -o, --output FILE       write the bundle to FILE\n"
 	    "      --force             replace a different bundle already "
 	    "there\n"
@@ -179,6 +191,7 @@ pack_parse(int argc, char **argv, struct sb_pack_req *o, int *help,
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
 		{ "key", required_argument, NULL, 'k' },
+		{ "root", required_argument, NULL, 'r' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "compress", required_argument, NULL, 'z' },
 		{ "level", required_argument, NULL, 'l' },
@@ -201,7 +214,16 @@ pack_parse(int argc, char **argv, struct sb_pack_req *o, int *help,
 			o->to = optarg;
 			break;
 		case 'k':
-			o->key = optarg;
+			if (o->nkeys == SB_SIGS_MAX)
+				return sb_err_set(err, SB_EUSAGE, "pack: at "
+				    "most %d --key", SB_SIGS_MAX);
+			o->keys[o->nkeys++] = optarg;
+			break;
+		case 'r':
+			if (o->nroots == SB_SIGS_MAX)
+				return sb_err_set(err, SB_EUSAGE, "pack: at "
+				    "most %d --root", SB_SIGS_MAX);
+			o->roots[o->nroots++] = optarg;
 			break;
 		case 'o':
 			o->out = optarg;
@@ -233,7 +255,7 @@ pack_parse(int argc, char **argv, struct sb_pack_req *o, int *help,
 	if (optind < argc)
 		return sb_err_set(err, SB_EUSAGE, "pack: unexpected argument "
 		    "\"%s\"", argv[optind]);
-	if (o->key == NULL)
+	if (o->nkeys == 0)
 		return sb_err_set(err, SB_EUSAGE, "pack: --key FILE is "
 		    "required");
 	max = o->comp == SB_COMPRESS_GZIP ? SB_GZIP_LEVEL_MAX :
@@ -509,8 +531,8 @@ write_bundle(struct pack_run *run, const struct sb_pack_req *o, int64_t mtime,
 
 	if (sb_writer_add(run->w, "MANIFEST", run->len, err) == -1 ||
 	    sb_writer_write(run->w, run->text, run->len, err) == -1 ||
-	    sb_writer_add(run->w, "MANIFEST.sig", SB_SIG_LEN, err) == -1 ||
-	    sb_writer_write(run->w, run->sig, SB_SIG_LEN, err) == -1)
+	    sb_write_envelope(run->w, run->sigs, run->nsigs, run->roots,
+	    run->nroots, err) == -1)
 		return -1;
 	run->buf = sb_malloc(CHUNK);
 	for (size_t i = 0; i < run->m.nentries; i++) {
@@ -527,6 +549,64 @@ write_bundle(struct pack_run *run, const struct sb_pack_req *o, int64_t mtime,
 		}
 	}
 	return sb_writer_close(run->w, size, err);
+}
+
+static int
+load_key(struct pack_run *run, struct sb_ctx *ctx, const char *key,
+    struct sb_err *err)
+{
+	sb_privkey_free(run->key);
+	run->key = NULL;
+	free(run->keypath);
+	run->keypath = sb_ctx_keyref(ctx, key);
+	return sb_privkey_load(&run->key, run->keypath, err);
+}
+
+/* One more signature of MANIFEST; the key is wiped at once. */
+static int
+sign_with(struct pack_run *run, struct sb_err *err)
+{
+	struct sb_sig *s = &run->sigs[run->nsigs];
+
+	memcpy(s->id, sb_privkey_id(run->key), SB_KEYID_HEX);
+	for (size_t i = 0; i < run->nsigs; i++)
+		if (strcmp(run->sigs[i].id, s->id) == 0)
+			return sb_err_set(err, SB_EUSAGE, "pack: key %s "
+			    "(\"%s\") is given twice", s->id, run->keypath);
+	if (sb_privkey_sign(run->key, run->text, run->len, s->sig, err) == -1)
+		return -1;
+	run->nsigs++;
+	sb_privkey_free(run->key);
+	run->key = NULL;
+	return 0;
+}
+
+/* Each --root must meet its own threshold and follow the one before. */
+static int
+load_roots(struct pack_run *run, struct sb_ctx *ctx,
+    const struct sb_pack_req *o, struct sb_err *err)
+{
+	char *path;
+	int rc;
+
+	for (size_t i = 0; i < o->nroots; i++) {
+		path = sb_ctx_path(ctx, o->roots[i]);
+		rc = sb_root_load(&run->roots[i], path, err);
+		free(path);
+		if (rc == -1)
+			return -1;
+		run->nroots++;
+		if (sb_root_verify(&run->roots[i], err) == -1)
+			return -1;
+		if (i > 0 && run->roots[i].version !=
+		    run->roots[i - 1].version + 1)
+			return sb_err_set(err, SB_EUSAGE, "pack: root \"%s\" "
+			    "is version %llu, expected %llu after \"%s\"",
+			    run->roots[i].path, run->roots[i].version,
+			    run->roots[i - 1].version + 1,
+			    run->roots[i - 1].path);
+	}
+	return 0;
 }
 
 static int
@@ -566,6 +646,8 @@ pack_release(struct pack_run *run)
 	free(run->text);
 	sb_fprec_release(&run->fprec);
 	free(run->keypath);
+	for (size_t i = 0; i < run->nroots; i++)
+		sb_root_release(&run->roots[i]);
 	free(run->target);
 	free(run->tmp);
 	sb_manifest_release(&run->m);
@@ -630,8 +712,8 @@ sb_pack(struct sb_ctx *ctx, const struct sb_pack_req *o,
 			    "test\")\n", run.fprec.nmissing,
 			    run.last - run.first);
 	}
-	run.keypath = sb_ctx_path(ctx, o->key);
-	if (sb_privkey_load(&run.key, run.keypath, err) == -1)
+	if (load_roots(&run, ctx, o, err) == -1 ||
+	    load_key(&run, ctx, o->keys[0], err) == -1)
 		goto out;
 
 	run.m.project = sb_strdup(run.conf.project);
@@ -648,11 +730,12 @@ sb_pack(struct sb_ctx *ctx, const struct sb_pack_req *o,
 			    run.m.nrevs);
 		goto out;
 	}
-	if (sb_privkey_sign(run.key, run.text, run.len, run.sig, err) == -1)
-		goto out;
-	/* The key is not needed any more: wipe it before the long part. */
-	sb_privkey_free(run.key);
-	run.key = NULL;
+	for (size_t i = 0; i < o->nkeys; i++) {
+		if (i > 0 && load_key(&run, ctx, o->keys[i], err) == -1)
+			goto out;
+		if (sign_with(&run, err) == -1)
+			goto out;
+	}
 	sb_sha256_hex(run.text, run.len, run.id);
 
 	if (make_target(&run, ctx, o, err) == -1 ||
@@ -688,7 +771,12 @@ sb_pack(struct sb_ctx *ctx, const struct sb_pack_req *o,
 	res->nrevs = run.m.nrevs;
 	res->from = sb_strdup(run.m.from);
 	res->to = sb_strdup(run.m.to);
-	memcpy(res->key_id, run.m.key_id, sizeof(res->key_id));
+	for (size_t i = 0; i < run.nsigs; i++)
+		memcpy(res->key_ids[i], run.sigs[i].id, SB_KEYID_HEX);
+	res->nkeys = run.nsigs;
+	for (size_t i = 0; i < run.nroots; i++)
+		res->root_versions[i] = run.roots[i].version;
+	res->nroots = run.nroots;
 	res->fingerprints = run.m.fingerprints;
 	memcpy(res->created, created, sizeof(res->created));
 	res->created_how = how;
@@ -734,7 +822,11 @@ sb_cmd_pack(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 		printf("  size      %" PRIu64 " bytes\n", res.size);
 		printf("  revisions %zu (%s to %s)\n", res.nrevs, res.from,
 		    res.to);
-		printf("  key       %s\n", res.key_id);
+		for (size_t i = 0; i < res.nkeys; i++)
+			printf("  key       %s\n", res.key_ids[i]);
+		for (size_t i = 0; i < res.nroots; i++)
+			printf("  root      version %llu\n",
+			    res.root_versions[i]);
 		printf("  created   %s (%s)\n", res.created, res.created_how);
 		printf("  schema    %s\n", res.fingerprints ?
 		    "fingerprints included (" SB_FP_MEMBER ")" :

@@ -7,12 +7,16 @@
 
 #include "sqlbundle/crypto.h"
 #include "sqlbundle/err.h"
+#include "sqlbundle/trust.h"
 #include "cmd.h"
 #include "writer.h"
 
 struct sb_pack_req {
 	const char	*from, *to;	/* NULL: base, head */
-	const char	*key;		/* private key file, as given */
+	const char	*keys[SB_SIGS_MAX];	/* --key, in signing order */
+	size_t		 nkeys;
+	const char	*roots[SB_SIGS_MAX];	/* --root, in order */
+	size_t		 nroots;
 	const char	*out;		/* NULL: bundles/<project>-<from>-<to>... */
 	enum sb_compress comp;
 	int		 level;		/* 0: the default */
@@ -31,7 +35,10 @@ struct sb_pack_res {
 	uint64_t	 size;
 	size_t		 nrevs;
 	char		*from, *to;	/* malloc'd */
-	char		 key_id[SB_KEYID_HEX];
+	char		 key_ids[SB_SIGS_MAX][SB_KEYID_HEX];
+	size_t		 nkeys;
+	unsigned long long root_versions[SB_SIGS_MAX];
+	size_t		 nroots;
 	bool		 fingerprints;	/* FINGERPRINTS went in */
 	char		 created[32];	/* the bundle's creation time */
 	const char	*created_how;	/* where that time came from */

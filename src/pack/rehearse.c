@@ -562,7 +562,8 @@ prepare(struct rehearsal *t, struct sb_ctx *ctx, const struct test_opts *o,
 	if (sb_keygen(t->work, "rehearsal", id, err) == -1)
 		goto out;
 	memset(&req, 0, sizeof(req));
-	req.key = key;
+	req.keys[0] = key;
+	req.nkeys = 1;
 	req.out = t->bundle;
 	req.comp = SB_COMPRESS_ZSTD;
 	req.level = 1;		/* read once per step: speed over size */

@@ -108,19 +108,20 @@ full_dump() {
 	pg_dump --no-owner "$@" | grep -v '^\\\(un\)\?restrict '
 }
 
-# audit BUNDLE PUB: the auditor's recipe, taken word for word from the
+# audit BUNDLE PUB...: the auditor's recipe, taken word for word from the
 # README, run by its own shell (so that its `set -e` holds) in a folder of
-# its own on copies of BUNDLE and PUB. Output in $T_DIR/audit.out; returns
-# the recipe's exit status.
+# its own on copies of BUNDLE and the PUBs (in its keys/). Output in
+# $T_DIR/audit.out; returns the recipe's exit status.
 audit() {
 	local dir=$T_DIR/audit.$$.$RANDOM rc=0
-	mkdir "$dir"
+	mkdir -p "$dir/keys"
 	cp "$1" "$dir/bundle.tar.zst"
-	cp "$2" "$dir/hq.pub"
+	shift
+	cp "$@" "$dir/keys/"
 	sed -n '/^## Auditing a bundle with stock tools/,/^## /p' \
 	    "$SB_ROOT/README.md" | sed -n '/^```sh$/,/^```$/p' |
 	    sed '1d;$d' >"$dir/recipe.sh"
-	grep -q '^B=bundle.tar.zst PUB=hq.pub$' "$dir/recipe.sh" ||
+	grep -q '^B=bundle.tar.zst KEYS=keys$' "$dir/recipe.sh" ||
 		fail "no auditor recipe found in README.md"
 	(cd "$dir" && sh recipe.sh) >"$T_DIR/audit.out" 2>&1 || rc=$?
 	cat "$T_DIR/audit.out"

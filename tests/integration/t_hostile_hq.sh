@@ -423,10 +423,10 @@ EOF
 	bad_pub tr/noise.pub '"tr/noise.pub" is not a PEM public key'
 	mkdir tr/dir.pub
 	bad_pub tr/dir.pub '"tr/dir.pub" is not a regular file'
-	# An unreadable one is an I/O error, named too.
+	# A symbolic link is refused, dangling or not (StrictModes).
 	ln -s "$PWD/nowhere" tr/dangling.pub
-	expect_err 4 'could not open "tr/dangling.pub"' "$SB" verify b.tar.zst --trust tr
-	expect_err 4 'could not open "tr/dangling.pub"' "$SBA" verify b.tar.zst --trust tr
+	expect_err 1 'trust "tr/dangling.pub" is a symbolic link' "$SB" verify b.tar.zst --trust tr
+	expect_err 1 'trust "tr/dangling.pub" is a symbolic link' "$SBA" verify b.tar.zst --trust tr
 	rm tr/dangling.pub
 	expect_rc 0 "$SBA" verify b.tar.zst --trust tr
 }

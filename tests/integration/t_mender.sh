@@ -430,6 +430,15 @@ test_artifact_wrapper() {
 	assert_out "name:     arcoirispos-37a02ec8662a-r5.tar.zst"
 
 	PATH=$SB_BIN:$PATH expect_err 2 'no device type (-t)' "$w" "$b"
+	# Each -t is one word, never an option of mender-artifact.
+	rm proj/bundles/arcoirispos-37a02ec8662a-r5.mender
+	PATH=$SB_BIN:$PATH expect_err 2 'invalid device type "store -n INJECTED"' \
+	    "$w" -t "store -n INJECTED" "$b"
+	PATH=$SB_BIN:$PATH expect_err 2 'invalid device type "-n"' \
+	    "$w" --device-type=-n "$b"
+	PATH=$SB_BIN:$PATH expect_err 2 'invalid device type "*"' "$w" -t '*' "$b"
+	[ ! -e proj/bundles/arcoirispos-37a02ec8662a-r5.mender ] ||
+		fail "an artifact with a refused device type"
 	PATH=$SB_BIN:$PATH expect_err 2 'unknown option "--bogus"' "$w" --bogus -t x "$b"
 	PATH=$SB_BIN:$PATH expect_err 4 'cannot read bundle "missing.tar.zst"' "$w" -t x missing.tar.zst
 	"$SB" -C proj keygen other >/dev/null
@@ -504,6 +513,18 @@ test_inventory_hostile_strings() {
 	inv_is sqlbundle_revision 37a02ec8662a
 	inv_is sqlbundle_last_revision 37a02ec8662a
 	inv_is sqlbundle_last_direction upgrade
+	# Version-table values that try to add a key, or glob: printed as
+	# they are, one line each, the newline written \x0a.
+	q "INSERT INTO public.alembic_version VALUES (E'x\"\\nsqlbundle_error=forged'), ('*')"
+	env -u PGHOST -u PGPORT -u PGDATABASE -u PGUSER PGSERVICEFILE="$T_DIR/svc.conf" \
+	    PATH="$SB_BIN:$PATH" "$SB_ROOT/mender/mender-inventory-sqlbundle" >"$T_DIR/inv"
+	! grep -q '^sqlbundle_error' "$T_DIR/inv" || fail "forged key: $(cat "$T_DIR/inv")"
+	grep -c '^sqlbundle_revision=' "$T_DIR/inv" >n
+	assert_eq "$(cat n)" 3 "revision lines"
+	grep -qxF 'sqlbundle_revision=x"\x0asqlbundle_error=forged' "$T_DIR/inv" ||
+		fail "escaped head: $(cat "$T_DIR/inv")"
+	grep -qxF 'sqlbundle_revision=*' "$T_DIR/inv" || fail "glob head: $(cat "$T_DIR/inv")"
+	[ "$(wc -l <"$T_DIR/inv")" -eq 10 ] || fail "lines: $(cat "$T_DIR/inv")"
 }
 
 # A power cut in the middle of a deployment: every process of it and the

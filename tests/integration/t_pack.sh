@@ -373,6 +373,7 @@ test_verify_and_inspect() {
 	cat > want <<EOF
 bundle OK: $B
   id        $id
+  trust     no root: the one key keys/hq.pub
   signed by key $kid (keys/hq.pub)
   project   tiny
   from      base

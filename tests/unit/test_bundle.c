@@ -184,7 +184,7 @@ spec_write(struct spec *s, enum tb_compress c)
 }
 
 static int
-verify(const struct sb_trust *trust, char id[SB_SHA256_HEX],
+verify(struct sb_trust *trust, char id[SB_SHA256_HEX],
     struct sb_err *err)
 {
 	int fd = open(file, O_RDONLY), rc;
@@ -196,7 +196,7 @@ verify(const struct sb_trust *trust, char id[SB_SHA256_HEX],
 }
 
 static void
-expect_refused(const struct sb_trust *trust, const char *msg)
+expect_refused(struct sb_trust *trust, const char *msg)
 {
 	struct sb_err err = SB_ERR_INIT;
 

@@ -18,6 +18,7 @@
 #include <openssl/sha.h>
 
 #include "sqlbundle/crypto.h"
+#include "sqlbundle/trust.h"
 #include "sqlbundle/err.h"
 #include "sqlbundle/fs.h"
 #include "tmpdir.h"
