@@ -524,7 +524,7 @@ test_inventory_hostile_strings() {
 	grep -qxF 'sqlbundle_revision=x"\x0asqlbundle_error=forged' "$T_DIR/inv" ||
 		fail "escaped head: $(cat "$T_DIR/inv")"
 	grep -qxF 'sqlbundle_revision=*' "$T_DIR/inv" || fail "glob head: $(cat "$T_DIR/inv")"
-	[ "$(wc -l <"$T_DIR/inv")" -eq 10 ] || fail "lines: $(cat "$T_DIR/inv")"
+	[ "$(wc -l <"$T_DIR/inv")" -eq 11 ] || fail "lines: $(cat "$T_DIR/inv")"
 }
 
 # A power cut in the middle of a deployment: every process of it and the
