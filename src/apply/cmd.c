@@ -652,12 +652,12 @@ resumed_seed(struct session *s, uint64_t *bytes, uint64_t *chunks,
 	if (f->seed_entry >= (long long)r->nseeds)
 		return 0;
 	k = &cp->entries[first + (size_t)f->seed_entry];
-	if (f->seed_offset > 0) {
-		*bytes += (uint64_t)f->seed_offset;
-		for (size_t i = 0; i < k->n; i++)
-			*chunks += k->v[i].end <= (uint64_t)f->seed_offset;
-		return 0;
-	}
+	/* The serial prefix (a parallel load's first chunk is one)... */
+	*bytes += (uint64_t)f->seed_offset;
+	for (size_t i = 0; i < k->n; i++)
+		*chunks += f->seed_offset > 0 &&
+		    k->v[i].end <= (uint64_t)f->seed_offset;
+	/* ...then the chunks the workers committed after it. */
 	bs = (struct sb_book_step){ .revision = r->id,
 	    .direction = f->direction };
 	if (sb_state_chunks_read(s->db, &bs, (size_t)f->seed_entry, &rows,
@@ -666,9 +666,11 @@ resumed_seed(struct session *s, uint64_t *bytes, uint64_t *chunks,
 	for (size_t i = 0; i < rows.nrows; i++) {
 		uint64_t end = strtoull(cell(&rows, i, 0), NULL, 10);
 
+		if (end <= (uint64_t)f->seed_offset)
+			continue;
 		*bytes += end - chunk_start(k, end);
+		(*chunks)++;
 	}
-	*chunks = rows.nrows;
 	sb_rows_release(&rows);
 	return 0;
 }

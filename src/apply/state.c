@@ -726,6 +726,12 @@ sb_state_chunk_count(struct sb_db *db, const struct sb_state *st,
 	    err) == -1)
 		return -1;
 	*n = num(&rows, 0, 0);
+	/*
+	 * A parallel load's first chunk commits with the script, as a serial
+	 * load does: it is the progress row's offset, not a chunk row.
+	 */
+	if (*n > 0 && f->seed_offset > 0)
+		(*n)++;
 	sb_rows_release(&rows);
 	return 0;
 }
