@@ -32,5 +32,12 @@ int	sb_sql_split(const char *sql, size_t len, struct sb_stmt **out,
  */
 bool	sb_sql_next_word(const char *sql, size_t len, size_t *pos,
 	    const char **w, size_t *n);
+/*
+ * The next token of sql from *pos on, lexed likewise: a word, a quoted
+ * string or identifier, a dollar quote, a number, ';' or any other one
+ * character. White space and comments are stepped over.
+ */
+bool	sb_sql_next_token(const char *sql, size_t len, size_t *pos,
+	    const char **t, size_t *n);
 
 #endif

@@ -454,3 +454,33 @@ sb_sql_split(const char *sql, size_t len, struct sb_stmt **out, size_t *n,
 {
 	return sb_sql_split_at(sql, len, NULL, 1, out, n, err);
 }
+
+bool
+sb_sql_next_token(const char *sql, size_t len, size_t *pos, const char **t,
+    size_t *n)
+{
+	struct sb_err ignored = SB_ERR_INIT;
+	struct splitter sp;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.s = sql;
+	sp.len = len;
+	sp.i = *pos;
+	sp.line = 1;
+	sp.err = &ignored;
+	while (sp.i < sp.len) {
+		size_t start = sp.i;
+		enum token tok = next_token(&sp);
+
+		if (tok == TOK_ERROR)
+			break;
+		if (tok != TOK_SPACE) {
+			*t = sql + start;
+			*n = sp.i - start;
+			*pos = sp.i;
+			return true;
+		}
+	}
+	*pos = len;
+	return false;
+}
