@@ -255,6 +255,24 @@ def in_pkg(frame, names):
     return any(mod == n or mod.startswith(n + ".") for n in names)
 
 
+def legacy_strings(conn):
+    """Under SQLAlchemy 1.4, Alembic's generic env.py gives revisions a
+    1.4 style connection, whose execute() runs a plain string as the
+    driver's SQL; the capture's 2.0 style connection does the same for
+    them. SQLAlchemy 2.0 refuses a string under Alembic too: left so."""
+    import sqlalchemy
+
+    if int(sqlalchemy.__version__.split(".")[0]) >= 2:
+        return
+    execute = conn.execute
+
+    def execute_str(statement, *args, **kw):
+        if isinstance(statement, str):
+            return conn.exec_driver_sql(statement, *args, **kw)
+        return execute(statement, *args, **kw)
+    conn.execute = execute_str
+
+
 def user_frame(skip=("sqlalchemy", "psycopg2")):
     """The first caller frame outside SQLAlchemy and the driver."""
     f = sys._getframe(2)
@@ -665,6 +683,7 @@ class Capture(Runner):
                 # a scratch database: its commits need not wait for disk
                 options="-c synchronous_commit=off"))
         self.conn = self.engine.connect()
+        legacy_strings(self.conn)
         ev = self.event
         ev.listen(self.conn, "before_cursor_execute", self.before, retval=True)
         ev.listen(self.conn, "after_cursor_execute", self.after)

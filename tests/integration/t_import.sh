@@ -526,6 +526,26 @@ test_import_library_catalog_read() {
 	expect_rc 0 "$SB" -C proj check
 }
 
+# A plain string through op.get_bind().execute(): under SQLAlchemy 1.4
+# Alembic's generic env.py runs it (a 1.4 style connection), and so does
+# the import; SQLAlchemy 2.0 refuses it under Alembic and the import alike.
+test_import_raw_string() {
+	local f major
+	major=$("$(head -n 1 "$(command -v alembic)" | sed 's/^#!//')" -c \
+	    'import sqlalchemy; print(sqlalchemy.__version__.split(".")[0])') ||
+		fail "no SQLAlchemy for alembic's python"
+	if [ "$major" -ge 2 ]; then
+		expect_rc 1 import_into proj raw_string --scratch "$(scratch)"
+		grep -q 'versions/aa0000000001.py:15: .*Not an executable object' err ||
+			fail "$(cat err)"
+		return
+	fi
+	expect_rc 0 import_into proj raw_string --scratch "$(scratch)"
+	f=$(file_of proj aa0000000001)
+	grep -qx 'CREATE TABLE t (x int);' "$f" || fail "$(cat "$f")"
+	grep -qx 'DROP TABLE t;' "$f" || fail "$(cat "$f")"
+}
+
 # A merge's branches run in Alembic's order (the last parent's branch
 # first, the first parent's right before the merge), not by id: the
 # columns of t come out in the same order as under Alembic.
