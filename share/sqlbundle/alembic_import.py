@@ -3,9 +3,10 @@
 This is the Python side of a narrow seam: `sqlbundle` runs this script once
 per import, in the interpreter the user picked (--python), and reads what
 it saw from its standard output. The helper observes; the C program
-decides: it validates ids and the chain, drops transaction-control and
-version-table statements, makes revisions non-transactional, applies the
-size limits, composes, compares and writes the files.
+decides: it validates ids and the chain, drops catalog reads,
+transaction-control and version-table statements, makes revisions
+non-transactional, applies the size limits, composes, compares and writes
+the files.
 
 Usage (by sqlbundle, not by hand):
     alembic_import.py --config INI [--to REV] [--offline]
@@ -47,7 +48,9 @@ then what each call did, upgrades first, then downgrades:
     done N            all N revisions were sent; exit status 0
     error TEXT        fatal: nothing may be written; exit status 1
 Catalog reads made by SQLAlchemy or Alembic (reflection, has_table,
-checkfirst, inspect(), dialect queries) are run, never sent.
+checkfirst, inspect(), dialect queries) are run, never sent; any other
+statement that only reads the catalog is sent, and the C side's rule
+leaves it out.
 Anything the revision code prints goes to stderr, never into the records.
 """
 import argparse
