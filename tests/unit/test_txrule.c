@@ -214,6 +214,13 @@ test_catread(void **state)
 		"SELECT 1; SELECT setval('s', 1)",
 		"SELECT 'unterminated",
 		"TABLE pg_class",
+		"SELECT * FROM pg_class c JOIN LATERAL (SELECT * FROM users) u "
+		"ON true",
+		"SELECT * FROM pg_class NATURAL JOIN users",
+		"SELECT * FROM pg_class, ONLY users",
+		"SELECT * FROM (VALUES (1)) v, users",
+		"SELECT public.format_type(1, 1)",
+		"SELECT E'x' FROM users",
 		"",
 	};
 
