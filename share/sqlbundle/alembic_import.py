@@ -3,9 +3,10 @@
 This is the Python side of a narrow seam: `sqlbundle` runs this script once
 per import, in the interpreter the user picked (--python), and reads what
 it saw from its standard output. The helper observes; the C program
-decides: it validates ids and the chain, drops transaction-control and
-version-table statements, makes revisions non-transactional, applies the
-size limits, composes, compares and writes the files.
+decides: it validates ids and the chain, drops catalog reads,
+transaction-control and version-table statements, makes revisions
+non-transactional, applies the size limits, composes, compares and writes
+the files.
 
 Usage (by sqlbundle, not by hand):
     alembic_import.py --config INI [--to REV] [--offline]
@@ -47,7 +48,9 @@ then what each call did, upgrades first, then downgrades:
     done N            all N revisions were sent; exit status 0
     error TEXT        fatal: nothing may be written; exit status 1
 Catalog reads made by SQLAlchemy or Alembic (reflection, has_table,
-checkfirst, inspect(), dialect queries) are run, never sent.
+checkfirst, inspect(), dialect queries) are run, never sent; any other
+statement that only reads the catalog is sent, and the C side's rule
+leaves it out.
 Anything the revision code prints goes to stderr, never into the records.
 """
 import argparse
@@ -253,6 +256,24 @@ def in_pkg(frame, names):
     "alembic" is, "alembic_postgresql_enum" is not."""
     mod = frame.f_globals.get("__name__", "")
     return any(mod == n or mod.startswith(n + ".") for n in names)
+
+
+def legacy_strings(conn):
+    """Under SQLAlchemy 1.4, Alembic's generic env.py gives revisions a
+    1.4 style connection, whose execute() runs a plain string as the
+    driver's SQL; the capture's 2.0 style connection does the same for
+    them. SQLAlchemy 2.0 refuses a string under Alembic too: left so."""
+    import sqlalchemy
+
+    if int(sqlalchemy.__version__.split(".")[0]) >= 2:
+        return
+    execute = conn.execute
+
+    def execute_str(statement, *args, **kw):
+        if isinstance(statement, str):
+            return conn.exec_driver_sql(statement, *args, **kw)
+        return execute(statement, *args, **kw)
+    conn.execute = execute_str
 
 
 def user_frame(skip=("sqlalchemy", "psycopg2")):
@@ -665,6 +686,7 @@ class Capture(Runner):
                 # a scratch database: its commits need not wait for disk
                 options="-c synchronous_commit=off"))
         self.conn = self.engine.connect()
+        legacy_strings(self.conn)
         ev = self.event
         ev.listen(self.conn, "before_cursor_execute", self.before, retval=True)
         ev.listen(self.conn, "after_cursor_execute", self.after)

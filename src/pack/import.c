@@ -27,6 +27,7 @@
 #include "sqlbundle/text.h"
 #include "cmd.h"
 #include "opts.h"
+#include "catread.h"
 #include "txrule.h"
 
 #ifndef SB_DATADIR
@@ -59,6 +60,7 @@ struct imp_phase {
 	bool	 refused;		/* PostgreSQL refused one in a block */
 	char	*fail;			/* the call raised: file:line: message */
 	char	*read;			/* it read query results: where */
+	size_t	 catreads;		/* catalog reads left out */
 	char	*volatile_what;		/* "uuid4() at line 20" */
 };
 
@@ -535,10 +537,13 @@ first_line(const char *s)
 
 /*
  * One statement of a call, as the helper saw it: the project's rules
- * decide here what is kept. Transaction control is dropped and makes the
- * revision non-transactional; a statement on Alembic's version table is
- * dropped (sqlbundle-apply keeps that table); the rest is appended, ended
- * by ';' (on a line of its own after a -- comment), a blank line between.
+ * decide here what is kept. A read of the catalog only is dropped (what
+ * the scratch database held, OIDs included, never lands in a revision);
+ * it is counted in the revision's warning. Transaction control is
+ * dropped and makes the revision non-transactional; a statement on
+ * Alembic's version table is dropped (sqlbundle-apply keeps that table);
+ * the rest is appended, ended by ';' (on a line of its own after a --
+ * comment), a blank line between.
  */
 static int
 add_sql(struct imp_run *run, struct imp_rev *r, struct imp_phase *ph,
@@ -555,6 +560,10 @@ add_sql(struct imp_run *run, struct imp_rev *r, struct imp_phase *ph,
 		n--;
 	if (n == 0)
 		return 0;
+	if (sb_catread(s, n)) {
+		ph->catreads++;
+		return 0;
+	}
 	switch (sb_tx_need(s, n, what, sizeof(what))) {
 	case SB_TX_CONTROL:
 		ph->control = true;
@@ -599,6 +608,17 @@ add_sql(struct imp_run *run, struct imp_rev *r, struct imp_phase *ph,
 	return 0;
 }
 
+/* "; 2 catalog reads left out" for the reads warning, or "". */
+static const char *
+catreads_note(size_t n, char *buf, size_t cap)
+{
+	if (n == 0)
+		return "";
+	snprintf(buf, cap, "; %zu catalog read%s left out of the revision", n,
+	    n == 1 ? "" : "s");
+	return buf;
+}
+
 #define FROZEN	"rendered for an empty database at import time; a signed " \
 		"bundle freezes that choice"
 
@@ -610,6 +630,7 @@ static void
 decide(const struct imp_opts *o, struct imp_run *run, struct imp_rev *r)
 {
 	struct imp_phase *phs[2] = { &r->up, &r->down };
+	char note[64];
 
 	r->transactional = true;
 	for (int i = 0; i < 2; i++) {
@@ -626,10 +647,11 @@ decide(const struct imp_opts *o, struct imp_run *run, struct imp_rev *r)
 			warn(run, "%s: revision %s calls %s: " FROZEN
 			    " (it cannot be compared with a later import)",
 			    r->source, r->id, ph->volatile_what);
-		if (ph->read != NULL)
+		if (ph->read != NULL || ph->catreads > 0)
 			warn(run, "%s: revision %s reads the database (%s): "
-			    FROZEN, r->source, r->id, ph->read[0] ? ph->read :
-			    "query results");
+			    FROZEN "%s", r->source, r->id, ph->read != NULL &&
+			    ph->read[0] ? ph->read : "query results",
+			    catreads_note(ph->catreads, note, sizeof(note)));
 	}
 	r->reversible = r->down.seen && !r->down.missing &&
 	    r->down.fail == NULL;

@@ -1,6 +1,8 @@
 /*
  * Unit tests of the transaction rule (src/pack/txrule.c) that `check`
- * warns with and `import alembic` decides with, and of sb_chain_build on
+ * warns with and `import alembic` decides with, of the catalog-read rule
+ * (src/pack/catread.c) the import drops statements with, and of
+ * sb_chain_build on
  * revisions parsed in memory (what the import validates).
  */
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 #include "sqlbundle/chain.h"
 #include "sqlbundle/err.h"
 #include "sqlbundle/fs.h"
+#include "pack/catread.h"
 #include "pack/txrule.h"
 
 static void
@@ -148,6 +151,86 @@ test_chain_build(void **state)
 	    "unknown revision \"zz\"");
 }
 
+static void
+expect_catread(const char *sql, bool want)
+{
+	if (sb_catread(sql, strlen(sql)) != want)
+		fail_msg("%s: want %s", sql, want ? "a catalog read" : "kept");
+}
+
+static void
+test_catread(void **state)
+{
+	static const char *const reads[] = {
+		/* what warehouse's enum library sends, as the driver sent it */
+		"SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d "
+		"JOIN pg_attribute a ON a.attrelid = d.adrelid "
+		"AND a.attnum = d.adnum WHERE d.adrelid = "
+		"CAST('\"public\".\"users\"' AS regclass) AND a.attname = 'c'",
+		"select e.enumlabel from pg_catalog.pg_enum e join "
+		"pg_catalog.pg_type t on t.oid = e.enumtypid where t.typname = "
+		"'mood' order by e.enumsortorder",
+		"SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM "
+		"pg_catalog.pg_attribute a WHERE a.attrelid = 't'::regclass",
+		"SELECT table_name FROM information_schema.tables WHERE "
+		"table_schema = current_schema()",
+		"WITH e AS (SELECT enumtypid, array_agg(enumlabel) AS l FROM "
+		"pg_enum GROUP BY enumtypid) SELECT t.typname, e.l FROM e, "
+		"pg_type t WHERE t.oid = e.enumtypid",
+		"SELECT EXISTS (SELECT 1 FROM pg_class c, pg_namespace n WHERE "
+		"n.oid = c.relnamespace AND has_table_privilege(c.oid, "
+		"'SELECT'))",
+		"SELECT unnest(enum_range(NULL::mood))",
+		"SELECT 1",
+		"-- a comment first\nSELECT relname FROM pg_class LIMIT 1",
+	};
+	static const char *const kept[] = {
+		"SELECT setval('t_id_seq', 42)",
+		"SELECT pg_catalog.setval('t_id_seq', 42)",
+		"SELECT nextval('s')",
+		"SELECT * FROM pg_catalog.pg_class FOR UPDATE",
+		"SELECT relname FROM pg_class FOR SHARE",
+		"SELECT * INTO x FROM pg_class",
+		"SELECT * FROM users",
+		"SELECT c FROM pg_class, users",
+		"SELECT c FROM pg_class JOIN users ON true",
+		"SELECT c FROM pg_class JOIN pg_type ON true, users",
+		"SELECT * FROM public.pg_class",
+		"SELECT * FROM \"pg_class\"",
+		"SELECT * FROM pg_class WHERE oid IN (SELECT id FROM users)",
+		"SELECT * FROM pg_class WHERE EXISTS (TABLE users)",
+		"WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+		"WITH i AS (INSERT INTO t VALUES (1) RETURNING *) SELECT 1",
+		"WITH u AS (UPDATE t SET a = 1 RETURNING a) SELECT * FROM u",
+		"SELECT pg_advisory_lock(1)",
+		"SELECT create_hypertable('t', 'ts')",
+		"SELECT set_config('search_path', 'x', false)",
+		"SELECT * FROM x.pg_class",
+		"SELECT \"setval\"('s', 1)",
+		"SELECT * FROM generate_series(1, 2), users",
+		"INSERT INTO t SELECT * FROM pg_class",
+		"CREATE TABLE t AS SELECT * FROM pg_class",
+		"UPDATE t SET a = 1",
+		"SELECT 1; SELECT setval('s', 1)",
+		"SELECT 'unterminated",
+		"TABLE pg_class",
+		"SELECT * FROM pg_class c JOIN LATERAL (SELECT * FROM users) u "
+		"ON true",
+		"SELECT * FROM pg_class NATURAL JOIN users",
+		"SELECT * FROM pg_class, ONLY users",
+		"SELECT * FROM (VALUES (1)) v, users",
+		"SELECT public.format_type(1, 1)",
+		"SELECT E'x' FROM users",
+		"",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+		expect_catread(reads[i], true);
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		expect_catread(kept[i], false);
+}
+
 int
 main(void)
 {
@@ -156,6 +239,7 @@ main(void)
 		cmocka_unit_test(test_outside),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_chain_build),
+		cmocka_unit_test(test_catread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
