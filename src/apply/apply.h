@@ -19,8 +19,9 @@ struct sb_apply_opts {
 	unsigned	 jobs;		/* --jobs */
 	bool		 json, quiet, wait;
 	bool		 allow_drift;	/* --allow-drift */
-	const char	**exclude;	/* --exclude, for `fingerprint` */
+	const char	**exclude;	/* --exclude: fingerprint, --fingerprints */
 	size_t		 nexclude;
+	const char	*fingerprints;	/* --fingerprints FILE: upgrade, downgrade */
 };
 
 /*

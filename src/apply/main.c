@@ -47,7 +47,8 @@ enum {
 	OPT_CHUNK,
 	OPT_JOBS,
 	OPT_ALLOW_DRIFT,
-	OPT_EXCLUDE
+	OPT_EXCLUDE,
+	OPT_FINGERPRINTS
 };
 
 static const struct option options[] = {
@@ -61,6 +62,7 @@ static const struct option options[] = {
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "allow-drift", no_argument, NULL, OPT_ALLOW_DRIFT },
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "fingerprints", required_argument, NULL, OPT_FINGERPRINTS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -106,8 +108,13 @@ usage(void)
 	    "      --allow-drift          apply although the schema differs "
 	    "from the expected\n"
 	    "                             one (recorded in sqlbundle.drift)\n"
-	    "      --exclude=PATTERN      fingerprint: leave out a schema or "
-	    "schema.object\n"
+	    "      --fingerprints=FILE    upgrade, downgrade: record the schema "
+	    "before the run\n"
+	    "                             and after each step in FILE "
+	    "(FINGERPRINTS format)\n"
+	    "      --exclude=PATTERN      fingerprint, --fingerprints: leave "
+	    "out a schema or\n"
+	    "                             schema.object\n"
 	    "  -h, --help                 show this help, then exit\n"
 	    "  -V, --version              show the version, then exit\n\n"
 	    "Exit status: 0 ok, 1 bundle verification failed, 2 usage, "
@@ -226,6 +233,9 @@ main(int argc, char **argv)
 		case OPT_EXCLUDE:
 			o.exclude[o.nexclude++] = optarg;
 			break;
+		case OPT_FINGERPRINTS:
+			o.fingerprints = optarg;
+			break;
 		case 'h':
 			usage();
 			free(pos);
@@ -250,6 +260,13 @@ main(int argc, char **argv)
 			cmd = &commands[i];
 	if (cmd == NULL) {
 		sb_err_set(&err, SB_EUSAGE, "unknown command \"%s\"", pos[0]);
+		free(pos);
+		return bad_usage(&err);
+	}
+	if (o.fingerprints != NULL && cmd->fn != sb_apply_upgrade &&
+	    cmd->fn != sb_apply_downgrade) {
+		sb_err_set(&err, SB_EUSAGE, "--fingerprints is for upgrade "
+		    "and downgrade, not %s", cmd->name);
 		free(pos);
 		return bad_usage(&err);
 	}
