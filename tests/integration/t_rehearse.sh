@@ -177,6 +177,12 @@ test_pack_refuses_a_revision_changed_after_the_rehearsal() {
 	assert_err 'HINT: run "sqlbundle test" again'
 	[ ! -e p/b.tar.zst ] || fail "bundle written"
 	expect_err 1 "changed after its fingerprint was recorded" "$SB" -C p check
+	# The rehearsal itself ignores the stale file (its bundle carries
+	# none: nothing to refuse) and records afresh.
+	new_db "${T_NAME}_again"
+	expect_rc 0 "$SB" -C p test --scratch "dbname=$PGDATABASE"
+	[ ! -s err ] || fail "stderr: $(cat err)"
+	expect_rc 0 "$SB" -C p pack --key keys/hq.key -o b.tar.zst
 }
 
 test_fingerprints_are_signed() {
