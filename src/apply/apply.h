@@ -19,9 +19,10 @@ struct sb_apply_opts {
 	unsigned	 jobs;		/* --jobs */
 	bool		 json, quiet, wait;
 	bool		 allow_drift;	/* --allow-drift */
-	const char	**exclude;	/* --exclude: fingerprint, --fingerprints */
+	/* --exclude: for fingerprint and --fingerprints */
+	const char	**exclude;
 	size_t		 nexclude;
-	const char	*fingerprints;	/* --fingerprints FILE: upgrade, downgrade */
+	const char	*fingerprints;	/* --fingerprints FILE, or NULL */
 };
 
 /*

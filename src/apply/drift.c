@@ -351,33 +351,7 @@ rec_add(struct sb_drift *d, const char *at, const char *upgrade,
 	return 0;
 }
 
-static int	check_live(struct sb_drift *d, struct sb_db *db,
-		    const char *at, const char *when, const struct sb_fp *live,
-		    struct sb_err *err);
-
-int
-sb_drift_check(struct sb_drift *d, struct sb_db *db, const char *at,
-    const char *upgrade, const char *when, bool check, struct sb_err *err)
-{
-	struct sb_fp fp = SB_FP_INIT;
-	struct sb_err ignored = SB_ERR_INIT;
-	double secs = 0;
-	int ret;
-
-	if (d->rec == NULL)
-		return check ? check_live(d, db, at, when, NULL, err) : 0;
-	if (rec_live(d, db, &fp, &secs, err) == -1)
-		return -1;
-	ret = check ? check_live(d, db, at, when, same_excl(&d->excl,
-	    &d->rec_excl) ? &fp : NULL, err) : 0;
-	/* A step that drifted is committed all the same: record it. */
-	if (rec_add(d, at, upgrade, &fp, secs, ret == -1 ? &ignored : err) == -1 &&
-	    ret == 0)
-		ret = -1;
-	sb_fp_release(&fp);
-	return ret;
-}
-
+/* The comparison itself; live: the description when the caller has it. */
 static int
 check_live(struct sb_drift *d, struct sb_db *db, const char *at,
     const char *when, const struct sb_fp *live, struct sb_err *err)
@@ -423,6 +397,29 @@ check_live(struct sb_drift *d, struct sb_db *db, const char *at,
 		    "choice is recorded in sqlbundle.drift)");
 out:
 	sb_drift_result_release(&res);
+	return ret;
+}
+
+int
+sb_drift_check(struct sb_drift *d, struct sb_db *db, const char *at,
+    const char *upgrade, const char *when, bool check, struct sb_err *err)
+{
+	struct sb_fp fp = SB_FP_INIT;
+	struct sb_err ignored = SB_ERR_INIT;
+	double secs = 0;
+	int ret;
+
+	if (d->rec == NULL)
+		return check ? check_live(d, db, at, when, NULL, err) : 0;
+	if (rec_live(d, db, &fp, &secs, err) == -1)
+		return -1;
+	ret = check ? check_live(d, db, at, when, same_excl(&d->excl,
+	    &d->rec_excl) ? &fp : NULL, err) : 0;
+	/* A step that drifted is committed all the same: record it. */
+	if (rec_add(d, at, upgrade, &fp, secs, ret == -1 ? &ignored :
+	    err) == -1 && ret == 0)
+		ret = -1;
+	sb_fp_release(&fp);
 	return ret;
 }
 
