@@ -22,9 +22,11 @@ struct sb_apply_opts {
 	double		 progress_interval;	/* --progress-interval */
 	bool		 json, quiet, wait;
 	bool		 allow_drift;	/* --allow-drift */
-	const char	**exclude;	/* --exclude, for `fingerprint` */
+	/* --exclude: for fingerprint and --fingerprints */
+	const char	**exclude;
 	size_t		 nexclude;
 	bool		 inventory;	/* status --inventory */
+	const char	*fingerprints;	/* --fingerprints FILE, or NULL */
 };
 
 /*

@@ -57,6 +57,7 @@ struct session {
 	const struct sb_inflight *resume;
 	struct seed_load	**loads;	/* plan: per entry, or NULL */
 	struct sb_drift		 drift;
+	struct sb_fp_file	 rec;		/* --fingerprints */
 };
 
 static void loads_release(struct session *);
@@ -68,6 +69,7 @@ session_init(struct session *s, const struct sb_apply_opts *o)
 	memset(s, 0, sizeof(*s));
 	s->o = o;
 	s->bo = (struct sb_open)SB_OPEN_INIT;
+	s->rec = (struct sb_fp_file)SB_FP_FILE_INIT;
 	sb_progress_init(&s->progress, o->json, o->quiet);
 	s->drift.allow = o->allow_drift;
 	s->drift.progress = &s->progress;
@@ -81,6 +83,7 @@ session_end(struct session *s, int ret, struct sb_err *err)
 		sb_progress_error(&s->progress, err);
 	loads_release(s);
 	sb_drift_release(&s->drift);
+	sb_fp_file_release(&s->rec);
 	sb_plan_release(&s->plan);
 	sb_heads_release(&s->heads);
 	sb_state_release(&s->st);
@@ -568,7 +571,7 @@ plan_drift(struct session *s, struct sb_err *err)
 		return 0;
 	res.revision = pos_name(s->m, s->pos);
 	if (s->drift.have && sb_drift_compare(&s->drift, s->db,
-	    res.revision, &res, err) == -1)
+	    res.revision, NULL, &res, err) == -1)
 		goto out;
 	sb_drift_print(&s->drift, &res, "plan", false, stdout);
 	ret = 0;
@@ -718,6 +721,36 @@ running_begin(struct session *s, const char *cmd, struct sb_err *err)
 	return 0;
 }
 
+/* The upgrade script's SHA-256 of position k (NULL for the bundle's From). */
+static const char *
+pos_upgrade(const struct sb_manifest *m, size_t k)
+{
+	return k == 0 ? NULL : m->revs[k - 1].upgrade_sha;
+}
+
+/*
+ * --fingerprints: its exclusions (checked before anything connects),
+ * and where the records go.
+ */
+static int
+records_init(struct session *s, struct sb_err *err)
+{
+	const struct sb_apply_opts *o = s->o;
+
+	if (o->fingerprints == NULL)
+		return 0;
+	for (size_t i = 0; i < o->nexclude; i++)
+		if (sb_fp_excl_add(&s->rec.excl, o->exclude[i], err) == -1) {
+			err->code = SB_EUSAGE;
+			return -1;
+		}
+	/* As sb_drift_load orders them, so one query can serve both. */
+	sb_fp_excl_add_bookkeeping(&s->drift.rec_excl, o->vtable);
+	sb_fp_excl_copy(&s->drift.rec_excl, &s->rec.excl);
+	s->drift.rec = &s->rec;
+	return 0;
+}
+
 /*
  * A step failed (not interrupted, not refused before it began): its
  * attempt goes into the history, if the connection still works.
@@ -745,6 +778,18 @@ record_failure(struct session *s, const struct sb_err *err)
 	(void)sb_state_fail(s->db, &bs, err->sqlstate, err->msg, &ignored);
 }
 
+/*
+ * Write the records of the run: all of them, or after a failure those of
+ * the steps that committed.
+ */
+static int
+write_records(struct session *s, struct sb_err *err)
+{
+	if (s->drift.rec == NULL || s->rec.n == 0)
+		return 0;
+	return sb_fp_file_write(&s->rec, s->o->fingerprints, err);
+}
+
 /* upgrade and downgrade: verify, lock, check, run. */
 static int
 apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
@@ -764,7 +809,8 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	    usage_args(argc, 2, 2, "downgrade BUNDLE TARGET", err) == -1)
 		goto out;
 	if (sb_plan_target_check(argc > 1 ? argv[1] : NULL, dir, err) == -1 ||
-	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
+	    sb_vtable_parse(&s.vt, o->vtable, err) == -1 ||
+	    records_init(&s, err) == -1)
 		goto out;
 	sb_progress_catch();
 	if (open_verified(&s, argv[0], dir == SB_DIR_UP, err) == -1 ||
@@ -806,9 +852,9 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	if (s.plan.nsteps > 0 && !s.drift.have && !o->json)
 		sb_progress_info(&s.progress, "drift: not checked: the bundle "
 		    "carries no expected schema (packed without a rehearsal)");
-	if (s.plan.nsteps > 0 && s.resume == NULL &&
-	    sb_drift_check(&s.drift, s.db, pos_name(s.m, s.pos), "before",
-	    err) == -1)
+	if (s.resume == NULL && (s.plan.nsteps > 0 || s.drift.rec != NULL) &&
+	    sb_drift_check(&s.drift, s.db, pos_name(s.m, s.pos),
+	    pos_upgrade(s.m, s.pos), "before", s.plan.nsteps > 0, err) == -1)
 		goto out;
 	if (sb_state_ensure(s.db, &s.vt, err) == -1 ||
 	    sb_drift_flush(&s.drift, s.db, err) == -1)
@@ -840,7 +886,7 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		.lock_timeout_ms = o->lock_timeout,
 		.lock_wait_max_ms = o->lock_wait_max,
 	};
-	if (sb_run(&run, err) == -1) {
+	if (sb_run(&run, err) == -1 || write_records(&s, err) == -1) {
 		/* Interrupted: count the chunks that committed meanwhile. */
 		if (err->code >= 128)
 			(void)sb_progress_check(&s.progress, err);
@@ -851,6 +897,12 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	    s.plan.nsteps);
 	ret = 0;
 out:
+	if (ret == -1) {
+		/* Not to hide the run's own error. */
+		struct sb_err ignored = SB_ERR_INIT;
+
+		write_records(&s, &ignored);
+	}
 	if (s.side != NULL)
 		sb_state_running_end(s.side);
 	sb_db_close(s.side);
@@ -956,7 +1008,7 @@ sb_apply_drift(const struct sb_apply_opts *o, int argc, char **argv,
 		goto out;
 	res.revision = pos_name(s.m, s.pos);
 	if (s.drift.have && sb_drift_compare(&s.drift, s.db, res.revision,
-	    &res, err) == -1)
+	    NULL, &res, err) == -1)
 		goto out;
 	if (!o->quiet || o->json)
 		sb_drift_print(&s.drift, &res, "report", false, stdout);

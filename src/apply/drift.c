@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sqlbundle/fs.h"
 #include "sqlbundle/json.h"
@@ -107,19 +108,23 @@ out:
 
 int
 sb_drift_compare(const struct sb_drift *d, struct sb_db *db, const char *at,
-    struct sb_drift_result *res, struct sb_err *err)
+    const struct sb_fp *live, struct sb_drift_result *res,
+    struct sb_err *err)
 {
-	struct sb_fp live = SB_FP_INIT;
+	struct sb_fp own = SB_FP_INIT;
 
 	res->revision = at;
 	res->expected = sb_fp_file_find(&d->file, at);
-	if (sb_drift_live(db, &d->excl, &live, err) == -1)
-		return -1;
-	sb_fp_digest(&live, res->found);
+	if (live == NULL) {
+		if (sb_drift_live(db, &d->excl, &own, err) == -1)
+			return -1;
+		live = &own;
+	}
+	sb_fp_digest(live, res->found);
 	if (res->expected != NULL &&
 	    strcmp(res->expected->digest, res->found) != 0)
-		sb_fp_diff(&res->expected->fp, &live, &res->diff);
-	sb_fp_release(&live);
+		sb_fp_diff(&res->expected->fp, live, &res->diff);
+	sb_fp_release(&own);
 	return 0;
 }
 
@@ -295,9 +300,61 @@ detail(struct sb_err *err, const struct sb_fp_diff *diff)
 	sb_err_detail(err, "%s", buf);
 }
 
-int
-sb_drift_check(struct sb_drift *d, struct sb_db *db, const char *at,
-    const char *when, struct sb_err *err)
+/* The same exclusions: one description serves the check and the record. */
+static bool
+same_excl(const struct sb_fp_excl *a, const struct sb_fp_excl *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->literal[i] != b->literal[i] ||
+		    strcmp(a->pat[i], b->pat[i]) != 0)
+			return false;
+	return true;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The live description for d->rec, its query timed for the event. */
+static int
+rec_live(struct sb_drift *d, struct sb_db *db, struct sb_fp *fp,
+    double *secs, struct sb_err *err)
+{
+	double t0 = now();
+
+	if (sb_drift_live(db, &d->rec_excl, fp, err) == -1)
+		return -1;
+	*secs = now() - t0;
+	return 0;
+}
+
+/* Append the schema at `at` to d->rec (taking fp over), say so. */
+static int
+rec_add(struct sb_drift *d, const char *at, const char *upgrade,
+    struct sb_fp *fp, double secs, struct sb_err *err)
+{
+	char digest[SB_SHA256_HEX];
+	size_t n = fp->n;
+
+	sb_fp_digest(fp, digest);
+	if (sb_fp_file_add(d->rec, at, upgrade, fp, err) == -1)
+		return -1;
+	if (d->progress != NULL)
+		sb_progress_fingerprint(d->progress, at, digest, n, secs);
+	return 0;
+}
+
+/* The comparison itself; live: the description when the caller has it. */
+static int
+check_live(struct sb_drift *d, struct sb_db *db, const char *at,
+    const char *when, const struct sb_fp *live, struct sb_err *err)
 {
 	struct sb_drift_result res = SB_DRIFT_RESULT_INIT;
 	bool after = strcmp(when, "after") == 0;
@@ -305,7 +362,7 @@ sb_drift_check(struct sb_drift *d, struct sb_db *db, const char *at,
 
 	if (!d->have)
 		return 0;
-	if (sb_drift_compare(d, db, at, &res, err) == -1)
+	if (sb_drift_compare(d, db, at, live, &res, err) == -1)
 		goto out;
 	if (res.expected == NULL || res.diff.n == 0) {
 		if (res.expected == NULL || !after)
@@ -343,6 +400,29 @@ out:
 	return ret;
 }
 
+int
+sb_drift_check(struct sb_drift *d, struct sb_db *db, const char *at,
+    const char *upgrade, const char *when, bool check, struct sb_err *err)
+{
+	struct sb_fp fp = SB_FP_INIT;
+	struct sb_err ignored = SB_ERR_INIT;
+	double secs = 0;
+	int ret;
+
+	if (d->rec == NULL)
+		return check ? check_live(d, db, at, when, NULL, err) : 0;
+	if (rec_live(d, db, &fp, &secs, err) == -1)
+		return -1;
+	ret = check ? check_live(d, db, at, when, same_excl(&d->excl,
+	    &d->rec_excl) ? &fp : NULL, err) : 0;
+	/* A step that drifted is committed all the same: record it. */
+	if (rec_add(d, at, upgrade, &fp, secs, ret == -1 ? &ignored :
+	    err) == -1 && ret == 0)
+		ret = -1;
+	sb_fp_release(&fp);
+	return ret;
+}
+
 void
 sb_drift_release(struct sb_drift *d)
 {
@@ -353,5 +433,6 @@ sb_drift_release(struct sb_drift *d)
 	}
 	sb_fp_file_release(&d->file);
 	sb_fp_excl_release(&d->excl);
+	sb_fp_excl_release(&d->rec_excl);
 	d->have = false;
 }

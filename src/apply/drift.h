@@ -43,6 +43,12 @@ struct sb_drift {
 	/* A check made before sqlbundle.drift existed, recorded later. */
 	struct sb_drift_result	*pending;
 	const char		*pending_outcome;
+	/*
+	 * --fingerprints: the schema before the run and after each step,
+	 * written as a FINGERPRINTS file when the run ends; NULL for none.
+	 */
+	struct sb_fp_file	*rec;
+	struct sb_fp_excl	 rec_excl;	/* --exclude + bookkeeping */
 };
 
 
@@ -54,9 +60,13 @@ struct sb_drift {
 int	sb_drift_load(struct sb_drift *d, struct sb_bundle *b,
 	    const struct sb_manifest *m, const char *vtable,
 	    struct sb_err *err);
-/* Compare the database with the expected schema at revision `at`. */
+/*
+ * Compare the database with the expected schema at revision `at`: live
+ * is its description when the caller has it (NULL: queried here).
+ */
 int	sb_drift_compare(const struct sb_drift *d, struct sb_db *db,
-	    const char *at, struct sb_drift_result *res, struct sb_err *err);
+	    const char *at, const struct sb_fp *live,
+	    struct sb_drift_result *res, struct sb_err *err);
 void	sb_drift_result_release(struct sb_drift_result *res);
 
 /*
@@ -79,10 +89,15 @@ int	sb_drift_record(const struct sb_drift *d, struct sb_db *db,
  * step ("after"), at revision `at`: on drift without --allow-drift,
  * SB_EDRIFT naming each object (after a step: the step stays committed,
  * the run stops before the next). Drift allowed is recorded and the
- * run goes on.
+ * run goes on. check false: no comparison (a resumed run's start).
+ *
+ * With d->rec the schema is also appended to it as the record of `at`
+ * (upgrade: the SHA-256 of at's upgrade script, NULL for the bundle's
+ * From), one catalog query serving both when the exclusions agree.
  */
 int	sb_drift_check(struct sb_drift *d, struct sb_db *db, const char *at,
-	    const char *when, struct sb_err *err);
+	    const char *upgrade, const char *when, bool check,
+	    struct sb_err *err);
 /* Record the pending check, now that sqlbundle.drift exists. */
 int	sb_drift_flush(struct sb_drift *d, struct sb_db *db,
 	    struct sb_err *err);

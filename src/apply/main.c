@@ -55,7 +55,8 @@ enum {
 	OPT_LOCK_TIMEOUT,
 	OPT_LOCK_WAIT_MAX,
 	OPT_INTERVAL,
-	OPT_INVENTORY
+	OPT_INVENTORY,
+	OPT_FINGERPRINTS
 };
 
 static const struct option options[] = {
@@ -73,6 +74,7 @@ static const struct option options[] = {
 	{ "lock-wait-max", required_argument, NULL, OPT_LOCK_WAIT_MAX },
 	{ "progress-interval", required_argument, NULL, OPT_INTERVAL },
 	{ "inventory", no_argument, NULL, OPT_INVENTORY },
+	{ "fingerprints", required_argument, NULL, OPT_FINGERPRINTS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -121,8 +123,12 @@ usage(void)
 	    "      --allow-drift          apply although the schema differs "
 	    "from the expected\n"
 	    "                             one (recorded in sqlbundle.drift)\n"
-	    "      --exclude=PATTERN      fingerprint: leave out a schema or "
-	    "schema.object\n"
+	    "      --fingerprints=FILE    upgrade, downgrade: write the schema "
+	    "before the run\n"
+	    "                             and after each step to FILE\n"
+	    "      --exclude=PATTERN      fingerprint, --fingerprints: leave "
+	    "out a schema or\n"
+	    "                             schema.object\n"
 	    "      --lock-timeout=DURATION  give up a lock wait after this "
 	    "(default 500ms;\n"
 	    "                             0: wait as long as it takes), roll "
@@ -301,6 +307,9 @@ main(int argc, char **argv)
 				return bad_usage(&err);
 			}
 			break;
+		case OPT_FINGERPRINTS:
+			o.fingerprints = optarg;
+			break;
 		case 'h':
 			usage();
 			free(pos);
@@ -325,6 +334,13 @@ main(int argc, char **argv)
 			cmd = &commands[i];
 	if (cmd == NULL) {
 		sb_err_set(&err, SB_EUSAGE, "unknown command \"%s\"", pos[0]);
+		free(pos);
+		return bad_usage(&err);
+	}
+	if (o.fingerprints != NULL && cmd->fn != sb_apply_upgrade &&
+	    cmd->fn != sb_apply_downgrade) {
+		sb_err_set(&err, SB_EUSAGE, "--fingerprints is for upgrade "
+		    "and downgrade, not %s", cmd->name);
 		free(pos);
 		return bad_usage(&err);
 	}

@@ -442,6 +442,22 @@ sb_progress_step_done(struct sb_progress *p)
 }
 
 void
+sb_progress_fingerprint(struct sb_progress *p, const char *rev,
+    const char *digest, size_t objects, double secs)
+{
+	struct sb_json j;
+
+	if (p->mode != SB_PROGRESS_JSON)
+		return;
+	sb_json_begin(&j, p->out, "fingerprint_recorded");
+	sb_json_str(&j, "revision", rev);
+	sb_json_str(&j, "digest", digest);
+	sb_json_uint(&j, "objects", objects);
+	sb_json_secs(&j, "seconds", secs);
+	sb_json_end(&j);
+}
+
+void
 sb_progress_done(struct sb_progress *p, const char *command, const char *at,
     size_t nsteps)
 {

@@ -97,6 +97,12 @@ void	sb_progress_commit(struct sb_progress *p);
 void	sb_progress_chunk(struct sb_progress *p, const char *entry,
 	    uint64_t offset, uint64_t line);
 void	sb_progress_step_done(struct sb_progress *p);
+/*
+ * --fingerprints recorded the schema at revision rev (digest, objects,
+ * seconds its query took): an event of its own in JSON, nothing else.
+ */
+void	sb_progress_fingerprint(struct sb_progress *p, const char *rev,
+	    const char *digest, size_t objects, double secs);
 /* The run ended well: the database is at `at`. */
 void	sb_progress_done(struct sb_progress *p, const char *command,
 	    const char *at, size_t nsteps);

@@ -334,24 +334,24 @@ run_step(struct sb_run_ctx *c, size_t si, struct sb_err *err)
 
 /*
  * A step is done: check the schema it left against the one the bundle
- * expects at the revision the database is now at.
+ * expects at the revision the database is now at (and record it for
+ * --fingerprints).
  */
 static int
 end_step(struct sb_run_ctx *c, size_t si, struct sb_err *err)
 {
 	const struct sb_manifest *m = c->run->m;
 	const struct sb_step *st = &c->run->plan->steps[si];
-	const char *at;
+	const struct sb_manifest_rev *r;
 
 	sb_progress_step_done(c->run->progress);
 	sb_run_script_free(&c->scripts[si]);
 	if (c->run->drift == NULL)
 		return 0;
-	if (st->dir == SB_DIR_UP)
-		at = m->revs[st->rev].id;
-	else
-		at = st->rev == 0 ? m->from : m->revs[st->rev - 1].id;
-	return sb_drift_check(c->run->drift, c->run->db, at, "after", err);
+	r = st->dir == SB_DIR_UP ? &m->revs[st->rev] :
+	    st->rev == 0 ? NULL : &m->revs[st->rev - 1];
+	return sb_drift_check(c->run->drift, c->run->db, r ? r->id : m->from,
+	    r ? r->upgrade_sha : NULL, "after", true, err);
 }
 
 static void

@@ -18,6 +18,16 @@
 int	sb_proc_run(char *const argv[], const char *out, const char *errpath,
 	    bool new_session, int *status, struct sb_err *err);
 
+/*
+ * As sb_proc_run, but the child's stdout comes through a pipe: each line
+ * (without its newline, NUL-terminated; a longer one than 64 KiB in
+ * pieces) goes to on_line as it is written, so the caller can follow a
+ * long run.
+ */
+int	sb_proc_run_lines(char *const argv[], const char *errpath,
+	    void (*on_line)(void *arg, char *line), void *arg, int *status,
+	    struct sb_err *err);
+
 /* Remove path and everything under it; a missing path is fine. */
 void	sb_proc_rmtree(const char *path);
 

@@ -1,9 +1,11 @@
 /*
  * `sqlbundle test`: rehearse the chain as a store would run it. The
  * project is packed into a bundle signed with a key made for the run, and
- * sqlbundle-apply itself takes a throwaway database up revision by
- * revision, down as far as the chain is reversible, and up again. The
- * schema fingerprint after every revision goes to revisions/FINGERPRINTS.
+ * sqlbundle-apply itself takes a throwaway database up to the head, down
+ * as far as the chain is reversible, and up again: three runs, each
+ * recording the schema after every step on its own connection
+ * (--fingerprints) and telling each step's time in its --json events.
+ * The schema after every revision goes to revisions/FINGERPRINTS.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,7 +32,6 @@
 #include "proc.h"
 
 #define APPLIER		"sqlbundle-apply"
-#define OUT_MAX		SB_FP_FILE_MAX	/* one fingerprint's text */
 #define ERR_MAX		((size_t)1 << 20)	/* the applier's stderr */
 #define DIFF_SHOWN	20		/* differing objects listed per warning */
 
@@ -52,11 +53,14 @@ struct rehearsal {
 	char		*bundle;
 	char		*trust;
 	char		*out, *errf;	/* the applier's stdout and stderr */
+	char		*recs;		/* the applier's --fingerprints file */
 	size_t		 warnings;
 	struct sb_fp_diff prev;		/* what the last comparison found */
 	double		 fp_secs;	/* spent in fingerprints */
+	size_t		 fp_count;
 	bool		 tty;		/* progress on stderr */
 	double		 shown_at;	/* when progress was last shown */
+	const char	*phase;		/* "up", "down", or NULL: none shown */
 	/* the slowest step */
 	double		 largest;
 	const char	*largest_what;
@@ -247,10 +251,110 @@ out:
 	return -1;
 }
 
-/* Run the applier on argv (after the program and connection options). */
+/*
+ * The value of member key in a JSON line of the applier (this version's
+ * writer: no spaces; a quote inside a string is escaped, so "key": is
+ * found only as a member), or NULL.
+ */
+static const char *
+member(const char *line, const char *key)
+{
+	char pat[32];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	return (p = strstr(line, pat)) != NULL ? p + strlen(pat) : NULL;
+}
+
+/* A string member's value into buf (ids and directions: no escapes). */
+static bool
+member_str(const char *line, const char *key, char *buf, size_t cap)
+{
+	const char *v = member(line, key);
+	size_t n;
+
+	if (v == NULL || *v != '"')
+		return false;
+	n = strcspn(++v, "\"\\");
+	if (v[n] != '"' || n >= cap)
+		return false;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return true;
+}
+
+/* The line is an event of this kind. */
+static bool
+is_event(const char *line, const char *kind)
+{
+	char pat[64];
+	int n = snprintf(pat, sizeof(pat), "{\"event\":\"%s\",", kind);
+
+	return strncmp(line, pat, (size_t)n) == 0;
+}
+
+static double
+member_num(const char *line, const char *key)
+{
+	const char *v = member(line, key);
+
+	return v != NULL ? strtod(v, NULL) : 0;
+}
+
+static void progress(struct rehearsal *t, const char *phase, size_t i,
+    size_t n, bool done);
+
+/* A step of the chain's revision id, by its id. */
+static bool
+rev_index(const struct rehearsal *t, const char *id, size_t *k)
+{
+	for (size_t i = 0; i < t->chain.n; i++)
+		if (strcmp(t->chain.revs[i].id, id) == 0) {
+			*k = i;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * An event of the applier's --json output: a step's time (the largest
+ * is the summary's), a fingerprint's, progress on a terminal.
+ */
+static void
+on_event(void *arg, char *line)
+{
+	struct rehearsal *t = arg;
+	char rev[SB_ID_MAX + 1], dir[16];
+	size_t k;
+	double secs;
+
+	if (is_event(line, "step_done")) {
+		secs = member_num(line, "seconds");
+		if (member_str(line, "revision", rev, sizeof(rev)) &&
+		    member_str(line, "direction", dir, sizeof(dir)) &&
+		    rev_index(t, rev, &k) && secs > t->largest) {
+			t->largest = secs;
+			t->largest_what = strcmp(dir, "downgrade") == 0 ?
+			    "downgrade" : "upgrade";
+			t->largest_rev = k;
+		}
+		if (t->phase != NULL)
+			progress(t, t->phase, (size_t)member_num(line, "index"),
+			    (size_t)member_num(line, "step_count"), false);
+	} else if (is_event(line, "fingerprint_recorded")) {
+		t->fp_secs += member_num(line, "seconds");
+		t->fp_count++;
+	}
+}
+
+/*
+ * Run the applier on argv (after the program and connection options):
+ * with events, following its --json events; else quiet, its output in
+ * t->out.
+ */
 static int
-run_applier(struct rehearsal *t, const char *const *args, const char *what,
-    struct sb_err *err)
+run_applier(struct rehearsal *t, const char *const *args, bool events,
+    const char *what, struct sb_err *err)
 {
 	const char **argv;
 	size_t n = 0, nargs = 0;
@@ -260,7 +364,7 @@ run_applier(struct rehearsal *t, const char *const *args, const char *what,
 		nargs++;
 	argv = sb_calloc(nargs + 7, sizeof(*argv));
 	argv[n++] = t->applier;
-	argv[n++] = "-q";
+	argv[n++] = events ? "--json" : "-q";
 	argv[n++] = "-d";
 	argv[n++] = t->conninfo;
 	argv[n++] = "--trust";
@@ -268,8 +372,12 @@ run_applier(struct rehearsal *t, const char *const *args, const char *what,
 	for (size_t i = 0; i < nargs; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	ret = sb_proc_run((char *const *)argv, t->out, t->errf, false,
-	    &status, err);
+	if (events)
+		ret = sb_proc_run_lines((char *const *)argv, t->errf,
+		    on_event, t, &status, err);
+	else
+		ret = sb_proc_run((char *const *)argv, t->out, t->errf, false,
+		    &status, err);
 	free(argv);
 	if (ret == -1)
 		return -1;
@@ -297,58 +405,6 @@ progress(struct rehearsal *t, const char *phase, size_t i, size_t n,
 		t->shown_at = at;
 	}
 	fflush(stderr);
-}
-
-/* One step: upgrade or downgrade to target, timed. */
-static int
-step(struct rehearsal *t, const char *verb, const char *target, size_t rev,
-    struct sb_err *err)
-{
-	const char *args[] = { verb, t->bundle, target, NULL };
-	char *what = sb_printf("%s to %s", verb, target);
-	double t0 = now(), dt;
-	int ret;
-
-	ret = run_applier(t, args, what, err);
-	free(what);
-	dt = now() - t0;
-	if (ret == 0 && dt > t->largest) {
-		t->largest = dt;
-		t->largest_what = verb;
-		t->largest_rev = rev;
-	}
-	return ret;
-}
-
-/* The database's fingerprint, as the applier computes it. */
-static int
-fingerprint(struct rehearsal *t, struct sb_fp *fp, struct sb_err *err)
-{
-	const char **args = sb_calloc(2 * t->file.excl.n + 2, sizeof(*args));
-	char *buf = NULL;
-	size_t len = 0, n = 0;
-	double t0;
-	int ret;
-
-	args[n++] = "fingerprint";
-	for (size_t i = 0; i < t->file.excl.n; i++) {
-		args[n++] = "--exclude";
-		args[n++] = t->file.excl.pat[i];
-	}
-	args[n] = NULL;
-	t0 = now();
-	ret = run_applier(t, args, "fingerprint", err);
-	t->fp_secs += now() - t0;
-	free(args);
-	if (ret == -1)
-		return -1;
-	ret = -1;
-	if (sb_read_file(t->out, OUT_MAX, &buf, &len, err) == -1)
-		return -1;
-	if (sb_fp_parse_text(fp, APPLIER " fingerprint", buf, len, err) == 0)
-		ret = 0;
-	free(buf);
-	return ret;
 }
 
 static const char *
@@ -400,73 +456,148 @@ compare(struct rehearsal *t, size_t k, const struct sb_fp *live, char *msg)
 	free(msg);
 }
 
-/* Up, revision by revision, recording the fingerprint after each. */
+/*
+ * An applier run of the bundle: verb to target (NULL: the head), the
+ * schema before it and after each step recorded in *f.
+ */
 static int
-phase_up(struct rehearsal *t, struct sb_err *err)
+run_recorded(struct rehearsal *t, const char *verb, const char *target,
+    const char *what, struct sb_fp_file *f, struct sb_err *err)
 {
-	struct sb_fp fp = SB_FP_INIT;
-	char sha[SB_SHA256_HEX];
-	int ret = -1;
+	const char **args = sb_calloc(2 * t->conf.exclude.n + 6, sizeof(*args));
+	struct sb_err e2 = SB_ERR_INIT;
+	size_t n = 0;
+	int ret;
 
-	if (fingerprint(t, &fp, err) == -1 ||
-	    sb_fp_file_add(&t->file, SB_FP_BASE, NULL, &fp, err) == -1)
-		goto out;
-	for (size_t i = 0; i < t->chain.n; i++) {
-		const struct sb_revision *r = &t->chain.revs[i];
-
-		progress(t, "up", i + 1, t->chain.n, false);
-		if (step(t, "upgrade", r->id, i, err) == -1 ||
-		    fingerprint(t, &fp, err) == -1)
-			goto out;
-		sb_sha256_hex(r->upgrade, r->upgrade_len, sha);
-		if (sb_fp_file_add(&t->file, r->id, sha, &fp, err) == -1)
-			goto out;
+	args[n++] = verb;
+	args[n++] = t->bundle;
+	if (target != NULL)
+		args[n++] = target;
+	args[n++] = "--fingerprints";
+	args[n++] = t->recs;
+	for (size_t i = 0; i < t->conf.exclude.n; i++) {
+		args[n++] = "--exclude";
+		args[n++] = t->conf.exclude.pat[i];
 	}
-	ret = 0;
-out:
+	args[n] = NULL;
+	unlink(t->recs);
+	ret = run_applier(t, args, true, what, err);
+	free(args);
 	progress(t, NULL, 0, 0, true);
-	sb_fp_release(&fp);
+	/* After a failure: the records of the steps that committed. */
+	if (sb_fp_file_load(f, t->recs, ret == 0 ? err : &e2) == -1 &&
+	    ret == 0)
+		return -1;
 	return ret;
 }
 
 /*
- * Down from the head while the revisions are reversible, each downgrade
- * compared with the schema its upgrade started from. *downs counts them.
+ * The database's fingerprint in a run of its own (after a run that needs
+ * only its last schema: one cold query beats one warm query a step).
+ */
+static int
+fingerprint(struct rehearsal *t, struct sb_fp *fp, struct sb_err *err)
+{
+	const char **args = sb_calloc(2 * t->conf.exclude.n + 2, sizeof(*args));
+	char *buf = NULL;
+	size_t len = 0, n = 0;
+	double t0;
+	int ret;
+
+	args[n++] = "fingerprint";
+	for (size_t i = 0; i < t->conf.exclude.n; i++) {
+		args[n++] = "--exclude";
+		args[n++] = t->conf.exclude.pat[i];
+	}
+	args[n] = NULL;
+	t0 = now();
+	ret = run_applier(t, args, false, "fingerprint", err);
+	t->fp_secs += now() - t0;
+	t->fp_count++;
+	free(args);
+	if (ret == -1)
+		return -1;
+	if (sb_read_file(t->out, SB_FP_FILE_MAX, &buf, &len, err) == -1)
+		return -1;
+	ret = sb_fp_parse_text(fp, APPLIER " fingerprint", buf, len, err);
+	free(buf);
+	return ret;
+}
+
+/* Up to the head in one run, recording the schema after each revision. */
+static int
+phase_up(struct rehearsal *t, struct sb_err *err)
+{
+	t->phase = "up";
+	sb_fp_file_release(&t->file);
+	if (run_recorded(t, "upgrade", NULL, "upgrade to head", &t->file,
+	    err) == -1)
+		return -1;
+	/* base, then every revision in apply order */
+	if (t->file.n != t->chain.n + 1)
+		return sb_err_set(err, SB_EIO, "%s recorded %zu schemas of "
+		    "%zu revisions and base", APPLIER, t->file.n, t->chain.n);
+	for (size_t k = 0; k <= t->chain.n; k++)
+		if (strcmp(t->file.revs[k].id, rev_name(t, k)) != 0)
+			return sb_err_set(err, SB_EIO, "%s recorded revision "
+			    "\"%s\" where \"%s\" was expected", APPLIER,
+			    t->file.revs[k].id, rev_name(t, k));
+	return 0;
+}
+
+/*
+ * Down from the head while the revisions are reversible, in one run,
+ * each downgrade compared with the schema its upgrade started from.
+ * *downs counts them.
  */
 static int
 phase_down(struct rehearsal *t, size_t *downs, struct sb_err *err)
 {
-	struct sb_fp fp = SB_FP_INIT;
-	int ret = -1;
+	struct sb_fp_file f = SB_FP_FILE_INIT;
+	size_t want = 0, j;
+	int ret;
 
+	while (want < t->chain.n &&
+	    t->chain.revs[t->chain.n - want - 1].downgrade != NULL)
+		want++;
 	*downs = 0;
-	for (size_t k = t->chain.n; k > 0; k--) {
+	if (want == 0)
+		return 0;
+	t->phase = "down";
+	ret = run_recorded(t, "downgrade", rev_name(t, t->chain.n - want),
+	    "downgrade", &f, err);
+	if (ret == -1)
+		sb_err_prefix(err, "downgrading");
+	/* The first record is the head the run started from. */
+	for (j = 1; j < f.n && j <= want; j++) {
+		size_t k = t->chain.n - j + 1;	/* the revision undone */
 		const struct sb_revision *r = &t->chain.revs[k - 1];
 
-		if (r->downgrade == NULL)
+		if (strcmp(f.revs[j].id, rev_name(t, k - 1)) != 0) {
+			if (ret == 0)
+				ret = sb_err_set(err, SB_EIO, "%s recorded "
+				    "revision \"%s\" where \"%s\" was "
+				    "expected", APPLIER, f.revs[j].id,
+				    rev_name(t, k - 1));
 			break;
-		progress(t, "down", t->chain.n - k + 1, t->chain.n, false);
-		if (step(t, "downgrade", rev_name(t, k - 1), k - 1, err) == -1) {
-			sb_err_prefix(err, "downgrading");
-			goto out;
 		}
-		if (fingerprint(t, &fp, err) == -1)
-			goto out;
-		compare(t, k - 1, &fp, sb_printf("the downgrade of %s (%s) "
-		    "does not give back the schema %s", r->id, r->file,
+		compare(t, k - 1, &f.revs[j].fp, sb_printf("the downgrade of "
+		    "%s (%s) does not give back the schema %s", r->id, r->file,
 		    k == 1 ? "of an empty database" : "its upgrade started "
 		    "from"));
-		sb_fp_release(&fp);
 		(*downs)++;
 	}
-	ret = 0;
-out:
-	progress(t, NULL, 0, 0, true);
-	sb_fp_release(&fp);
+	if (ret == 0 && *downs != want)
+		ret = sb_err_set(err, SB_EIO, "%s recorded %zu downgrades of "
+		    "%zu", APPLIER, *downs, want);
+	sb_fp_file_release(&f);
 	return ret;
 }
 
-/* Up again to the head in one run, as a store catching up does. */
+/*
+ * Up again to the head in one run, as a store catching up does; only the
+ * head's schema is compared, so it is taken once, after the run.
+ */
 static int
 phase_again(struct rehearsal *t, size_t downs, struct sb_err *err)
 {
@@ -476,7 +607,8 @@ phase_again(struct rehearsal *t, size_t downs, struct sb_err *err)
 
 	if (downs == 0)
 		return 0;
-	if (run_applier(t, args, "upgrade again to head", err) == -1) {
+	t->phase = NULL;
+	if (run_applier(t, args, true, "upgrade again to head", err) == -1) {
 		sb_err_prefix(err, "upgrading again after %zu downgrade%s",
 		    downs, downs == 1 ? "" : "s");
 		goto out;
@@ -553,6 +685,7 @@ prepare(struct rehearsal *t, struct sb_ctx *ctx, const struct test_opts *o,
 	}
 	t->out = sb_printf("%s/out", t->work);
 	t->errf = sb_printf("%s/err", t->work);
+	t->recs = sb_printf("%s/fingerprints", t->work);
 	t->applier = applier_path(o->applier);
 	if (check_applier(t, err) == -1)
 		goto out;
@@ -598,6 +731,7 @@ rehearsal_release(struct rehearsal *t)
 	free(t->trust);
 	free(t->out);
 	free(t->errf);
+	free(t->recs);
 	sb_fp_diff_release(&t->prev);
 	sb_fp_file_release(&t->file);
 	sb_chain_release(&t->chain);
@@ -616,10 +750,10 @@ summary(const struct rehearsal *t, size_t downs, double secs)
 		printf("  down stopped at %s (%s): irreversible\n",
 		    t->chain.revs[t->chain.n - downs - 1].id,
 		    t->chain.revs[t->chain.n - downs - 1].file);
-	printf("  largest step: %s %s (%s) in %.2f s\n", t->largest_what,
-	    big->id, big->file, t->largest);
-	printf("  fingerprints: %zu in %.1f s\n", t->file.n + downs +
-	    (downs > 0), t->fp_secs);
+	if (t->largest_what != NULL)
+		printf("  largest step: %s %s (%s) in %.2f s\n",
+		    t->largest_what, big->id, big->file, t->largest);
+	printf("  fingerprints: %zu in %.1f s\n", t->fp_count, t->fp_secs);
 	if (t->warnings > 0)
 		printf("  %zu warning%s (see above)\n", t->warnings,
 		    t->warnings == 1 ? "" : "s");
@@ -654,7 +788,6 @@ sb_cmd_test(struct sb_ctx *ctx, int argc, char **argv, struct sb_err *err)
 	if (sb_conf_load(&t.conf, ctx->dir, err) == -1 ||
 	    sb_chain_load(&t.chain, ctx->dir, err) == -1)
 		goto out;
-	sb_fp_excl_copy(&t.file.excl, &t.conf.exclude);
 	if (t.chain.n == 0) {
 		sb_err_set(err, SB_EINVALID, "no revisions to rehearse in "
 		    "\"%s/revisions\"", ctx->dir);

@@ -177,6 +177,12 @@ test_pack_refuses_a_revision_changed_after_the_rehearsal() {
 	assert_err 'HINT: run "sqlbundle test" again'
 	[ ! -e p/b.tar.zst ] || fail "bundle written"
 	expect_err 1 "changed after its fingerprint was recorded" "$SB" -C p check
+	# The rehearsal itself ignores the stale file (its bundle carries
+	# none: nothing to refuse) and records afresh.
+	new_db "${T_NAME}_again"
+	expect_rc 0 "$SB" -C p test --scratch "dbname=$PGDATABASE"
+	[ ! -s err ] || fail "stderr: $(cat err)"
+	expect_rc 0 "$SB" -C p pack --key keys/hq.key -o b.tar.zst
 }
 
 test_fingerprints_are_signed() {
@@ -229,4 +235,54 @@ test_usage() {
 	    env SQLBUNDLE_APPLY="$T_DIR/old-apply" "$SB" -C p test
 	expect_rc 0 "$SB" test --help
 	assert_out "Usage: sqlbundle test"
+}
+
+# The applier's --fingerprints, which the rehearsal drives: the schema
+# before the run and after each step, as a FINGERPRINTS file, the same
+# bytes as the rehearsal's; after a failed step, those that committed.
+test_applier_records_fingerprints() {
+	copy_example p
+	echo 'fingerprint-exclude = public.pos_app_*' >>p/sqlbundle.conf
+	new_db "${T_NAME}_hq"
+	expect_rc 0 "$SB" -C p test --scratch "dbname=$PGDATABASE"
+	"$SB" -C p keygen hq >/dev/null
+	expect_rc 0 "$SB" -C p pack --key keys/hq.key -o b.tar.zst
+	new_db
+	q 'CREATE TABLE public.pos_app_cache (id int)'
+	expect_rc 0 "$SBA" --json upgrade p/b.tar.zst --trust p/keys/hq.pub \
+	    --fingerprints up.fp --exclude 'public.pos_app_*'
+	cmp up.fp p/revisions/FINGERPRINTS || fail "records differ from the rehearsal's"
+	assert_eq "$(grep -c '"event":"fingerprint_recorded"' out)" 5
+	grep -q '^{"event":"fingerprint_recorded","revision":"base","digest":"[0-9a-f]\{64\}","objects":[0-9]*,"seconds":[0-9.]*}$' out ||
+		fail "no base record event: $(cat out)"
+	# The head's record is what `fingerprint` prints.
+	assert_eq "$(sed -n 's/^Revision: 2864583ca021 \([0-9a-f]*\) .*/\1/p' up.fp)" \
+	    "$("$SBA" fingerprint --exclude 'public.pos_app_*' 2>/dev/null | sha256sum | cut -d' ' -f1)"
+
+	# Down two: the head it started from, then each revision reached.
+	expect_rc 0 "$SBA" -q downgrade p/b.tar.zst -2 --trust p/keys/hq.pub --fingerprints down.fp
+	assert_eq "$(grep '^Revision: ' down.fp | cut -d' ' -f2 | tr '\n' ' ')" \
+	    "2864583ca021 853113448960 37a02ec8662a "
+	grep -qx 'Revisions: 3' down.fp
+	! grep -q '^Exclude:' down.fp || fail "an exclusion not given"
+	# An unrehearsed bundle records all the same, and a run with
+	# nothing to do records where the database is.
+	rm p/revisions/FINGERPRINTS
+	expect_rc 0 "$SB" -C p pack --key keys/hq.key -o plain.tar.zst
+	expect_rc 0 "$SBA" -q upgrade p/plain.tar.zst 37a02ec8662a --trust p/keys/hq.pub --fingerprints none.fp
+	assert_eq "$(grep '^Revision: ' none.fp | cut -d' ' -f2)" 37a02ec8662a
+
+	# A step that fails: the records before it are written.
+	add_rev p c0ffee000007 broken 'CREATE TABLE public.z (id int);
+SELECT 1/0;'
+	expect_rc 0 "$SB" -C p pack --key keys/hq.key -o broken.tar.zst
+	expect_rc 3 "$SBA" -q upgrade p/broken.tar.zst --trust p/keys/hq.pub --fingerprints broken.fp
+	assert_eq "$(grep '^Revision: ' broken.fp | cut -d' ' -f2 | tr '\n' ' ')" \
+	    "37a02ec8662a 853113448960 2864583ca021 "
+
+	expect_err 2 "--fingerprints is for upgrade and downgrade, not status" \
+	    "$SBA" status --fingerprints x.fp
+	expect_err 2 'exclude pattern "a.b.c": expected "schema" or "schema.object"' "$SBA" upgrade p/b.tar.zst --trust p/keys/hq.pub \
+	    --fingerprints x.fp --exclude 'a.b.c'
+	[ ! -e x.fp ] || fail "records of a refused run"
 }
