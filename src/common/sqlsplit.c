@@ -430,29 +430,11 @@ bool
 sb_sql_next_word(const char *sql, size_t len, size_t *pos, const char **w,
     size_t *n)
 {
-	struct sb_err ignored = SB_ERR_INIT;
-	struct splitter sp;
+	bool word;
 
-	memset(&sp, 0, sizeof(sp));
-	sp.s = sql;
-	sp.len = len;
-	sp.i = *pos;
-	sp.line = 1;
-	sp.err = &ignored;
-	while (sp.i < sp.len) {
-		size_t start = sp.i;
-		enum token t = next_token(&sp);
-
-		if (t == TOK_ERROR)
-			break;		/* unterminated: no word after it */
-		if (t == TOK_WORD) {
-			*w = sql + start;
-			*n = sp.i - start;
-			*pos = sp.i;
+	while (sb_sql_next_token(sql, len, pos, w, n, &word))
+		if (word)
 			return true;
-		}
-	}
-	*pos = len;
 	return false;
 }
 

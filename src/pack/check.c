@@ -23,10 +23,6 @@
 #include "seeds.h"
 #include "txrule.h"
 
-/* SQL seed files are read whole to be split; larger ones are refused. */
-/* Words of a statement looked at for its kind. */
-#define NWORDS		8
-
 /*
  * Just enough of PostgreSQL's lexer to see the words of a statement that
  * sb_sql_split() already delimited: quoted text is skipped, never a word.
@@ -43,53 +39,16 @@ next_word(struct lexer *lx, const char **w, size_t *n)
 	return sb_sql_next_word(lx->s, lx->len, &lx->i, w, n);
 }
 
-/* The first words of a statement, upper-cased ("" past its end). */
-struct words {
-	char	w[NWORDS][24];
-	size_t	n;
-};
-
-static void
-read_words(struct lexer *lx, struct words *ws)
-{
-	const char *w;
-	size_t n;
-
-	memset(ws, 0, sizeof(*ws));
-	while (ws->n < NWORDS && next_word(lx, &w, &n)) {
-		char *d = ws->w[ws->n++];
-
-		if (n >= sizeof(ws->w[0]))
-			continue;	/* too long for a keyword: "" */
-		for (size_t i = 0; i < n; i++)
-			d[i] = (char)(w[i] >= 'a' && w[i] <= 'z' ?
-			    w[i] - 'a' + 'A' : w[i]);
-	}
-}
-
+/* Short for the rules below. */
 static bool
-is(const struct words *ws, size_t i, const char *kw)
+is(const struct sb_words *ws, size_t i, const char *kw)
 {
-	return i < NWORDS && strcmp(ws->w[i], kw) == 0;
-}
-
-/* Words 0..last joined by spaces, into buf. */
-static const char *
-join(const struct words *ws, size_t last, char *buf, size_t cap)
-{
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i <= last && i < NWORDS; i++) {
-		snprintf(buf + len, cap - len, "%s%s", i ? " " : "", ws->w[i]);
-		len = strlen(buf);
-	}
-	return buf;
+	return sb_words_is(ws, i, kw);
 }
 
 /* Words i.. are IF [NOT] EXISTS. */
 static bool
-if_exists(const struct words *ws, size_t i, bool not)
+if_exists(const struct sb_words *ws, size_t i, bool not)
 {
 	if (!is(ws, i, "IF"))
 		return false;
@@ -119,12 +78,12 @@ has_on_conflict(struct lexer *lx)
  * second time (the one in flight at a crash does)? Writes a warning.
  */
 static bool
-idempotent(const struct words *ws, struct lexer *rest, char *msg, size_t cap)
+idempotent(const struct sb_words *ws, struct lexer *rest, char *msg, size_t cap)
 {
 	static const char *const lead[] = {
 		"UNIQUE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL"
 	};
-	char kind[NWORDS * 25];
+	char kind[SB_WORDS_MAX * 25];
 	struct sb_ibuild b;
 	size_t i = 1, k;
 
@@ -180,7 +139,7 @@ idempotent(const struct words *ws, struct lexer *rest, char *msg, size_t cap)
 	if (is(ws, 0, "DROP")) {
 		if (is(ws, 1, "OWNED"))
 			return true;
-		for (i = 1; i < NWORDS - 1; i++)
+		for (i = 1; i < SB_WORDS_MAX - 1; i++)
 			if (if_exists(ws, i, false))
 				return true;
 		/* two-word kinds: MATERIALIZED VIEW, FOREIGN TABLE, ... */
@@ -190,7 +149,7 @@ idempotent(const struct words *ws, struct lexer *rest, char *msg, size_t cap)
 			i++;
 		snprintf(msg, cap, "%s without IF EXISTS is not idempotent: "
 		    "in a transactional: false revision, the statement "
-		    "running at a crash runs again", join(ws, i, kind,
+		    "running at a crash runs again", sb_words_join(ws, i, kind,
 		    sizeof(kind)));
 		return false;
 	}
@@ -213,7 +172,7 @@ idempotent(const struct words *ws, struct lexer *rest, char *msg, size_t cap)
 static bool
 fits_transaction(const char *sql, size_t len, char *msg, size_t cap)
 {
-	char what[NWORDS * 25];
+	char what[SB_WORDS_MAX * 25];
 
 	switch (sb_tx_need(sql, len, what, sizeof(what))) {
 	case SB_TX_CONTROL:
@@ -245,10 +204,10 @@ check_script(const char *path, const char *sql, size_t len,
 		return 0;	/* the chain loader has refused it already */
 	for (size_t i = 0; i < n; i++) {
 		struct lexer lx = { sql + st[i].off, st[i].len, 0 };
-		struct words ws;
+		struct sb_words ws;
 		bool ok;
 
-		read_words(&lx, &ws);
+		sb_words_read(lx.s, lx.len, &lx.i, &ws);
 		if (transactional)
 			ok = fits_transaction(lx.s, lx.len, msg,
 			    sizeof(msg));
