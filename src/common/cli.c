@@ -46,6 +46,17 @@ sb_cli_exit(const char *prog, int status)
 	return status != 0 ? status : SB_EIO;
 }
 
+/* The decimal digits s starts with (no sign, no space); *end after them. */
+static int
+leading_number(const char *s, unsigned long long *v, char **end)
+{
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, end, 10);
+	return errno != 0 ? -1 : 0;
+}
+
 int
 sb_parse_number(const char *s, unsigned long long max,
     unsigned long long *out)
@@ -53,11 +64,7 @@ sb_parse_number(const char *s, unsigned long long max,
 	unsigned long long v;
 	char *end;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > max)
+	if (leading_number(s, &v, &end) == -1 || *end != '\0' || v > max)
 		return -1;
 	*out = v;
 	return 0;
@@ -69,11 +76,7 @@ sb_parse_size(const char *s, size_t *out)
 	unsigned long long v, mul = 1;
 	char *end;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
+	if (leading_number(s, &v, &end) == -1)
 		return -1;
 	switch (*end) {
 	case 'k': case 'K':
@@ -109,11 +112,7 @@ sb_parse_duration(const char *s, unsigned long *ms)
 	unsigned long long v;
 	char *end;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
+	if (leading_number(s, &v, &end) == -1)
 		return -1;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(end, units[i].unit) != 0)
