@@ -678,6 +678,30 @@ resumed_seed(struct session *s, uint64_t *bytes, uint64_t *chunks,
 	return 0;
 }
 
+/*
+ * The row status reads while this run works: written on a connection of
+ * its own (autocommit), so that it shows at once whatever transaction the
+ * run holds open, and never waits on one. The connection starts once
+ * there is work to do, and comes up while the run checks the schema;
+ * nothing waits for its answers. Without it, status shows no details.
+ */
+static void
+running_start(struct session *s)
+{
+	struct sb_err ignored = SB_ERR_INIT;
+
+	if (s->plan.nsteps > 0)
+		(void)sb_db_connect_start(&s->side, s->o->conninfo, &ignored);
+}
+
+static void
+running_drop(struct session *s)
+{
+	sb_db_close(s->side);
+	s->side = NULL;
+	s->progress.hook = NULL;
+}
+
 /* Status's view of the run: the step and its bytes (sqlbundle.running). */
 static void
 running_hook(void *arg, const struct sb_progress *p, bool commit)
@@ -685,40 +709,23 @@ running_hook(void *arg, const struct sb_progress *p, bool commit)
 	struct session *s = arg;
 
 	(void)commit;
-	sb_state_running_update(s->side, p->index, p->total, p->rev, p->dir,
-	    p->done, p->step_total);
+	if (sb_state_running_update(s->side, p->index, p->total, p->rev,
+	    p->dir, p->done, p->step_total) == -1)
+		running_drop(s);
 }
 
-/*
- * The row status reads while this run works: written on a connection of
- * its own (autocommit), so that it shows at once whatever transaction the
- * run holds open, and never waits on one. Without that connection,
- * status shows no details.
- */
-static int
-running_begin(struct session *s, const char *cmd, struct sb_err *err)
+static void
+running_begin(struct session *s, const char *cmd)
 {
-	struct sb_rows rows = SB_ROWS_INIT;
-	struct sb_err ignored = SB_ERR_INIT;
-	long bpid;
-
-	if (sb_db_query(s->db, "SELECT pg_backend_pid()", 0, NULL, &rows,
-	    NULL, err) == -1)
-		return -1;
-	bpid = strtol(cell(&rows, 0, 0), NULL, 10);
-	sb_rows_release(&rows);
-	if (sb_db_connect(&s->side, s->o->conninfo, NULL, NULL,
-	    &ignored) == -1)
-		return 0;
-	if (sb_state_running_begin(s->side, bpid, (long)getpid(), cmd, s->id,
-	    &ignored) == -1) {
-		sb_db_close(s->side);
-		s->side = NULL;
-		return 0;
+	if (s->side == NULL)
+		return;
+	if (sb_state_running_begin(s->side, sb_db_pid(s->db), (long)getpid(),
+	    cmd, s->id) == -1) {
+		running_drop(s);
+		return;
 	}
 	s->progress.hook = running_hook;
 	s->progress.hook_arg = s;
-	return 0;
 }
 
 /* The upgrade script's SHA-256 of position k (NULL for the bundle's From). */
@@ -841,6 +848,7 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		goto out;
 	if (check_and_plan(&s, dir, argc > 1 ? argv[1] : NULL, err) == -1)
 		goto out;
+	running_start(&s);
 	/*
 	 * The schema must be the one the bundle expects here, before the
 	 * first statement; a resumed step starts from a half-done schema,
@@ -856,15 +864,15 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	    sb_drift_check(&s.drift, s.db, pos_name(s.m, s.pos),
 	    pos_upgrade(s.m, s.pos), "before", s.plan.nsteps > 0, err) == -1)
 		goto out;
-	if (sb_state_ensure(s.db, &s.vt, err) == -1 ||
+	if (sb_state_ensure(s.db, &s.vt, &s.st, err) == -1 ||
 	    sb_drift_flush(&s.drift, s.db, err) == -1)
 		goto out;
 	if (s.st.project == NULL &&
 	    sb_state_bind(s.db, s.m->project, s.id, err) == -1)
 		goto out;
-	if (resumed_seed(&s, &resumed, &resumed_chunks, err) == -1 ||
-	    running_begin(&s, cmd, err) == -1)
+	if (resumed_seed(&s, &resumed, &resumed_chunks, err) == -1)
 		goto out;
+	running_begin(&s, cmd);
 	sb_progress_start(&s.progress, cmd, &s.bo, sb_db_name(s.db), s.st.heads,
 	    s.st.nheads, pos_name(s.m, s.plan.target), s.plan.nsteps);
 	sb_progress_plan(&s.progress, s.m, &s.plan, &s.bo.chunks, resumed,

@@ -41,7 +41,13 @@ struct sb_db {
 	sb_watch_fn	 watch;
 	void		*watch_arg;
 	unsigned long	 watch_ms;
+	/* sb_db_connect_start: still connecting, and posts not answered. */
+	PostgresPollingStatusType connecting;
+	unsigned	 posted;
 };
+
+/* A posting connection gives up on a server that does not answer. */
+#define SB_DB_POST_WAIT_MS	10000
 
 static void
 notice_cb(void *arg, const char *message)
@@ -152,16 +158,12 @@ fail(struct sb_db *db, const PGresult *res, struct sb_db_diag *diag,
 	return -1;
 }
 
-int
-sb_db_connect(struct sb_db **dbp, const char *conninfo, sb_notice_fn fn,
-    void *arg, struct sb_err *err)
+/* Connection keywords: conninfo (may be NULL) and ours after it. */
+static void
+conn_params(const char *conninfo, const char **keys, const char **vals)
 {
-	const char *keys[4], *vals[4];
-	struct sb_db *db;
-	char line[1024], rest[1024];
 	int n = 0;
 
-	*dbp = NULL;
 	/* dbname first: the keys after it override what it expands to. */
 	if (conninfo != NULL) {
 		keys[n] = "dbname";
@@ -173,28 +175,153 @@ sb_db_connect(struct sb_db **dbp, const char *conninfo, sb_notice_fn fn,
 	vals[n++] = "UTF8";
 	keys[n] = NULL;
 	vals[n] = NULL;
+}
+
+/* libpq's reason a connection failed, into err. */
+static int
+connect_fail(struct sb_db *db, struct sb_err *err)
+{
+	char line[1024], rest[1024];
+
+	split_lines(PQerrorMessage(db->conn), line, sizeof(line), rest,
+	    sizeof(rest));
+	sb_err_set(err, SB_EDB, "could not connect to the database: %s", line);
+	if (rest[0])
+		sb_err_detail(err, "%s", rest);
+	sb_db_close(db);
+	return -1;
+}
+
+int
+sb_db_connect(struct sb_db **dbp, const char *conninfo, sb_notice_fn fn,
+    void *arg, struct sb_err *err)
+{
+	const char *keys[4], *vals[4];
+	struct sb_db *db;
+
+	*dbp = NULL;
+	conn_params(conninfo, keys, vals);
 	db = sb_calloc(1, sizeof(*db));
 	db->fn = fn;
 	db->arg = arg;
+	db->connecting = PGRES_POLLING_OK;
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (db->conn == NULL) {
 		free(db);
 		return sb_err_set(err, SB_EDB,
 		    "could not connect to the database: out of memory");
 	}
-	if (PQstatus(db->conn) != CONNECTION_OK) {
-		split_lines(PQerrorMessage(db->conn), line, sizeof(line), rest,
-		    sizeof(rest));
-		sb_err_set(err, SB_EDB, "could not connect to the database: %s",
-		    line);
-		if (rest[0])
-			sb_err_detail(err, "%s", rest);
-		sb_db_close(db);
-		return -1;
-	}
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		return connect_fail(db, err);
 	PQsetNoticeProcessor(db->conn, notice_cb, db);
 	*dbp = db;
 	return 0;
+}
+
+/*
+ * One step of connecting, or (wait) every step: 1 connected, 0 not yet,
+ * -1 failed. The server starts its session meanwhile.
+ */
+static int
+connect_poll(struct sb_db *db, bool wait)
+{
+	unsigned long waited = 0;
+
+	while (db->connecting != PGRES_POLLING_OK) {
+		struct pollfd p = { PQsocket(db->conn),
+		    db->connecting == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+		    0 };
+		int r;
+
+		if (db->connecting == PGRES_POLLING_FAILED)
+			return -1;
+		r = poll(&p, 1, wait ? 100 : 0);
+		if (r == -1 && errno != EINTR)
+			return -1;
+		if (r <= 0 && !wait)
+			return 0;
+		if (r <= 0 && (waited += 100) >= SB_DB_POST_WAIT_MS)
+			return -1;
+		if (r > 0)
+			db->connecting = PQconnectPoll(db->conn);
+	}
+	return PQstatus(db->conn) == CONNECTION_OK ? 1 : -1;
+}
+
+int
+sb_db_connect_start(struct sb_db **dbp, const char *conninfo,
+    struct sb_err *err)
+{
+	const char *keys[4], *vals[4];
+	struct sb_db *db;
+
+	*dbp = NULL;
+	conn_params(conninfo, keys, vals);
+	db = sb_calloc(1, sizeof(*db));
+	db->conn = PQconnectStartParams(keys, vals, 1);
+	if (db->conn == NULL) {
+		free(db);
+		return sb_err_set(err, SB_EDB,
+		    "could not connect to the database: out of memory");
+	}
+	if (PQstatus(db->conn) == CONNECTION_BAD)
+		return connect_fail(db, err);
+	/* As if PQconnectPoll had said so; the first step sends the
+	 * startup packet. */
+	db->connecting = PGRES_POLLING_WRITING;
+	if (connect_poll(db, false) == -1)
+		return connect_fail(db, err);
+	*dbp = db;
+	return 0;
+}
+
+/* Take the answers to posts that have arrived; -1 if the link is gone. */
+static int
+take_posted(struct sb_db *db)
+{
+	PGresult *res;
+
+	if (!PQconsumeInput(db->conn))
+		return -1;
+	while (db->posted > 0 && !PQisBusy(db->conn)) {
+		if ((res = PQgetResult(db->conn)) == NULL)
+			continue;	/* the end of one statement's results */
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
+			db->posted--;
+		PQclear(res);
+	}
+	return 0;
+}
+
+int
+sb_db_post(struct sb_db *db, const char *sql, int nparams,
+    const char *const *params)
+{
+	if (connect_poll(db, true) == -1)
+		return -1;
+	if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF &&
+	    PQenterPipelineMode(db->conn) != 1)
+		return -1;
+	if (take_posted(db) == -1 ||
+	    PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL,
+	    0) != 1 || PQpipelineSync(db->conn) != 1)
+		return -1;
+	db->posted++;
+	return 0;
+}
+
+void
+sb_db_post_wait(struct sb_db *db)
+{
+	struct pollfd p = { PQsocket(db->conn), POLLIN, 0 };
+	unsigned long waited = 0;
+
+	while (db->posted > 0 && db->connecting == PGRES_POLLING_OK &&
+	    take_posted(db) == 0 && db->posted > 0 &&
+	    waited < SB_DB_POST_WAIT_MS) {
+		if (poll(&p, 1, 100) == 0)
+			waited += 100;
+	}
 }
 
 /* Forget every prepared statement: later uses prepare under new names. */
@@ -689,23 +816,46 @@ sb_db_copy_put(struct sb_db *db, const void *buf, size_t len,
 }
 
 int
-sb_db_copy_end(struct sb_db *db, struct sb_db_diag *diag, struct sb_err *err)
+sb_db_copy_next(struct sb_db *db, bool *next_failed, struct sb_db_diag *diag,
+    struct sb_err *err)
 {
 	PGresult *res;
-	int ret = 0;
-	bool any = false;
+	ExecStatusType st;
+	int ret = 0, done = 0;
 
+	*next_failed = false;
 	if (PQputCopyEnd(db->conn, NULL) != 1)
 		return fail(db, NULL, diag, err);
 	while ((res = PQgetResult(db->conn)) != NULL) {
-		any = true;
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && ret == 0)
+		st = PQresultStatus(res);
+		if (st == PGRES_COPY_IN && ret == 0) {
+			PQclear(res);
+			return 1;	/* the query's next COPY has begun */
+		}
+		if (st == PGRES_COMMAND_OK && ret == 0) {
+			done++;
+		} else if (ret == 0) {
+			*next_failed = done > 0;
 			ret = fail(db, res, diag, err);
+		}
 		PQclear(res);
 	}
-	if (!any && ret == 0)
+	if (done == 0 && ret == 0)
 		ret = fail(db, NULL, diag, err);
 	return ret;
+}
+
+int
+sb_db_copy_end(struct sb_db *db, struct sb_db_diag *diag, struct sb_err *err)
+{
+	bool next_failed;
+	int rc = sb_db_copy_next(db, &next_failed, diag, err);
+
+	if (rc == 1) {
+		sb_db_copy_abort(db);
+		return sb_err_set(err, SB_EDB, "a COPY began another");
+	}
+	return rc;
 }
 
 void

@@ -33,6 +33,19 @@ typedef void (*sb_notice_fn)(void *arg, const char *message);
 int	sb_db_connect(struct sb_db **db, const char *conninfo,
 	    sb_notice_fn fn, void *arg, struct sb_err *err);
 void	sb_db_close(struct sb_db *db);
+
+/*
+ * A connection that never keeps its caller waiting (status's row): it
+ * connects while the caller goes on, and sb_db_post sends a statement
+ * without waiting for its result (answers are read as they come and
+ * thrown away). -1 from sb_db_post: the connection is no use; drop it.
+ * sb_db_post_wait waits (at most 10 s) until every post is answered.
+ */
+int	sb_db_connect_start(struct sb_db **db, const char *conninfo,
+	    struct sb_err *err);
+int	sb_db_post(struct sb_db *db, const char *sql, int nparams,
+	    const char *const *params);
+void	sb_db_post_wait(struct sb_db *db);
 /* Name of the database connected to. */
 const char *sb_db_name(const struct sb_db *db);
 
@@ -109,6 +122,14 @@ int	sb_db_copy_put(struct sb_db *db, const void *buf, size_t len,
 	    struct sb_db_diag *diag, struct sb_err *err);
 int	sb_db_copy_end(struct sb_db *db, struct sb_db_diag *diag,
 	    struct sb_err *err);
+/*
+ * End a COPY of a query of several (COPY ...; COPY ...): 1 when the
+ * query's next COPY has begun, 0 when the query is done, -1 on failure,
+ * with *next_failed when this COPY ended and the statement after it
+ * failed. Such a query costs one round trip per COPY, not two.
+ */
+int	sb_db_copy_next(struct sb_db *db, bool *next_failed,
+	    struct sb_db_diag *diag, struct sb_err *err);
 void	sb_db_copy_abort(struct sb_db *db);
 
 #endif

@@ -15,11 +15,11 @@
 #include "sqlbundle/fs.h"
 
 #include "catalog.h"
-#include "run_priv.h"
+#include "load.h"
 
 /* One CSV seed being loaded. */
 struct csv_load {
-	struct sb_run_ctx	*c;
+	struct sb_step_ctx	*c;
 	size_t			 si, j;
 	const struct sb_manifest_entry *e;
 	const struct sb_chunks	*cuts;		/* pass 1's */
@@ -45,24 +45,24 @@ struct csv_load {
 static const char *
 rev_id(const struct csv_load *l)
 {
-	return sb_run_rev(l->c, l->si)->id;
+	return sb_step_rev(l->c, l->si)->id;
 }
 
 /* Commit the open transaction with a progress row; open the next. */
 static int
-commit_at(struct sb_run_ctx *c, size_t si, const struct sb_book_at *at,
+commit_at(struct sb_step_ctx *c, size_t si, const struct sb_book_at *at,
     const char *path, struct sb_err *err)
 {
 	struct sb_db_diag diag;
 
 	sb_progress_commit(c->run->progress);
-	if (sb_run_progress(c, si, at, err) == -1)
+	if (sb_step_progress(c, si, at, err) == -1)
 		return -1;
 	if (sb_db_exec(c->run->db, "COMMIT", &diag, err) == -1 ||
 	    sb_db_exec(c->run->db, "BEGIN", &diag, err) == -1) {
 		sb_err_prefix(err, "revision \"%s\": could not commit a "
-		    "chunk of %s", sb_run_rev(c, si)->id, path);
-		sb_run_lost_hint(err, &diag);
+		    "chunk of %s", sb_step_rev(c, si)->id, path);
+		sb_step_lost_hint(err, &diag);
 		return -1;
 	}
 	c->since_commit = 0;
@@ -70,7 +70,7 @@ commit_at(struct sb_run_ctx *c, size_t si, const struct sb_book_at *at,
 }
 
 int
-sb_load_commit(struct sb_run_ctx *c, size_t si, size_t entry,
+sb_load_commit(struct sb_step_ctx *c, size_t si, size_t entry,
     uint64_t offset, uint64_t line, const char *path, struct sb_err *err)
 {
 	struct sb_book_at at = { c->scripts[si].n, entry, offset, line };
@@ -81,9 +81,8 @@ sb_load_commit(struct sb_run_ctx *c, size_t si, size_t entry,
 	return sb_progress_check(c->run->progress, err);
 }
 
-/* Build COPY schema.table (cols) FROM STDIN with quoted identifiers. */
-static char *
-copy_sql(struct sb_run_ctx *c, const struct sb_manifest_entry *e,
+char *
+sb_load_copy_sql(struct sb_step_ctx *c, const struct sb_manifest_entry *e,
     char **cols, size_t ncols, struct sb_err *err)
 {
 	char *schema = NULL, *table = NULL, *list = NULL, *sql = NULL, *q;
@@ -116,7 +115,7 @@ out:
  * says "COPY t, line N...").
  */
 static uint64_t
-copy_error_line(const struct sb_csv_scan *scan, const char *context)
+error_line(const struct sb_csv_scan *scan, const char *context)
 {
 	const char *p = strstr(context, ", line ");
 	unsigned long long n;
@@ -126,23 +125,31 @@ copy_error_line(const struct sb_csv_scan *scan, const char *context)
 	return sb_csv_record_line(scan, sb_csv_copy_record(scan, n));
 }
 
-/* COPY failed: roll back, name the file and line of the record. */
+int
+sb_load_copy_failed(struct sb_step_ctx *c, size_t si, const char *path,
+    const struct sb_csv_scan *scan, const struct sb_db_diag *diag,
+    struct sb_err *err)
+{
+	uint64_t line = error_line(scan, diag->context);
+
+	sb_db_rollback(c->run->db);
+	if (line > 0)
+		sb_err_prefix(err, "revision \"%s\": %s:%" PRIu64,
+		    sb_step_rev(c, si)->id, path, line);
+	else
+		sb_err_prefix(err, "revision \"%s\": %s",
+		    sb_step_rev(c, si)->id, path);
+	sb_step_lost_hint(err, diag);
+	return -1;
+}
+
 static int
 copy_fail(struct csv_load *l, const struct sb_db_diag *diag,
     struct sb_err *err)
 {
-	uint64_t line = copy_error_line(&l->scan, diag->context);
-
 	l->copying = false;
-	sb_db_rollback(l->c->run->db);
-	if (line > 0)
-		sb_err_prefix(err, "revision \"%s\": %s:%" PRIu64, rev_id(l),
-		    l->e->path, line);
-	else
-		sb_err_prefix(err, "revision \"%s\": %s", rev_id(l),
-		    l->e->path);
-	sb_run_lost_hint(err, diag);
-	return -1;
+	return sb_load_copy_failed(l->c, l->si, l->e->path, &l->scan, diag,
+	    err);
 }
 
 static int
@@ -160,7 +167,7 @@ copy_begin(struct csv_load *l, struct sb_err *err)
 static int
 fill(struct csv_load *l, struct sb_err *err)
 {
-	ssize_t r = sb_bundle_read(l->c->run->bundle, l->c->buf, SB_RUN_BUF,
+	ssize_t r = sb_bundle_read(l->c->run->bundle, l->c->buf, SB_STEP_BUF,
 	    err);
 
 	if (r <= 0)
@@ -241,7 +248,7 @@ read_header(struct csv_load *l, struct sb_err *err)
 	for (;;) {
 		if (!eof) {
 			r = sb_bundle_read(l->c->run->bundle, buf + have,
-			    SB_RUN_BUF - have, err);
+			    SB_STEP_BUF - have, err);
 			if (r == -1)
 				goto out;
 			eof = r == 0;
@@ -256,14 +263,14 @@ read_header(struct csv_load *l, struct sb_err *err)
 		}
 		if (h == 1)
 			break;
-		if (have == SB_RUN_BUF) {
+		if (have == SB_STEP_BUF) {
 			sb_err_set(err, SB_EINVALID, "revision \"%s\": %s: CSV "
 			    "header longer than %d bytes", rev_id(l),
-			    l->e->path, SB_RUN_BUF);
+			    l->e->path, SB_STEP_BUF);
 			goto out;
 		}
 	}
-	if ((l->sql = copy_sql(l->c, l->e, cols, ncols, err)) == NULL)
+	if ((l->sql = sb_load_copy_sql(l->c, l->e, cols, ncols, err)) == NULL)
 		goto out;
 	l->cols = cols;
 	l->ncols = ncols;
@@ -350,7 +357,7 @@ commit_cut(struct csv_load *l, struct sb_err *err)
 static int
 stream_rest(struct csv_load *l, struct sb_err *err)
 {
-	struct sb_run_ctx *c = l->c;
+	struct sb_step_ctx *c = l->c;
 	struct sb_db_diag diag;
 	int rc;
 
@@ -447,8 +454,8 @@ check_done(struct csv_load *l, const struct sb_rows *done,
 static int
 choose(struct csv_load *l, struct sb_rows *done, struct sb_err *err)
 {
-	struct sb_run_ctx *c = l->c;
-	struct sb_book_step bs = sb_run_book_step(c, l->si);
+	struct sb_step_ctx *c = l->c;
+	struct sb_book_step bs = sb_step_book(c, l->si);
 	char *why = NULL;
 	bool missing;
 
@@ -470,7 +477,7 @@ choose(struct csv_load *l, struct sb_rows *done, struct sb_err *err)
 
 /* The workers of the run, opened at the first parallel file. */
 static int
-pool(struct sb_run_ctx *c, bool must, struct sb_err *err)
+pool(struct sb_step_ctx *c, bool must, struct sb_err *err)
 {
 	unsigned n = c->run->jobs > 1 ? c->run->jobs : 1;
 
@@ -495,8 +502,8 @@ job_line(struct csv_load *l, const struct sb_job *j)
 
 	sb_csv_scan_init(&scan, j->line0);
 	while (off < j->len) {
-		size_t want = j->len - off < SB_RUN_BUF ?
-		    (size_t)(j->len - off) : SB_RUN_BUF;
+		size_t want = j->len - off < SB_STEP_BUF ?
+		    (size_t)(j->len - off) : SB_STEP_BUF;
 		ssize_t r = pread(j->fd, l->c->buf, want, (off_t)off);
 
 		if (r <= 0)
@@ -504,7 +511,7 @@ job_line(struct csv_load *l, const struct sb_job *j)
 		sb_csv_scan(&scan, l->c->buf, (size_t)r, false, &hit);
 		off += (uint64_t)r;
 	}
-	line = copy_error_line(&scan, j->diag.context);
+	line = error_line(&scan, j->diag.context);
 	sb_csv_scan_release(&scan);
 	return line;
 }
@@ -540,7 +547,7 @@ reap(struct csv_load *l, struct sb_job *j, struct sb_err *err)
 		sb_err_prefix(err, "revision \"%s\": %s (bytes %" PRIu64
 		    " to %" PRIu64 ")", rev_id(l), l->e->path, j->start,
 		    j->end);
-	sb_run_lost_hint(err, &j->diag);
+	sb_step_lost_hint(err, &j->diag);
 	return -1;
 }
 
@@ -643,8 +650,8 @@ static int
 next_chunk(struct csv_load *l, const struct sb_rows *done,
     struct sb_err *err)
 {
-	struct sb_run_ctx *c = l->c;
-	struct sb_book_step bs = sb_run_book_step(c, l->si);
+	struct sb_step_ctx *c = l->c;
+	struct sb_book_step bs = sb_step_book(c, l->si);
 	unsigned char md[SB_SHA256_LEN];
 	bool tail = l->ci == l->cuts->n, skip = is_done(l, done);
 	struct sb_job *j = NULL;
@@ -719,7 +726,7 @@ drain(struct csv_load *l, int ret, struct sb_err *err)
 static int
 take_over(struct csv_load *l, struct sb_err *err)
 {
-	struct sb_run_ctx *c = l->c;
+	struct sb_step_ctx *c = l->c;
 	struct sb_job *j = l->spool_job;
 	struct sb_db_diag diag;
 	char *buf;
@@ -731,10 +738,10 @@ take_over(struct csv_load *l, struct sb_err *err)
 	    j->start);
 	if (copy_begin(l, err) == -1)
 		return -1;
-	buf = sb_malloc(SB_RUN_BUF);
+	buf = sb_malloc(SB_STEP_BUF);
 	for (off = 0; off < j->len; off += (uint64_t)r) {
-		size_t want = j->len - off < SB_RUN_BUF ?
-		    (size_t)(j->len - off) : SB_RUN_BUF;
+		size_t want = j->len - off < SB_STEP_BUF ?
+		    (size_t)(j->len - off) : SB_STEP_BUF;
 
 		if ((r = pread(j->fd, buf, want, (off_t)off)) <= 0) {
 			free(buf);
@@ -764,7 +771,7 @@ take_over(struct csv_load *l, struct sb_err *err)
 static int
 first_chunk(struct csv_load *l, struct sb_err *err)
 {
-	struct sb_run_ctx *c = l->c;
+	struct sb_step_ctx *c = l->c;
 	struct sb_db_diag diag;
 	int rc;
 
@@ -804,8 +811,8 @@ static int
 stream_parallel(struct csv_load *l, const struct sb_rows *done,
     struct sb_err *err)
 {
-	struct sb_run_ctx *c = l->c;
-	struct sb_book_step bs = sb_run_book_step(c, l->si);
+	struct sb_step_ctx *c = l->c;
+	struct sb_book_step bs = sb_step_book(c, l->si);
 	struct sb_book_at at = { c->scripts[l->si].n, l->j, 0, 0 };
 	struct sb_db_diag diag;
 	bool spooled;
@@ -844,14 +851,14 @@ stream_parallel(struct csv_load *l, const struct sb_rows *done,
 	if (sb_state_chunks_clear(c->run->db, &bs, &diag, err) == -1) {
 		sb_err_prefix(err, "revision \"%s\": could not record the "
 		    "chunks of %s", rev_id(l), l->e->path);
-		sb_run_lost_hint(err, &diag);
+		sb_step_lost_hint(err, &diag);
 		return -1;
 	}
 	return 0;
 }
 
 int
-sb_load_csv(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
+sb_load_csv(struct sb_step_ctx *c, size_t si, size_t j, size_t idx,
     uint64_t skip_to, uint64_t line0, struct sb_err *err)
 {
 	static const struct sb_chunks none = { NULL, 0, NULL, 0, 0 };
@@ -894,19 +901,19 @@ out:
 }
 
 int
-sb_load_sql(struct sb_run_ctx *c, size_t si, size_t idx, struct sb_err *err)
+sb_load_sql(struct sb_step_ctx *c, size_t si, size_t idx, struct sb_err *err)
 {
 	const struct sb_manifest_entry *e = &c->run->m->entries[idx];
 	struct sb_script s = { 0 };
 	int ret;
 
-	if (sb_run_read(c, e->path, SB_SQL_SEED_MAX, &s, err) == -1) {
+	if (sb_step_read(c, e->path, SB_SQL_SEED_MAX, &s, err) == -1) {
 		sb_db_rollback(c->run->db);
 		return -1;
 	}
-	ret = sb_run_statements(c, si, &s, e->path, 1, false, err);
+	ret = sb_step_statements(c, si, &s, e->path, 1, false, err);
 	c->since_commit += s.len;
 	sb_progress_seed(c->run->progress, s.len);
-	sb_run_script_free(&s);
+	sb_step_script_free(&s);
 	return ret;
 }

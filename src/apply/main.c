@@ -116,7 +116,7 @@ usage(void)
 	    "                             Alembic version table (default "
 	    SB_VTABLE_DEFAULT ")\n"
 	    "      --chunk-size=BYTES     CSV seed bytes per commit (default "
-	    "16M; K, M, G)\n"
+	    "2M; K, M, G)\n"
 	    "  -j, --jobs=N               connections loading a large CSV "
 	    "seed at once\n"
 	    "                             (default: cores, at most 4)\n"

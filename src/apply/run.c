@@ -9,20 +9,22 @@
 
 #include "sqlbundle/fs.h"
 
+#include "batch.h"
 #include "drift.h"
 #include "index.h"
-#include "run_priv.h"
+#include "load.h"
+#include "step.h"
 
 static bool
-seeded(const struct sb_run_ctx *c, size_t si)
+seeded(const struct sb_step_ctx *c, size_t si)
 {
 	return c->run->plan->steps[si].dir == SB_DIR_UP &&
-	    sb_run_rev(c, si)->nseeds > 0;
+	    sb_step_rev(c, si)->nseeds > 0;
 }
 
 /* The interrupted step's progress row, if si is that step. */
 static const struct sb_inflight *
-resumed(const struct sb_run_ctx *c, size_t si)
+resumed(const struct sb_step_ctx *c, size_t si)
 {
 	return si == 0 ? c->run->resume : NULL;
 }
@@ -38,13 +40,13 @@ source_name(const struct sb_manifest_rev *r, char *buf, size_t cap)
  * Whether step si must commit synchronously: the run's last step, and
  * the step before a non-transactional one (whose statements must not
  * outlive, in a crash, the revisions before them). Other steps commit
- * asynchronously (see SB_RUN_ASYNC).
+ * asynchronously (see SB_STEP_ASYNC).
  */
 static bool
-durable_commit(const struct sb_run_ctx *c, size_t si)
+durable_commit(const struct sb_step_ctx *c, size_t si)
 {
 	return si + 1 >= c->run->plan->nsteps ||
-	    !sb_run_rev(c, si + 1)->transactional;
+	    !sb_step_rev(c, si + 1)->transactional;
 }
 
 /*
@@ -52,16 +54,16 @@ durable_commit(const struct sb_run_ctx *c, size_t si)
  * synchronous again (the session's default) where durable_commit says.
  */
 static size_t
-add_book(struct sb_run_ctx *c, size_t si, struct sb_query *q, size_t k,
+add_book(struct sb_step_ctx *c, size_t si, struct sb_query *q, size_t k,
     struct sb_book *b)
 {
 	const struct sb_step *st = &c->run->plan->steps[si];
-	struct sb_book_step bs = sb_run_book_step(c, si);
+	struct sb_book_step bs = sb_step_book(c, si);
 
 	q[k++] = sb_state_step_done(b, c->run->vt, &bs, st->del, st->ndel,
 	    st->ins, st->nins);
 	if (durable_commit(c, si))
-		q[k++] = (struct sb_query){ SB_RUN_SYNC_LOCAL, 0, NULL };
+		q[k++] = (struct sb_query){ SB_STEP_SYNC_LOCAL, 0, NULL };
 	q[k++] = (struct sb_query){ "COMMIT", 0, NULL };
 	return k;
 }
@@ -70,7 +72,7 @@ add_book(struct sb_run_ctx *c, size_t si, struct sb_query *q, size_t k,
 
 /* The end of a step whose work is done: bookkeeping and COMMIT. */
 static int
-finish(struct sb_run_ctx *c, size_t si, bool begin, struct sb_err *err)
+finish(struct sb_step_ctx *c, size_t si, bool begin, struct sb_err *err)
 {
 	struct sb_query q[1 + BOOK_QUERIES];
 	struct sb_book b = { 0 };
@@ -82,33 +84,33 @@ finish(struct sb_run_ctx *c, size_t si, bool begin, struct sb_err *err)
 		q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
 	k = add_book(c, si, q, k, &b);
 	snprintf(what, sizeof(what), "could not record the %s",
-	    sb_run_dir_name(c->run->plan->steps[si].dir));
-	ret = sb_run_pipeline(c, si, q, k, NULL, what, err);
+	    sb_step_dir_name(c->run->plan->steps[si].dir));
+	ret = sb_step_pipeline(c, si, q, k, NULL, what, err);
 	sb_state_book_release(&b);
 	return ret;
 }
 
 /* A transactional step without seeds: one pipeline, one round trip. */
 static int
-run_plain(struct sb_run_ctx *c, size_t si, struct sb_err *err)
+run_plain(struct sb_step_ctx *c, size_t si, struct sb_err *err)
 {
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
+	const struct sb_manifest_rev *r = sb_step_rev(c, si);
 	const struct sb_script *s = &c->scripts[si];
 	struct sb_query *q = sb_calloc(2 + s->n + BOOK_QUERIES, sizeof(*q));
 	struct sb_book b = { 0 };
 	char file[512];
-	struct sb_run_src src = { s, 0, file,
+	struct sb_step_src src = { s, 0, file,
 	    c->run->plan->steps[si].dir == SB_DIR_DOWN ? r->downgrade_line :
 	    r->upgrade_line };
 	size_t k = 0;
 	int ret;
 
 	source_name(r, file, sizeof(file));
-	k = sb_run_add_begin(c, q, k);
+	k = sb_step_add_begin(c, q, k);
 	src.first = k;
-	k = sb_run_add_stmts(q, k, s);
+	k = sb_step_add_stmts(q, k, s);
 	k = add_book(c, si, q, k, &b);
-	ret = sb_run_pipeline(c, si, q, k, &src, NULL, err);
+	ret = sb_step_pipeline(c, si, q, k, &src, NULL, err);
 	sb_state_book_release(&b);
 	free(q);
 	return ret;
@@ -120,7 +122,7 @@ run_plain(struct sb_run_ctx *c, size_t si, struct sb_err *err)
  * is dropped first. No index build may end with an invalid index.
  */
 static int
-run_one(struct sb_run_ctx *c, const struct sb_script *s, size_t i,
+run_one(struct sb_step_ctx *c, const struct sb_script *s, size_t i,
     bool first, struct sb_db_diag *diag, struct sb_err *err)
 {
 	const char *sql = s->text + s->stmts[i].off;
@@ -149,7 +151,7 @@ catalog:
 
 /* Statements outside a transaction: the session's lock_timeout. */
 static int
-session_lock_timeout(struct sb_run_ctx *c, size_t si, bool on,
+session_lock_timeout(struct sb_step_ctx *c, size_t si, bool on,
     struct sb_err *err)
 {
 	struct sb_db_diag diag;
@@ -157,8 +159,8 @@ session_lock_timeout(struct sb_run_ctx *c, size_t si, bool on,
 	if (c->lw.timeout_ms == 0 || sb_db_exec(c->run->db, on ?
 	    c->lw.set_sql : "SET lock_timeout TO DEFAULT", &diag, err) == 0)
 		return 0;
-	sb_err_prefix(err, "revision \"%s\"", sb_run_rev(c, si)->id);
-	sb_run_lost_hint(err, &diag);
+	sb_err_prefix(err, "revision \"%s\"", sb_step_rev(c, si)->id);
+	sb_step_lost_hint(err, &diag);
 	return -1;
 }
 
@@ -168,20 +170,20 @@ session_lock_timeout(struct sb_run_ctx *c, size_t si, bool on,
  * recorded one.
  */
 static int
-run_autocommit(struct sb_run_ctx *c, size_t si, size_t from,
+run_autocommit(struct sb_step_ctx *c, size_t si, size_t from,
     struct sb_err *err)
 {
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
+	const struct sb_manifest_rev *r = sb_step_rev(c, si);
 	const struct sb_script *s = &c->scripts[si];
 	char file[512];
-	struct sb_run_src src = { s, 0, file,
+	struct sb_step_src src = { s, 0, file,
 	    c->run->plan->steps[si].dir == SB_DIR_DOWN ? r->downgrade_line :
 	    r->upgrade_line };
 	struct sb_db_diag diag;
 
 	source_name(r, file, sizeof(file));
 	/* Each statement and its progress row on disk before the next. */
-	if (sb_run_sync(c, si, true, err) == -1 ||
+	if (sb_step_sync(c, si, true, err) == -1 ||
 	    session_lock_timeout(c, si, true, err) == -1)
 		return -1;
 	for (size_t i = from; i < s->n; i++) {
@@ -191,8 +193,8 @@ run_autocommit(struct sb_run_ctx *c, size_t si, size_t from,
 		while (run_one(c, s, i, i == from, &diag, err) == -1)
 			if (diag.lost ||
 			    !sb_lockwait_retry(&c->lw, r->id, err))
-				return sb_run_stmt_fail(r, &src, i, &diag, err);
-		if (sb_run_progress(c, si, &at, err) == -1)
+				return sb_step_stmt_fail(r, &src, i, &diag, err);
+		if (sb_step_progress(c, si, &at, err) == -1)
 			return -1;
 	}
 	return session_lock_timeout(c, si, false, err);
@@ -200,10 +202,10 @@ run_autocommit(struct sb_run_ctx *c, size_t si, size_t from,
 
 /* Say where an interrupted seeded step resumes. */
 static void
-say_resume(struct sb_run_ctx *c, size_t si, const struct sb_inflight *in)
+say_resume(struct sb_step_ctx *c, size_t si, const struct sb_inflight *in)
 {
 	const struct sb_manifest *m = c->run->m;
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
+	const struct sb_manifest_rev *r = sb_step_rev(c, si);
 	char what[256];
 	int n;
 
@@ -221,26 +223,26 @@ say_resume(struct sb_run_ctx *c, size_t si, const struct sb_inflight *in)
 
 /* A seeded step's script, or what is left of it, before its seeds. */
 static int
-seeded_script(struct sb_run_ctx *c, size_t si, const struct sb_inflight *in,
+seeded_script(struct sb_step_ctx *c, size_t si, const struct sb_inflight *in,
     struct sb_err *err)
 {
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
+	const struct sb_manifest_rev *r = sb_step_rev(c, si);
 	struct sb_db_diag diag;
 	char file[512];
 
 	if (r->transactional && in == NULL) {
 		source_name(r, file, sizeof(file));
-		return sb_run_statements(c, si, &c->scripts[si], file,
+		return sb_step_statements(c, si, &c->scripts[si], file,
 		    r->upgrade_line, true, err);
 	}
 	/* Done statement by statement, or committed with a chunk. */
 	if (!r->transactional && (run_autocommit(c, si, in != NULL ?
 	    (size_t)in->statements_done : 0, err) == -1 ||
-	    sb_run_sync(c, si, false, err) == -1))
+	    sb_step_sync(c, si, false, err) == -1))
 		return -1;
 	if (sb_db_exec(c->run->db, "BEGIN", &diag, err) == -1) {
 		sb_err_prefix(err, "revision \"%s\"", r->id);
-		sb_run_lost_hint(err, &diag);
+		sb_step_lost_hint(err, &diag);
 		return -1;
 	}
 	return 0;
@@ -248,11 +250,11 @@ seeded_script(struct sb_run_ctx *c, size_t si, const struct sb_inflight *in,
 
 /* Seed j of step si is the current entry (idx): load it. */
 static int
-seed_one(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
+seed_one(struct sb_step_ctx *c, size_t si, size_t j, size_t idx,
     const struct sb_inflight *in, struct sb_err *err)
 {
 	const struct sb_manifest *m = c->run->m;
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
+	const struct sb_manifest_rev *r = sb_step_rev(c, si);
 	bool here = in != NULL && (long long)j == in->seed_entry;
 
 	if (idx != r->first_seed + j)
@@ -261,6 +263,10 @@ seed_one(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
 		    m->entries[idx].path, j + 1, r->id);
 	if (in != NULL && (long long)j < in->seed_entry)
 		return 0;	/* loaded already; hashed anyway */
+	if (!(here && in->seed_offset > 0) && sb_batch_fits(c, idx))
+		return sb_batch_add(c, si, j, idx, err);
+	if (sb_batch_send(c, si, err) == -1)
+		return -1;
 	if (m->entries[idx].kind == SB_ENTRY_SEED_CSV)
 		return sb_load_csv(c, si, j, idx,
 		    here ? (uint64_t)in->seed_offset : 0,
@@ -274,9 +280,9 @@ seed_one(struct sb_run_ctx *c, size_t si, size_t j, size_t idx,
  * unless chunks commit on the way.
  */
 static int
-run_seeded(struct sb_run_ctx *c, size_t si, size_t idx, struct sb_err *err)
+run_seeded(struct sb_step_ctx *c, size_t si, size_t idx, struct sb_err *err)
 {
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
+	const struct sb_manifest_rev *r = sb_step_rev(c, si);
 	const struct sb_inflight *in = resumed(c, si);
 	int rc;
 
@@ -300,21 +306,25 @@ run_seeded(struct sb_run_ctx *c, size_t si, size_t idx, struct sb_err *err)
 			goto fail;
 		/* Many small files add up to a chunk too. */
 		if (c->since_commit >= c->run->chunk_size &&
-		    j + 1 < r->nseeds && sb_load_commit(c, si, j + 1, 0, 0,
-		    c->run->m->entries[idx].path, err) == -1)
+		    j + 1 < r->nseeds && (sb_batch_send(c, si, err) == -1 ||
+		    sb_load_commit(c, si, j + 1, 0, 0,
+		    c->run->m->entries[idx].path, err) == -1))
 			goto fail;
 	}
+	if (sb_batch_send(c, si, err) == -1)
+		goto fail;
 	return finish(c, si, false, err);
 fail:
+	sb_batch_drop(c);
 	sb_db_rollback(c->run->db);
 	return -1;
 }
 
 /* A step whose script is loaded and needs no seed. */
 static int
-run_step(struct sb_run_ctx *c, size_t si, struct sb_err *err)
+run_step(struct sb_step_ctx *c, size_t si, struct sb_err *err)
 {
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
+	const struct sb_manifest_rev *r = sb_step_rev(c, si);
 	const struct sb_inflight *in = resumed(c, si);
 	char what[128];
 
@@ -329,7 +339,7 @@ run_step(struct sb_run_ctx *c, size_t si, struct sb_err *err)
 	    (size_t)in->statements_done : 0, err) == -1 ||
 	    finish(c, si, true, err) == -1)
 		return -1;
-	return sb_run_sync(c, si, false, err);
+	return sb_step_sync(c, si, false, err);
 }
 
 /*
@@ -338,14 +348,14 @@ run_step(struct sb_run_ctx *c, size_t si, struct sb_err *err)
  * --fingerprints).
  */
 static int
-end_step(struct sb_run_ctx *c, size_t si, struct sb_err *err)
+end_step(struct sb_step_ctx *c, size_t si, struct sb_err *err)
 {
 	const struct sb_manifest *m = c->run->m;
 	const struct sb_step *st = &c->run->plan->steps[si];
 	const struct sb_manifest_rev *r;
 
 	sb_progress_step_done(c->run->progress);
-	sb_run_script_free(&c->scripts[si]);
+	sb_step_script_free(&c->scripts[si]);
 	if (c->run->drift == NULL)
 		return 0;
 	r = st->dir == SB_DIR_UP ? &m->revs[st->rev] :
@@ -355,18 +365,18 @@ end_step(struct sb_run_ctx *c, size_t si, struct sb_err *err)
 }
 
 static void
-begin_step(struct sb_run_ctx *c, size_t si)
+begin_step(struct sb_step_ctx *c, size_t si)
 {
 	const struct sb_plan *plan = c->run->plan;
 
 	sb_progress_step_begin(c->run->progress,
-	    sb_run_dir_name(plan->steps[si].dir), sb_run_rev(c, si)->id, si + 1,
+	    sb_step_dir_name(plan->steps[si].dir), sb_step_rev(c, si)->id, si + 1,
 	    plan->nsteps);
 }
 
 /* Run the steps from *next on whose scripts are here and need no seed. */
 static int
-run_ready(struct sb_run_ctx *c, size_t *next, struct sb_err *err)
+run_ready(struct sb_step_ctx *c, size_t *next, struct sb_err *err)
 {
 	const struct sb_plan *plan = c->run->plan;
 
@@ -385,7 +395,7 @@ run_ready(struct sb_run_ctx *c, size_t *next, struct sb_err *err)
 
 /* Entry idx has come: read a script, or start a seeded step. */
 static int
-on_entry(struct sb_run_ctx *c, size_t idx, size_t *next, struct sb_err *err)
+on_entry(struct sb_step_ctx *c, size_t idx, size_t *next, struct sb_err *err)
 {
 	const struct sb_plan *plan = c->run->plan;
 	const struct sb_manifest_entry *e = &c->run->m->entries[idx];
@@ -397,7 +407,7 @@ on_entry(struct sb_run_ctx *c, size_t idx, size_t *next, struct sb_err *err)
 	if (si < 0)
 		return 0;
 	if (script) {
-		if (sb_run_read(c, e->path, SB_SCRIPT_MAX, &c->scripts[si],
+		if (sb_step_read(c, e->path, SB_SCRIPT_MAX, &c->scripts[si],
 		    err) == -1)
 			return -1;
 		return run_ready(c, next, err);
@@ -414,15 +424,16 @@ on_entry(struct sb_run_ctx *c, size_t idx, size_t *next, struct sb_err *err)
 }
 
 static void
-ctx_release(struct sb_run_ctx *c)
+ctx_release(struct sb_step_ctx *c)
 {
 	for (size_t i = 0; c->scripts != NULL && i < c->run->plan->nsteps; i++)
-		sb_run_script_free(&c->scripts[i]);
+		sb_step_script_free(&c->scripts[i]);
 	free(c->scripts);
 	free(c->step_of_rev);
 	free(c->buf);
 	sb_sha256_free(c->chunk_sha);
 	sb_jobs_close(c->jobs);
+	sb_batch_free(c->batch);
 	sb_lockwait_release(&c->lw);
 }
 
@@ -431,7 +442,7 @@ sb_run(const struct sb_run *run, struct sb_err *err)
 {
 	const struct sb_manifest *m = run->m;
 	const struct sb_plan *plan = run->plan;
-	struct sb_run_ctx c = { 0 };
+	struct sb_step_ctx c = { 0 };
 	size_t next = 0, idx;
 	int ret = -1, rc;
 
@@ -444,14 +455,14 @@ sb_run(const struct sb_run *run, struct sb_err *err)
 		c.step_of_rev[i] = -1;
 	for (size_t i = 0; i < plan->nsteps; i++)
 		c.step_of_rev[plan->steps[i].rev] = (ssize_t)i;
-	c.buf = sb_malloc(SB_RUN_BUF);
+	c.buf = sb_malloc(SB_STEP_BUF);
 	sb_lockwait_init(&c.lw, run->lock_timeout_ms, run->lock_wait_max_ms,
 	    run->conninfo, run->db, run->progress);
 	if ((c.chunk_sha = sb_sha256_new()) == NULL) {
 		sb_err_set(err, SB_EIO, "out of memory");
 		goto out;
 	}
-	if (sb_run_sync(&c, 0, false, err) == -1)
+	if (sb_step_sync(&c, 0, false, err) == -1)
 		goto out;
 	while (next < plan->nsteps) {
 		if (sb_progress_check(run->progress, err) == -1)
@@ -461,7 +472,7 @@ sb_run(const struct sb_run *run, struct sb_err *err)
 			goto out;
 		if (rc == 0) {
 			sb_err_set(err, SB_EINVALID, "bundle ended before "
-			    "revision \"%s\" could run", sb_run_rev(&c, next)->id);
+			    "revision \"%s\" could run", sb_step_rev(&c, next)->id);
 			goto out;
 		}
 		if (on_entry(&c, idx, &next, err) == -1)

@@ -21,11 +21,11 @@
 
 /*
  * Default bytes of CSV loaded between two commits: small enough that
- * --jobs connections share a file evenly (16 MiB: 13 % faster than 64 MiB
- * on two connections, bench/RESULTS.md), large enough that commits and
- * progress rows cost nothing.
+ * --jobs connections share even a 26 MiB file (its first chunk loads
+ * alone, with the script; bench/RESULTS.md), large enough that commits
+ * and progress rows cost nothing next to the load.
  */
-#define SB_CHUNK_DEFAULT (16u * 1024 * 1024)
+#define SB_CHUNK_DEFAULT (2u * 1024 * 1024)
 
 struct sb_drift;
 

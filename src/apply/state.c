@@ -300,29 +300,24 @@ truth(const struct sb_rows *rows, size_t c)
 
 int
 sb_state_ensure(struct sb_db *db, const struct sb_vtable *vt,
-    struct sb_err *err)
+    const struct sb_state *st, struct sb_err *err)
 {
-	struct sb_rows rows = SB_ROWS_INIT;
-	const char *params[1] = { vt->quoted };
 	char *pkc = NULL, *pk = NULL, *sql = NULL;
 	int ret = -1;
-	bool all;
 
-	if (sb_db_query(db, exists_sql, 1, params, &rows, NULL, err) == -1)
-		goto out;
-	all = truth(&rows, 0) && truth(&rows, 1) && truth(&rows, 2) &&
-	    truth(&rows, 3) && truth(&rows, 4) && truth(&rows, 5) &&
-	    truth(&rows, 6) && truth(&rows, 7) && truth(&rows, 8);
-	if (all) {
-		ret = 0;
-		goto out;
-	}
+	if (st->has_all)
+		return 0;
 	/* Alembic names the key <table>_pkc. */
 	pk = sb_printf("%s_pkc", vt->table);
 	if ((pkc = sb_db_ident(db, pk, err)) == NULL)
 		goto out;
+	/*
+	 * Not flushed on its own: WAL is flushed in order, so the run's
+	 * first durable commit makes this one durable too.
+	 */
 	sql = sb_printf("BEGIN;\n"
 	    "SET LOCAL client_min_messages = warning;\n"
+	    "SET LOCAL synchronous_commit = off;\n"
 	    "CREATE TABLE IF NOT EXISTS %s (\n"
 	    "    version_num varchar(32) NOT NULL,\n"
 	    "    CONSTRAINT %s PRIMARY KEY (version_num));\n"
@@ -336,7 +331,6 @@ sb_state_ensure(struct sb_db *db, const struct sb_vtable *vt,
 	}
 	ret = 0;
 out:
-	sb_rows_release(&rows);
 	free(pk);
 	free(pkc);
 	free(sql);
@@ -387,6 +381,9 @@ sb_state_read(struct sb_db *db, const struct sb_vtable *vt,
 	st->has_outcome = truth(&ex, 7);
 	st->has_running = truth(&ex, 8);
 	st->has_chunks = truth(&ex, 5);
+	st->has_all = true;
+	for (size_t i = 0; i < ex.ncols; i++)
+		st->has_all = st->has_all && truth(&ex, i);
 	if (st->has_vt) {
 		sql = sb_printf("SELECT version_num FROM %s", vt->quoted);
 		if (sb_db_query(db, sql, 0, NULL, &rows, NULL, err) == -1) {
@@ -615,7 +612,7 @@ out:
 
 int
 sb_state_running_begin(struct sb_db *db, long backend_pid, long pid,
-    const char *command, const char *bundle_id, struct sb_err *err)
+    const char *command, const char *bundle_id)
 {
 	char b[24], p[24];
 	const char *params[4] = { b, p, command, bundle_id };
@@ -623,38 +620,33 @@ sb_state_running_begin(struct sb_db *db, long backend_pid, long pid,
 	snprintf(b, sizeof(b), "%ld", backend_pid);
 	snprintf(p, sizeof(p), "%ld", pid);
 	/* Rows of appliers that died: the lock says none runs but this one. */
-	return sb_db_query(db, "WITH gone AS (DELETE FROM sqlbundle.running) "
+	return sb_db_post(db, "WITH gone AS (DELETE FROM sqlbundle.running) "
 	    "INSERT INTO sqlbundle.running (backend_pid, pid, command, "
-	    "bundle_id) VALUES ($1, $2, $3, $4)", 4, params, NULL, NULL, err);
+	    "bundle_id) VALUES ($1, $2, $3, $4)", 4, params);
 }
 
-void
+int
 sb_state_running_update(struct sb_db *db, size_t step, size_t nsteps,
     const char *revision, const char *direction, uint64_t done,
     uint64_t total)
 {
 	char s[24], n[24], d[24], t[24];
 	const char *params[6] = { s, n, revision, direction, d, t };
-	struct sb_err ignored = SB_ERR_INIT;
 
 	snprintf(s, sizeof(s), "%zu", step);
 	snprintf(n, sizeof(n), "%zu", nsteps);
 	snprintf(d, sizeof(d), "%" PRIu64, done);
 	snprintf(t, sizeof(t), "%" PRIu64, total);
-	/* What status shows; the run does not depend on it. */
-	(void)sb_db_query(db, "UPDATE sqlbundle.running SET step = $1, "
+	return sb_db_post(db, "UPDATE sqlbundle.running SET step = $1, "
 	    "step_count = $2, revision = $3, direction = $4, bytes_done = $5, "
-	    "bytes_total = $6", 6,
-	    params, NULL, NULL, &ignored);
+	    "bytes_total = $6", 6, params);
 }
 
 void
 sb_state_running_end(struct sb_db *db)
 {
-	struct sb_err ignored = SB_ERR_INIT;
-
-	(void)sb_db_query(db, "DELETE FROM sqlbundle.running", 0, NULL, NULL,
-	    NULL, &ignored);
+	if (sb_db_post(db, "DELETE FROM sqlbundle.running", 0, NULL) == 0)
+		sb_db_post_wait(db);
 }
 
 int

@@ -64,18 +64,20 @@ struct sb_state {
 	bool		 has_outcome;	/* history records failed attempts */
 	bool		 has_running;	/* sqlbundle.running exists */
 	bool		 has_chunks;	/* sqlbundle.chunks exists */
+	bool		 has_all;	/* everything sb_state_ensure makes */
 };
 
 #define SB_STATE_INIT { false, false, false, NULL, 0, NULL, NULL, 0, NULL, 0, \
-	false, false, false }
+	false, false, false, false }
 
 /*
  * Create what is missing: the version table (exactly as Alembic's),
  * schema sqlbundle, its tables, and the trigger keeping history
- * append-only. Nothing is done when all exist. Run under the lock.
+ * append-only. Nothing is done when st (read under the same lock) saw
+ * them all.
  */
 int	sb_state_ensure(struct sb_db *db, const struct sb_vtable *vt,
-	    struct sb_err *err);
+	    const struct sb_state *st, struct sb_err *err);
 /* Read the state; missing tables read as empty. */
 int	sb_state_read(struct sb_db *db, const struct sb_vtable *vt,
 	    struct sb_state *st, struct sb_err *err);
@@ -171,13 +173,15 @@ int	sb_state_chunks_clear(struct sb_db *db, const struct sb_book_step *st,
 
 /*
  * sqlbundle.running: the applier at work (an unlogged row, for status),
- * written on a connection of its own; backend_pid is the run's session,
- * which holds the lock. Begin replaces any row a dead applier left;
- * update and end ignore errors (the run does not depend on them).
+ * written on a connection of its own (sb_db_connect_start) that never
+ * keeps the run waiting; backend_pid is the run's session, which holds
+ * the lock. Begin replaces any row a dead applier left. -1: the
+ * connection is no use (the run does not depend on it). End waits until
+ * the row is gone.
  */
 int	sb_state_running_begin(struct sb_db *db, long backend_pid, long pid,
-	    const char *command, const char *bundle_id, struct sb_err *err);
-void	sb_state_running_update(struct sb_db *db, size_t step, size_t nsteps,
+	    const char *command, const char *bundle_id);
+int	sb_state_running_update(struct sb_db *db, size_t step, size_t nsteps,
 	    const char *revision, const char *direction, uint64_t done,
 	    uint64_t total);
 void	sb_state_running_end(struct sb_db *db);

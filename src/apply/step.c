@@ -11,38 +11,38 @@
 
 #include "sqlbundle/fs.h"
 
-#include "run_priv.h"
+#include "step.h"
 
 const char *
-sb_run_dir_name(enum sb_dir d)
+sb_step_dir_name(enum sb_dir d)
 {
 	return d == SB_DIR_DOWN ? "downgrade" : "upgrade";
 }
 
 const struct sb_manifest_rev *
-sb_run_rev(const struct sb_run_ctx *c, size_t si)
+sb_step_rev(const struct sb_step_ctx *c, size_t si)
 {
 	return &c->run->m->revs[c->run->plan->steps[si].rev];
 }
 
 struct sb_book_step
-sb_run_book_step(const struct sb_run_ctx *c, size_t si)
+sb_step_book(const struct sb_step_ctx *c, size_t si)
 {
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
+	const struct sb_manifest_rev *r = sb_step_rev(c, si);
 	enum sb_dir d = c->run->plan->steps[si].dir;
 
 	return (struct sb_book_step){
 		.bundle_id = c->run->bundle_id,
 		.key_id = c->run->m->key_id,
 		.revision = r->id,
-		.direction = sb_run_dir_name(d),
+		.direction = sb_step_dir_name(d),
 		.script_sha = d == SB_DIR_DOWN ? r->downgrade_sha :
 		    r->upgrade_sha,
 	};
 }
 
 void
-sb_run_lost_hint(struct sb_err *err, const struct sb_db_diag *diag)
+sb_step_lost_hint(struct sb_err *err, const struct sb_db_diag *diag)
 {
 	if (diag->lost)
 		sb_err_hint(err, "run the same command again to resume");
@@ -70,8 +70,8 @@ lines_before(const char *text, int pos)
 
 /* Name the statement i of src that failed: revision, file and line. */
 int
-sb_run_stmt_fail(const struct sb_manifest_rev *rev,
-    const struct sb_run_src *src, size_t i, const struct sb_db_diag *diag,
+sb_step_stmt_fail(const struct sb_manifest_rev *rev,
+    const struct sb_step_src *src, size_t i, const struct sb_db_diag *diag,
     struct sb_err *err)
 {
 	const struct sb_script *s = src->s;
@@ -81,16 +81,16 @@ sb_run_stmt_fail(const struct sb_manifest_rev *rev,
 		line += lines_before(s->text + s->stmts[i].off, diag->position);
 	sb_err_prefix(err, "revision \"%s\" (%s:%u)", rev->id, src->file,
 	    line);
-	sb_run_lost_hint(err, diag);
+	sb_step_lost_hint(err, diag);
 	return -1;
 }
 
 int
-sb_run_pipeline(struct sb_run_ctx *c, size_t si, const struct sb_query *q,
-    size_t k, const struct sb_run_src *src, const char *what,
+sb_step_pipeline(struct sb_step_ctx *c, size_t si, const struct sb_query *q,
+    size_t k, const struct sb_step_src *src, const char *what,
     struct sb_err *err)
 {
-	const struct sb_manifest_rev *r = sb_run_rev(c, si);
+	const struct sb_manifest_rev *r = sb_step_rev(c, si);
 	bool retry = k > 1 && q[1].sql == c->lw.local_sql;
 	struct sb_db_diag diag;
 	size_t failed;
@@ -109,17 +109,17 @@ sb_run_pipeline(struct sb_run_ctx *c, size_t si, const struct sb_query *q,
 	}
 	if (src != NULL && failed >= src->first &&
 	    failed < src->first + src->s->n)
-		return sb_run_stmt_fail(r, src, failed - src->first, &diag, err);
+		return sb_step_stmt_fail(r, src, failed - src->first, &diag, err);
 	if (what != NULL)
 		sb_err_prefix(err, "revision \"%s\": %s", r->id, what);
 	else
 		sb_err_prefix(err, "revision \"%s\"", r->id);
-	sb_run_lost_hint(err, &diag);
+	sb_step_lost_hint(err, &diag);
 	return -1;
 }
 
 int
-sb_run_read(struct sb_run_ctx *c, const char *path, size_t max,
+sb_step_read(struct sb_step_ctx *c, const char *path, size_t max,
     struct sb_script *s, struct sb_err *err)
 {
 	size_t cap = 64 * 1024, n = 0;
@@ -166,7 +166,7 @@ out:
 }
 
 void
-sb_run_script_free(struct sb_script *s)
+sb_step_script_free(struct sb_script *s)
 {
 	free(s->text);
 	free(s->stmts);
@@ -175,7 +175,7 @@ sb_run_script_free(struct sb_script *s)
 
 /* Append the statements of s to q at k. */
 size_t
-sb_run_add_stmts(struct sb_query *q, size_t k, const struct sb_script *s)
+sb_step_add_stmts(struct sb_query *q, size_t k, const struct sb_script *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		q[k++] = (struct sb_query){ s->text + s->stmts[i].off, 0, NULL };
@@ -184,7 +184,7 @@ sb_run_add_stmts(struct sb_query *q, size_t k, const struct sb_script *s)
 
 /* BEGIN a step's transaction, its lock waits bounded (lockwait.h). */
 size_t
-sb_run_add_begin(struct sb_run_ctx *c, struct sb_query *q, size_t k)
+sb_step_add_begin(struct sb_step_ctx *c, struct sb_query *q, size_t k)
 {
 	q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
 	if (c->lw.timeout_ms > 0)
@@ -193,54 +193,54 @@ sb_run_add_begin(struct sb_run_ctx *c, struct sb_query *q, size_t k)
 }
 
 int
-sb_run_statements(struct sb_run_ctx *c, size_t si, const struct sb_script *s,
+sb_step_statements(struct sb_step_ctx *c, size_t si, const struct sb_script *s,
     const char *file, unsigned base_line, bool begin, struct sb_err *err)
 {
 	struct sb_query *q = sb_calloc(s->n + 3, sizeof(*q));
-	struct sb_run_src src = { s, 0, file, base_line };
+	struct sb_step_src src = { s, 0, file, base_line };
 	size_t k = 0;
 	int ret;
 
 	if (begin) {
-		k = sb_run_add_begin(c, q, k);
+		k = sb_step_add_begin(c, q, k);
 		src.first = k;
 	}
-	k = sb_run_add_stmts(q, k, s);
+	k = sb_step_add_stmts(q, k, s);
 	/* Seeds after the script wait for their locks: COPY's do not
 	 * queue the tills' queries. */
 	if (begin && c->lw.timeout_ms > 0)
 		q[k++] = (struct sb_query){ "SET LOCAL lock_timeout TO DEFAULT",
 		    0, NULL };
-	ret = sb_run_pipeline(c, si, q, k, &src, NULL, err);
+	ret = sb_step_pipeline(c, si, q, k, &src, NULL, err);
 	free(q);
 	return ret;
 }
 
 int
-sb_run_progress(struct sb_run_ctx *c, size_t si, const struct sb_book_at *at,
+sb_step_progress(struct sb_step_ctx *c, size_t si, const struct sb_book_at *at,
     struct sb_err *err)
 {
-	struct sb_book_step bs = sb_run_book_step(c, si);
+	struct sb_book_step bs = sb_step_book(c, si);
 	struct sb_db_diag diag;
 
 	if (sb_state_progress(c->run->db, &bs, at, &diag, err) == -1) {
 		sb_err_prefix(err, "revision \"%s\": could not record progress",
 		    bs.revision);
-		sb_run_lost_hint(err, &diag);
+		sb_step_lost_hint(err, &diag);
 		return -1;
 	}
 	return 0;
 }
 
 int
-sb_run_sync(struct sb_run_ctx *c, size_t si, bool on, struct sb_err *err)
+sb_step_sync(struct sb_step_ctx *c, size_t si, bool on, struct sb_err *err)
 {
 	struct sb_db_diag diag;
 
-	if (sb_db_exec(c->run->db, on ? SB_RUN_SYNC : SB_RUN_ASYNC, &diag,
+	if (sb_db_exec(c->run->db, on ? SB_STEP_SYNC : SB_STEP_ASYNC, &diag,
 	    err) == 0)
 		return 0;
-	sb_err_prefix(err, "revision \"%s\"", sb_run_rev(c, si)->id);
-	sb_run_lost_hint(err, &diag);
+	sb_err_prefix(err, "revision \"%s\"", sb_step_rev(c, si)->id);
+	sb_step_lost_hint(err, &diag);
 	return -1;
 }

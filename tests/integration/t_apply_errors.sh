@@ -289,6 +289,42 @@ test_seed_changed_before_offset() {
 	assert_eq "$(q 'SELECT count(*) FROM core.d4_item')" 4
 }
 
+# Small seed files go to the server as one query of COPY statements: a
+# failure in the middle names its own file and line, and nothing of the
+# files before it stays.
+test_seed_batch_errors() {
+	seed_project
+	rm proj/seeds/d4e5f6a7b8c9/core.d4_item.csv
+	local d=proj/seeds/d4e5f6a7b8c9
+	printf '%s\n' 'id,name,qty' '1,one,1' '2,two,2' >$d/01-core.d4_item.csv
+	printf '%s\n' 'id,qty,name' '3,3,"three' 'lines"' '4,0,four' >$d/02-core.d4_item.csv
+	printf '%s\n' 'id,name,qty' '5,five,5' >$d/03-core.d4_item.csv
+	pack_proj bad_row.tar.zst
+	new_db
+	expect_rc 0 "$SBA" upgrade bad_row.tar.zst 2864583ca021
+	expect_err 3 'revision "d4e5f6a7b8c9": seeds/0005_d4e5f6a7b8c9/02-core.d4_item.csv:4: new row for relation "d4_item" violates check constraint "d4_item_qty_check"' \
+	    "$SBA" upgrade bad_row.tar.zst
+	assert_eq "$(q "SELECT to_regclass('core.d4_item') IS NULL")" t
+	assert_eq "$(q 'SELECT count(*) FROM sqlbundle.progress')" 0
+
+	# A COPY that fails as it starts (a column the table lacks) is the
+	# file after the one that ended well.
+	rm proj/revisions/CHECKSUMS
+	printf '%s\n' 'id,qty,name' '3,3,three' '4,4,four' >$d/02-core.d4_item.csv
+	printf '%s\n' 'id,name,colour' '5,five,red' >$d/03-core.d4_item.csv
+	pack_proj bad_col.tar.zst
+	expect_err 3 'revision "d4e5f6a7b8c9": seeds/0005_d4e5f6a7b8c9/03-core.d4_item.csv: column "colour" of relation "d4_item" does not exist' \
+	    "$SBA" upgrade bad_col.tar.zst
+	assert_eq "$(q "SELECT to_regclass('core.d4_item') IS NULL")" t
+
+	# Fixed: every file, in order, in one transaction with the script.
+	rm proj/revisions/CHECKSUMS
+	printf '%s\n' 'id,name,qty' '5,five,5' >$d/03-core.d4_item.csv
+	pack_proj good.tar.zst
+	expect_rc 0 "$SBA" upgrade good.tar.zst
+	assert_eq "$(q "SELECT string_agg(id || ':' || qty, ',' ORDER BY id) FROM core.d4_item")" "1:1,2:2,3:3,4:4,5:5"
+}
+
 # Five small transactional revisions b1..b5 in proj/, packed into
 # $PWD/five.tar.zst: each creates and fills table app.t<n>; b3's INSERT
 # fails at file line 10, the statement's third line.
