@@ -425,8 +425,9 @@ def main():
                  "`bench/gen_chain.py` writes them), into an empty project, "
                  "checked with `sqlbundle check`; one Python process per "
                  "import. Capture creates and drops a scratch database on "
-                 "the bench server and runs every upgrade twice and every "
-                 "downgrade once.\n" % meta.get("import-revs", "?"))
+                 "the bench server and runs every upgrade once, up to "
+                 "head, then every downgrade once, from head down.\n"
+                 % meta.get("import-revs", "?"))
         L.append("| mode | median [min–max] | per revision |")
         L.append("| --- | --- | --- |")
         for side, ser in imp:
@@ -497,6 +498,8 @@ SHAPE_NAMES = {
     "wide": "wide text rows (16 text columns, quotes, commas, newlines)",
     "jsonb": "jsonb attributes column",
     "small": "many small files",
+    "small-warm": "many small files, bookkeeping tables in place (a "
+                  "store's every bundle after its first)",
     "fkeys": "sales lines, 4 foreign keys each",
     "pricelist": "price list, key (store, product, valid_from)",
     "defaults": "2 of 10 columns in the CSV, the rest defaults",
