@@ -72,7 +72,7 @@ FORCE:
 
 $(O)/src/common/archive.o $(O)/src/pack/writer.o: EXTRA_CFLAGS = $(ARCHIVE_CFLAGS)
 $(O)/src/common/crypto.o $(O)/src/pack/keys.o: EXTRA_CFLAGS = $(CRYPTO_CFLAGS)
-$(O)/src/apply/db.o: EXTRA_CFLAGS = $(PQ_CFLAGS)
+$(O)/src/apply/db.o: EXTRA_CFLAGS = $(PQ_CFLAGS) -pthread
 $(O)/src/pack/pkcs11.o: EXTRA_CFLAGS = $(P11_CFLAGS)
 $(O)/src/apply/jobs.o: EXTRA_CFLAGS = -pthread
 $(O)/src/pack/import.o: EXTRA_CFLAGS = -DSB_DATADIR='"$(DATADIR)"'

@@ -48,6 +48,7 @@ struct session {
 	const struct sb_manifest *m;
 	struct sb_progress	 progress;
 	struct sb_db		*db;
+	struct sb_db_opening	*opening;	/* db, while it connects */
 	struct sb_db		*side;		/* status's row, or NULL */
 	struct sb_vtable	 vt;
 	struct sb_state		 st;
@@ -81,6 +82,11 @@ session_end(struct session *s, int ret, struct sb_err *err)
 {
 	if (ret == -1)
 		sb_progress_error(&s->progress, err);
+	if (s->opening != NULL) {
+		struct sb_err ignored = SB_ERR_INIT;
+
+		(void)sb_db_open_finish(s->opening, &s->db, &ignored);
+	}
 	loads_release(s);
 	sb_drift_release(&s->drift);
 	sb_fp_file_release(&s->rec);
@@ -125,11 +131,32 @@ load_drift(struct session *s, const char *command, struct sb_err *err)
 	return sb_drift_load(&s->drift, s->b, s->m, s->o->vtable, err);
 }
 
+/*
+ * Connect while the bundle is verified: the server starts the session
+ * meanwhile. Nothing but the startup packet goes out before connect_db,
+ * and a bundle that fails its checks says so before the connection's
+ * own error, as if it had never opened.
+ */
+static void
+connect_early(struct session *s)
+{
+	s->opening = sb_db_open_start(s->o->conninfo, sb_progress_notice,
+	    &s->progress);
+}
+
 static int
 connect_db(struct session *s, struct sb_err *err)
 {
-	if (sb_db_connect(&s->db, s->o->conninfo, sb_progress_notice,
-	    &s->progress, err) == -1) {
+	struct sb_db_opening *op = s->opening;
+	int rc;
+
+	s->opening = NULL;
+	if (op != NULL)
+		rc = sb_db_open_finish(op, &s->db, err);
+	else
+		rc = sb_db_connect(&s->db, s->o->conninfo, sb_progress_notice,
+		    &s->progress, err);
+	if (rc == -1) {
 		sb_service_hint(err);
 		return -1;
 	}
@@ -593,6 +620,7 @@ sb_apply_plan(const struct sb_apply_opts *o, int argc, char **argv,
 	    err) == -1 ||
 	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
 		goto out;
+	connect_early(&s);
 	/* With the chunks: which seeds load in parallel is part of a plan. */
 	if (open_verified(&s, argv[0], true, err) == -1)
 		goto out;
@@ -681,17 +709,17 @@ resumed_seed(struct session *s, uint64_t *bytes, uint64_t *chunks,
 /*
  * The row status reads while this run works: written on a connection of
  * its own (autocommit), so that it shows at once whatever transaction the
- * run holds open, and never waits on one. The connection starts once
- * there is work to do, and comes up while the run checks the schema;
- * nothing waits for its answers. Without it, status shows no details.
+ * run holds open, and never waits on one. The connection starts with the
+ * run's own and comes up while the bundle is verified (dropped when the
+ * plan has nothing to run); nothing waits for its answers. Without it,
+ * status shows no details.
  */
 static void
 running_start(struct session *s)
 {
 	struct sb_err ignored = SB_ERR_INIT;
 
-	if (s->plan.nsteps > 0)
-		(void)sb_db_connect_start(&s->side, s->o->conninfo, &ignored);
+	(void)sb_db_connect_start(&s->side, s->o->conninfo, &ignored);
 }
 
 static void
@@ -820,6 +848,8 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 	    records_init(&s, err) == -1)
 		goto out;
 	sb_progress_catch();
+	connect_early(&s);
+	running_start(&s);
 	if (open_verified(&s, argv[0], dir == SB_DIR_UP, err) == -1 ||
 	    sb_progress_check(&s.progress, err) == -1)
 		goto out;
@@ -830,8 +860,11 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 			goto out;
 		sb_progress_info(&s.progress, "waiting: %s", err->msg);
 		sb_err_clear(err);
+		/* No idle second session for as long as the wait lasts. */
+		running_drop(&s);
 		if (sb_state_lock(s.db, true, err) == -1)
 			goto out;
+		running_start(&s);
 	}
 	/*
 	 * Roots the bundle carried, checked with it: stored under the lock,
@@ -848,7 +881,8 @@ apply(const struct sb_apply_opts *o, enum sb_dir dir, int argc, char **argv,
 		goto out;
 	if (check_and_plan(&s, dir, argc > 1 ? argv[1] : NULL, err) == -1)
 		goto out;
-	running_start(&s);
+	if (s.plan.nsteps == 0)
+		running_drop(&s);
 	/*
 	 * The schema must be the one the bundle expects here, before the
 	 * first statement; a resumed step starts from a half-done schema,
@@ -998,6 +1032,7 @@ sb_apply_drift(const struct sb_apply_opts *o, int argc, char **argv,
 	if (usage_args(argc, 1, 1, "drift BUNDLE", err) == -1 ||
 	    sb_vtable_parse(&s.vt, o->vtable, err) == -1)
 		goto out;
+	connect_early(&s);
 	if (open_verified(&s, argv[0], false, err) == -1)
 		goto out;
 	/* Read only but for the row of sqlbundle.drift; no lock. */

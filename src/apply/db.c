@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +218,60 @@ sb_db_connect(struct sb_db **dbp, const char *conninfo, sb_notice_fn fn,
 	PQsetNoticeProcessor(db->conn, notice_cb, db);
 	*dbp = db;
 	return 0;
+}
+
+struct sb_db_opening {
+	pthread_t	 th;
+	bool		 started;	/* else sb_db_open_finish connects */
+	const char	*conninfo;
+	sb_notice_fn	 fn;
+	void		*arg;
+	struct sb_db	*db;
+	struct sb_err	 err;
+	int		 ret;
+};
+
+static void *
+opening_main(void *arg)
+{
+	struct sb_db_opening *op = arg;
+
+	op->ret = sb_db_connect(&op->db, op->conninfo, op->fn, op->arg,
+	    &op->err);
+	return NULL;
+}
+
+struct sb_db_opening *
+sb_db_open_start(const char *conninfo, sb_notice_fn fn, void *arg)
+{
+	struct sb_db_opening *op = sb_calloc(1, sizeof(*op));
+	sigset_t all, old;
+
+	*op = (struct sb_db_opening){ .conninfo = conninfo, .fn = fn,
+	    .arg = arg, .err = SB_ERR_INIT };
+	/* Signals stay the caller's: they must interrupt its work. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	op->started = pthread_create(&op->th, NULL, opening_main, op) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return op;
+}
+
+int
+sb_db_open_finish(struct sb_db_opening *op, struct sb_db **dbp,
+    struct sb_err *err)
+{
+	int ret;
+
+	if (op->started)
+		pthread_join(op->th, NULL);
+	else
+		opening_main(op);
+	*dbp = op->db;
+	if ((ret = op->ret) == -1)
+		*err = op->err;
+	free(op);
+	return ret;
 }
 
 /*
@@ -614,10 +670,10 @@ send_one(struct sb_db *db, const struct sb_query *q, size_t i,
 	int slot;
 
 	note_statement(db, q[i].sql);
-	if (q[i].nparams == 0) {
+	if (q[i].nparams == 0 || q[i].rows != NULL) {
 		sent[(*ns)++] = (struct sent){ i, -1, 0 };
-		return PQsendQueryParams(c, q[i].sql, 0, NULL, NULL, NULL,
-		    NULL, 0);
+		return PQsendQueryParams(c, q[i].sql, q[i].nparams, NULL,
+		    q[i].params, NULL, NULL, 0);
 	}
 	slot = prep_slot(db, q[i].sql, &fresh);
 	snprintf(name, sizeof(name), "sqlbundle_%u_%d", db->gen, slot);
@@ -655,9 +711,13 @@ send_all(struct sb_db *db, const struct sb_query *q, size_t n,
 /* Note one result of entry e; -1 if it is the pipeline's failure. */
 static int
 take_result(struct sb_db *db, const PGresult *res, const struct sent *e,
-    struct sb_db_diag *diag, struct sb_err *err)
+    struct sb_rows *rows, struct sb_db_diag *diag, struct sb_err *err)
 {
 	switch (PQresultStatus(res)) {
+	case PGRES_TUPLES_OK:
+		if (rows != NULL && rows->cells == NULL)
+			keep_rows(res, rows);
+		return 0;
 	case PGRES_COMMAND_OK:
 		if (e->prep >= 0 && e->gen == db->gen)
 			db->prep[e->prep].ready = true;
@@ -676,8 +736,9 @@ take_result(struct sb_db *db, const PGresult *res, const struct sent *e,
 
 /* Read the results of sent[0..ns) and the sync. */
 static int
-read_all(struct sb_db *db, const struct sent *sent, size_t ns, size_t n,
-    size_t *failed, struct sb_db_diag *diag, struct sb_err *err)
+read_all(struct sb_db *db, const struct sb_query *q, const struct sent *sent,
+    size_t ns, size_t n, size_t *failed, struct sb_db_diag *diag,
+    struct sb_err *err)
 {
 	PGconn *c = db->conn;
 	PGresult *res;
@@ -691,7 +752,8 @@ read_all(struct sb_db *db, const struct sent *sent, size_t ns, size_t n,
 		    (await_result(db), res = PQgetResult(c)) != NULL) {
 			synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
 			if (!synced && ret == 0 && got < ns &&
-			    take_result(db, res, &sent[got], diag, err) == -1) {
+			    take_result(db, res, &sent[got],
+			    q[sent[got].q].rows, diag, err) == -1) {
 				*failed = sent[got].q;
 				ret = -1;
 			}
@@ -742,7 +804,7 @@ sb_db_pipeline(struct sb_db *db, const struct sb_query *q, size_t n,
 	ret = send_all(db, q, n, sent, &ns, failed, diag, err);
 	PQsetnonblocking(c, 0);
 	if (ret == 0)
-		ret = read_all(db, sent, ns, n, failed, diag, err);
+		ret = read_all(db, q, sent, ns, n, failed, diag, err);
 out:
 	if (PQpipelineStatus(c) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c) &&
 	    ret == 0) {

@@ -33,6 +33,17 @@ typedef void (*sb_notice_fn)(void *arg, const char *message);
 int	sb_db_connect(struct sb_db **db, const char *conninfo,
 	    sb_notice_fn fn, void *arg, struct sb_err *err);
 void	sb_db_close(struct sb_db *db);
+/*
+ * sb_db_connect on a thread of its own, while the caller goes on (a
+ * bundle is verified meanwhile; nothing is sent but the startup
+ * packet). sb_db_open_finish waits for it and gives what sb_db_connect
+ * gave; it must be called once for every sb_db_open_start.
+ */
+struct sb_db_opening;
+struct sb_db_opening *sb_db_open_start(const char *conninfo,
+	    sb_notice_fn fn, void *arg);
+int	sb_db_open_finish(struct sb_db_opening *op, struct sb_db **db,
+	    struct sb_err *err);
 
 /*
  * A connection that never keeps its caller waiting (status's row): it
@@ -74,11 +85,15 @@ int	sb_db_exec(struct sb_db *db, const char *sql, struct sb_db_diag *diag,
 /* A quoted identifier (malloc'd), or NULL with err. */
 char	*sb_db_ident(struct sb_db *db, const char *name, struct sb_err *err);
 
-/* One query of a pipeline. */
+/*
+ * One query of a pipeline. With rows, its rows are kept there: such a
+ * read runs once per run, so it is not prepared (see sb_db_pipeline).
+ */
 struct sb_query {
 	const char		*sql;
 	int			 nparams;
 	const char *const	*params;
+	struct sb_rows		*rows;
 };
 
 /*

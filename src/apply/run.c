@@ -63,8 +63,8 @@ add_book(struct sb_step_ctx *c, size_t si, struct sb_query *q, size_t k,
 	q[k++] = sb_state_step_done(b, c->run->vt, &bs, st->del, st->ndel,
 	    st->ins, st->nins);
 	if (durable_commit(c, si))
-		q[k++] = (struct sb_query){ SB_STEP_SYNC_LOCAL, 0, NULL };
-	q[k++] = (struct sb_query){ "COMMIT", 0, NULL };
+		q[k++] = (struct sb_query){ .sql = SB_STEP_SYNC_LOCAL };
+	q[k++] = (struct sb_query){ .sql = "COMMIT" };
 	return k;
 }
 
@@ -81,7 +81,7 @@ finish(struct sb_step_ctx *c, size_t si, bool begin, struct sb_err *err)
 	int ret;
 
 	if (begin)
-		q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
+		q[k++] = (struct sb_query){ .sql = "BEGIN" };
 	k = add_book(c, si, q, k, &b);
 	snprintf(what, sizeof(what), "could not record the %s",
 	    sb_step_dir_name(c->run->plan->steps[si].dir));

@@ -78,7 +78,8 @@ sb_state_step_done(struct sb_book *b, const struct sb_vtable *vt,
 	b->p[5] = "sqlbundle-apply " SB_VERSION;
 	b->p[6] = b->del;
 	b->p[7] = b->ins;
-	return (struct sb_query){ b->sql, 8, b->p };
+	return (struct sb_query){ .sql = b->sql, .nparams = 8,
+	    .params = b->p };
 }
 
 void
@@ -124,9 +125,9 @@ sb_state_chunk_row(struct sb_chunk_row *b, const struct sb_book_step *st,
 	b->p[2] = b->entry;
 	b->p[3] = b->end;
 	b->p[4] = b->sha;
-	return (struct sb_query){ "INSERT INTO sqlbundle.chunks (revision, "
-	    "direction, seed_entry, chunk_end, sha256) VALUES ($1, $2, $3, "
-	    "$4, $5)", 5, b->p };
+	return (struct sb_query){ .sql = "INSERT INTO sqlbundle.chunks "
+	    "(revision, direction, seed_entry, chunk_end, sha256) "
+	    "VALUES ($1, $2, $3, $4, $5)", .nparams = 5, .params = b->p };
 }
 
 int
@@ -360,105 +361,126 @@ copy_cell(char *dst, size_t cap, const struct sb_rows *rows, size_t r,
 	snprintf(dst, cap, "%s", v != NULL ? v : "");
 }
 
+/* What exists, from exists_sql's one row. */
+static void
+take_exists(struct sb_state *st, const struct sb_rows *ex)
+{
+	st->has_vt = truth(ex, 0);
+	st->has_project = truth(ex, 1);
+	st->has_history = truth(ex, 2);
+	st->has_progress = truth(ex, 3);
+	st->has_book = st->has_project && st->has_history &&
+	    st->has_progress;
+	st->has_chunks = truth(ex, 5);
+	st->has_drift = truth(ex, 6);
+	st->has_outcome = truth(ex, 7);
+	st->has_running = truth(ex, 8);
+	st->has_all = true;
+	for (size_t i = 0; i < ex->ncols; i++)
+		st->has_all = st->has_all && truth(ex, i);
+}
+
+static void
+take_heads(struct sb_state *st, const struct sb_rows *rows)
+{
+	st->heads = sb_calloc(rows->nrows + 1, sizeof(char *));
+	for (size_t r = 0; r < rows->nrows; r++) {
+		const char *v = sb_rows_get(rows, r, 0);
+
+		st->heads[st->nheads++] = sb_strdup(v ? v : "");
+	}
+	qsort(st->heads, st->nheads, sizeof(char *), cmp_str);
+}
+
+static void
+take_inflight(struct sb_state *st, const struct sb_rows *rows)
+{
+	st->inflight = sb_calloc(rows->nrows + 1, sizeof(*st->inflight));
+	for (size_t r = 0; r < rows->nrows; r++) {
+		struct sb_inflight *f = &st->inflight[r];
+
+		copy_cell(f->revision, sizeof(f->revision), rows, r, 0);
+		copy_cell(f->direction, sizeof(f->direction), rows, r, 1);
+		copy_cell(f->bundle_id, sizeof(f->bundle_id), rows, r, 2);
+		copy_cell(f->script_sha, sizeof(f->script_sha), rows, r, 3);
+		f->statements_done = num(rows, r, 4);
+		f->seed_entry = num(rows, r, 5);
+		f->seed_offset = num(rows, r, 6);
+		f->seed_line = num(rows, r, 7);
+	}
+	st->ninflight = rows->nrows;
+}
+
+static void
+take_applied(struct sb_state *st, const struct sb_rows *rows)
+{
+	st->applied = sb_calloc(rows->nrows + 1, sizeof(*st->applied));
+	for (size_t r = 0; r < rows->nrows; r++) {
+		const char *a = sb_rows_get(rows, r, 0);
+		const char *b = sb_rows_get(rows, r, 1);
+
+		st->applied[r].revision = sb_strdup(a ? a : "");
+		st->applied[r].script_sha = sb_strdup(b ? b : "");
+	}
+	st->napplied = rows->nrows;
+}
+
+/*
+ * Two round trips: which tables exist, then every read of those that
+ * do, in one pipeline (missing tables read as empty).
+ */
 int
 sb_state_read(struct sb_db *db, const struct sb_vtable *vt,
     struct sb_state *st, struct sb_err *err)
 {
-	struct sb_rows ex = SB_ROWS_INIT, rows = SB_ROWS_INIT;
+	enum { HEADS, PROJECT, PROGRESS, HISTORY, NREADS };
+	struct sb_rows ex = SB_ROWS_INIT, rows[NREADS] = { SB_ROWS_INIT };
+	struct sb_query q[NREADS];
 	const char *params[1] = { vt->quoted };
-	char *sql = NULL;
+	char *heads_sql = NULL, *hist_sql = NULL;
+	size_t k = 0, failed;
 	int ret = -1;
-	bool has_project, has_history, has_progress;
 
 	if (sb_db_query(db, exists_sql, 1, params, &ex, NULL, err) == -1)
 		goto out;
-	st->has_vt = truth(&ex, 0);
-	has_project = truth(&ex, 1);
-	has_history = truth(&ex, 2);
-	has_progress = truth(&ex, 3);
-	st->has_book = has_project && has_history && has_progress;
-	st->has_drift = truth(&ex, 6);
-	st->has_outcome = truth(&ex, 7);
-	st->has_running = truth(&ex, 8);
-	st->has_chunks = truth(&ex, 5);
-	st->has_all = true;
-	for (size_t i = 0; i < ex.ncols; i++)
-		st->has_all = st->has_all && truth(&ex, i);
-	if (st->has_vt) {
-		sql = sb_printf("SELECT version_num FROM %s", vt->quoted);
-		if (sb_db_query(db, sql, 0, NULL, &rows, NULL, err) == -1) {
+	take_exists(st, &ex);
+	heads_sql = sb_printf("SELECT version_num FROM %s", vt->quoted);
+	hist_sql = sb_printf("SELECT DISTINCT ON (revision) revision, "
+	    "script_sha256 FROM sqlbundle.history "
+	    "WHERE direction = 'upgrade'%s ORDER BY revision, id DESC",
+	    st->has_outcome ? " AND outcome = 'done'" : "");
+	if (st->has_vt)
+		q[k++] = (struct sb_query){ .sql = heads_sql,
+		    .rows = &rows[HEADS] };
+	if (st->has_project)
+		q[k++] = (struct sb_query){ .sql = "SELECT name FROM "
+		    "sqlbundle.project ORDER BY bound_at, name LIMIT 1",
+		    .rows = &rows[PROJECT] };
+	if (st->has_progress)
+		q[k++] = (struct sb_query){ .sql = "SELECT revision, "
+		    "direction, bundle_id, script_sha256, statements_done, "
+		    "seed_entry, seed_offset, seed_line FROM sqlbundle.progress "
+		    "ORDER BY started_at", .rows = &rows[PROGRESS] };
+	if (st->has_history)
+		q[k++] = (struct sb_query){ .sql = hist_sql,
+		    .rows = &rows[HISTORY] };
+	if (k > 0 && sb_db_pipeline(db, q, k, &failed, NULL, err) == -1) {
+		if (failed < k && q[failed].rows == &rows[HEADS])
 			sb_err_prefix(err, "could not read %s", vt->name);
-			goto out;
-		}
-		st->heads = sb_calloc(rows.nrows + 1, sizeof(char *));
-		for (size_t r = 0; r < rows.nrows; r++) {
-			const char *v = sb_rows_get(&rows, r, 0);
-
-			st->heads[st->nheads++] = sb_strdup(v ? v : "");
-		}
-		qsort(st->heads, st->nheads, sizeof(char *), cmp_str);
-		sb_rows_release(&rows);
+		goto out;
 	}
-	if (has_project) {
-		if (sb_db_query(db, "SELECT name FROM sqlbundle.project "
-		    "ORDER BY bound_at, name LIMIT 1", 0, NULL, &rows, NULL,
-		    err) == -1)
-			goto out;
-		if (rows.nrows > 0 && sb_rows_get(&rows, 0, 0) != NULL)
-			st->project = sb_strdup(sb_rows_get(&rows, 0, 0));
-		sb_rows_release(&rows);
-	}
-	if (has_progress) {
-		if (sb_db_query(db, "SELECT revision, direction, bundle_id, "
-		    "script_sha256, statements_done, seed_entry, seed_offset, "
-		    "seed_line FROM sqlbundle.progress ORDER BY started_at",
-		    0, NULL, &rows, NULL, err) == -1)
-			goto out;
-		st->inflight = sb_calloc(rows.nrows + 1,
-		    sizeof(*st->inflight));
-		for (size_t r = 0; r < rows.nrows; r++) {
-			struct sb_inflight *f = &st->inflight[r];
-
-			copy_cell(f->revision, sizeof(f->revision), &rows, r,
-			    0);
-			copy_cell(f->direction, sizeof(f->direction), &rows,
-			    r, 1);
-			copy_cell(f->bundle_id, sizeof(f->bundle_id), &rows,
-			    r, 2);
-			copy_cell(f->script_sha, sizeof(f->script_sha), &rows,
-			    r, 3);
-			f->statements_done = num(&rows, r, 4);
-			f->seed_entry = num(&rows, r, 5);
-			f->seed_offset = num(&rows, r, 6);
-			f->seed_line = num(&rows, r, 7);
-		}
-		st->ninflight = rows.nrows;
-		sb_rows_release(&rows);
-	}
-	if (has_history) {
-		free(sql);
-		sql = sb_printf("SELECT DISTINCT ON (revision) revision, "
-		    "script_sha256 FROM sqlbundle.history "
-		    "WHERE direction = 'upgrade'%s ORDER BY revision, id DESC",
-		    st->has_outcome ? " AND outcome = 'done'" : "");
-		if (sb_db_query(db, sql, 0, NULL, &rows, NULL, err) == -1)
-			goto out;
-		st->applied = sb_calloc(rows.nrows + 1, sizeof(*st->applied));
-		for (size_t r = 0; r < rows.nrows; r++) {
-			const char *a = sb_rows_get(&rows, r, 0);
-			const char *b = sb_rows_get(&rows, r, 1);
-
-			st->applied[r].revision = sb_strdup(a ? a : "");
-			st->applied[r].script_sha = sb_strdup(b ? b : "");
-		}
-		st->napplied = rows.nrows;
-		sb_rows_release(&rows);
-	}
+	take_heads(st, &rows[HEADS]);
+	if (rows[PROJECT].nrows > 0 && sb_rows_get(&rows[PROJECT], 0, 0))
+		st->project = sb_strdup(sb_rows_get(&rows[PROJECT], 0, 0));
+	take_inflight(st, &rows[PROGRESS]);
+	take_applied(st, &rows[HISTORY]);
 	ret = 0;
 out:
 	sb_rows_release(&ex);
-	sb_rows_release(&rows);
-	free(sql);
+	for (size_t i = 0; i < NREADS; i++)
+		sb_rows_release(&rows[i]);
+	free(heads_sql);
+	free(hist_sql);
 	return ret;
 }
 

@@ -65,10 +65,11 @@ struct sb_state {
 	bool		 has_running;	/* sqlbundle.running exists */
 	bool		 has_chunks;	/* sqlbundle.chunks exists */
 	bool		 has_all;	/* everything sb_state_ensure makes */
+	bool		 has_project, has_history, has_progress;
 };
 
 #define SB_STATE_INIT { false, false, false, NULL, 0, NULL, NULL, 0, NULL, 0, \
-	false, false, false, false }
+	false, false, false, false, false, false, false }
 
 /*
  * Create what is missing: the version table (exactly as Alembic's),

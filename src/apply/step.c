@@ -178,7 +178,8 @@ size_t
 sb_step_add_stmts(struct sb_query *q, size_t k, const struct sb_script *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		q[k++] = (struct sb_query){ s->text + s->stmts[i].off, 0, NULL };
+		q[k++] = (struct sb_query){
+		    .sql = s->text + s->stmts[i].off };
 	return k;
 }
 
@@ -186,9 +187,9 @@ sb_step_add_stmts(struct sb_query *q, size_t k, const struct sb_script *s)
 size_t
 sb_step_add_begin(struct sb_step_ctx *c, struct sb_query *q, size_t k)
 {
-	q[k++] = (struct sb_query){ "BEGIN", 0, NULL };
+	q[k++] = (struct sb_query){ .sql = "BEGIN" };
 	if (c->lw.timeout_ms > 0)
-		q[k++] = (struct sb_query){ c->lw.local_sql, 0, NULL };
+		q[k++] = (struct sb_query){ .sql = c->lw.local_sql };
 	return k;
 }
 
@@ -209,8 +210,8 @@ sb_step_statements(struct sb_step_ctx *c, size_t si, const struct sb_script *s,
 	/* Seeds after the script wait for their locks: COPY's do not
 	 * queue the tills' queries. */
 	if (begin && c->lw.timeout_ms > 0)
-		q[k++] = (struct sb_query){ "SET LOCAL lock_timeout TO DEFAULT",
-		    0, NULL };
+		q[k++] = (struct sb_query){
+		    .sql = "SET LOCAL lock_timeout TO DEFAULT" };
 	ret = sb_step_pipeline(c, si, q, k, &src, NULL, err);
 	free(q);
 	return ret;

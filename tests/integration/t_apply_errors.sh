@@ -408,3 +408,25 @@ test_script_deallocates() {
 	assert_eq "$(q "SELECT string_agg(revision, ',' ORDER BY id) FROM sqlbundle.history WHERE outcome = 'done'")" "b1,b2,b3,b4,b5"
 	assert_eq "$(q 'SELECT version_num FROM alembic_version')" b5
 }
+
+# The state is read in one pipeline: a read that fails names its table,
+# and nothing runs. A role that may not read the version table.
+test_state_unreadable() {
+	copy_example proj
+	pack_proj ex.tar.zst
+	new_db
+	expect_rc 0 "$SBA" upgrade ex.tar.zst 2864583ca021
+	q "DROP ROLE IF EXISTS sb_clerk; CREATE ROLE sb_clerk LOGIN;
+	   GRANT USAGE ON SCHEMA sqlbundle TO sb_clerk;
+	   GRANT SELECT ON ALL TABLES IN SCHEMA sqlbundle TO sb_clerk"
+	expect_err 3 'sqlbundle-apply: could not read public.alembic_version: permission denied for table alembic_version' \
+	    "$SBA" -d "user=sb_clerk" upgrade ex.tar.zst
+	# The tables after it in the pipeline: their own error.
+	q "GRANT SELECT ON alembic_version TO sb_clerk;
+	   REVOKE SELECT ON sqlbundle.history FROM sb_clerk"
+	expect_err 3 'sqlbundle-apply: permission denied for table history' \
+	    "$SBA" -d "user=sb_clerk" upgrade ex.tar.zst
+	assert_eq "$(q 'SELECT version_num FROM alembic_version')" 2864583ca021
+	assert_eq "$(q "SELECT count(*) FROM sqlbundle.history WHERE outcome = 'failed'")" 0
+	q "DROP OWNED BY sb_clerk; DROP ROLE sb_clerk"
+}
